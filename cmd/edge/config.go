@@ -1,0 +1,122 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// serveConfig is everything `edge serve` can be told, from flags or from a
+// TOML config file (--config). A flag given on the command line wins over
+// the file.
+type serveConfig struct {
+	Data        string        `toml:"data"`
+	HTTP        string        `toml:"http"`
+	HTTPS       string        `toml:"https"`
+	Apps        []string      `toml:"apps"`
+	LogLevel    string        `toml:"log_level"`
+	LogFormat   string        `toml:"log_format"`
+	MaxInFlight int           `toml:"max_in_flight"`
+	MaxQueue    int           `toml:"max_queue"`
+	QueueWait   time.Duration `toml:"-"`
+	QueueWaitS  string        `toml:"queue_wait"`
+}
+
+func defaultServeConfig() serveConfig {
+	return serveConfig{
+		Data:      "./edge-data",
+		HTTP:      "127.0.0.1:8080",
+		HTTPS:     "127.0.0.1:8443",
+		LogLevel:  "info",
+		LogFormat: "text",
+		QueueWait: 2 * time.Second,
+	}
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// parseServeFlags reads the config file named by --config (if any), then
+// applies the flags that were set explicitly on top of it.
+func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
+	cfg := defaultServeConfig()
+	fs := flag.NewFlagSet("edge serve", flag.ContinueOnError)
+	configFile := fs.String("config", "", "TOML config file (keys: data, http, https, apps, log_level, log_format, max_in_flight, max_queue, queue_wait)")
+	data := fs.String("data", cfg.Data, "data directory (TLS CA, and later the cache)")
+	httpAddr := fs.String("http", cfg.HTTP, "plain HTTP listen address (\"\" disables)")
+	httpsAddr := fs.String("https", cfg.HTTPS, "HTTPS address: TCP for HTTP/1.1 and HTTP/2, UDP for HTTP/3 (\"\" disables)")
+	var apps stringList
+	fs.Var(&apps, "app", "load the app in this directory (repeatable); none: the embedded demo")
+	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
+	logFormat := fs.String("log-format", cfg.LogFormat, "text or json")
+	maxInFlight := fs.Int("max-in-flight", 0, "guests running at once (0: default)")
+	maxQueue := fs.Int("max-queue", 0, "requests waiting for a guest slot (0: default)")
+	queueWait := fs.Duration("queue-wait", cfg.QueueWait, "how long a request waits for a guest slot before 503")
+	if stderr != nil {
+		fs.SetOutput(stderr)
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, errUsage
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (apps are given with --app DIR)", fs.Arg(0))
+	}
+	if *configFile != "" {
+		if err := loadConfigFile(*configFile, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "data":
+			cfg.Data = *data
+		case "http":
+			cfg.HTTP = *httpAddr
+		case "https":
+			cfg.HTTPS = *httpsAddr
+		case "app":
+			cfg.Apps = apps
+		case "log-level":
+			cfg.LogLevel = *logLevel
+		case "log-format":
+			cfg.LogFormat = *logFormat
+		case "max-in-flight":
+			cfg.MaxInFlight = *maxInFlight
+		case "max-queue":
+			cfg.MaxQueue = *maxQueue
+		case "queue-wait":
+			cfg.QueueWait = *queueWait
+		}
+	})
+	return cfg, nil
+}
+
+// loadConfigFile overlays a TOML file on cfg. Unknown keys are errors.
+func loadConfigFile(path string, cfg *serveConfig) error {
+	md, err := toml.DecodeFile(path, cfg)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return fmt.Errorf("config %s: unknown key %q", path, und[0].String())
+	}
+	if cfg.QueueWaitS != "" {
+		d, err := time.ParseDuration(cfg.QueueWaitS)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("config %s: queue_wait: %q is not a positive duration", path, cfg.QueueWaitS)
+		}
+		cfg.QueueWait = d
+	}
+	if cfg.Data == "" {
+		return errors.New("config " + path + ": data must not be empty")
+	}
+	return nil
+}

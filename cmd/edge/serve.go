@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/modules"
+	"github.com/edgecdn/edge/modules/examples"
+	edgetls "github.com/edgecdn/edge/tls"
+)
+
+// shutdownGrace is how long requests in flight get to finish on SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	engine, err := modules.NewEngine(log)
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+
+	apps, err := loadApps(cfg, engine)
+	if err != nil {
+		return err
+	}
+	router := edge.NewRouter()
+	if err := router.Set(apps); err != nil {
+		return err
+	}
+	srv, err := startServer(cfg, router, engine, log)
+	if err != nil {
+		return err
+	}
+	printBanner(stdout, cfg, srv, router.Apps())
+	<-ctx.Done()
+	log.Info("shutting down", "grace", shutdownGrace)
+	sctx, cancel := context.WithTimeoutCause(context.Background(), shutdownGrace, fmt.Errorf("shutdown grace of %s elapsed", shutdownGrace))
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+func startServer(cfg serveConfig, router *edge.Router, engine *modules.Engine, log *slog.Logger) (*edge.Server, error) {
+	scfg := edge.ServerConfig{HTTPAddr: cfg.HTTP, HTTPSAddr: cfg.HTTPS, Log: log}
+	if cfg.HTTPS != "" {
+		ca, err := edgetls.LoadOrCreateDevCA(filepath.Join(cfg.Data, "tls"))
+		if err != nil {
+			return nil, err
+		}
+		scfg.TLS = ca.TLSConfig()
+	}
+	var srv *edge.Server
+	handler := edge.NewHandler(edge.HandlerConfig{
+		Router: router, Engine: engine, Log: log,
+		MaxInFlight: cfg.MaxInFlight, MaxQueue: cfg.MaxQueue, QueueWait: cfg.QueueWait,
+		AltSvc: func(h http.Header) { srv.AltSvc(h) },
+	})
+	srv = edge.NewServer(scfg, handler)
+	return srv, srv.Start()
+}
+
+// loadApps loads every --app directory, or the embedded demo when none.
+func loadApps(cfg serveConfig, engine *modules.Engine) ([]*edge.App, error) {
+	opt := edge.LoadOptions{Engine: engine, ServerSoftware: "edge/" + version}
+	if len(cfg.Apps) == 0 {
+		app, err := edge.LoadApp(examples.Demo(), "(embedded demo)", opt)
+		if err != nil {
+			return nil, err
+		}
+		return []*edge.App{app}, nil
+	}
+	var apps []*edge.App
+	for _, dir := range cfg.Apps {
+		app, err := edge.LoadAppDir(dir, opt)
+		if err != nil {
+			return nil, err
+		}
+		apps = append(apps, app)
+	}
+	return apps, nil
+}
+
+// printBanner tells a newcomer where to point a browser or curl. Tests read
+// the "https:" and "http:" lines to find the bound ports.
+func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, apps []*edge.App) {
+	fmt.Fprintf(w, "edge %s serving %d app(s)\n", version, len(apps))
+	for _, a := range apps {
+		fmt.Fprintf(w, "  app %s (%s): hosts %s, %d routes\n", a.Name, a.Source, strings.Join(a.Hosts, " "), len(a.Routes))
+	}
+	if addr := srv.HTTPAddr(); addr != "" {
+		fmt.Fprintf(w, "http:  http://%s/\n", addr)
+	}
+	if addr := srv.HTTPSAddr(); addr != "" {
+		ca := filepath.Join(cfg.Data, "tls", "ca.pem")
+		if abs, err := filepath.Abs(ca); err == nil {
+			ca = abs
+		}
+		fmt.Fprintf(w, "https: https://%s/ (HTTP/1.1 and HTTP/2 on TCP, HTTP/3 on UDP)\n", addr)
+		fmt.Fprintf(w, "ca:    %s\n", ca)
+		if len(cfg.Apps) == 0 {
+			fmt.Fprintf(w, "try:   curl --cacert %s 'https://%s/api/hello?name=edge'\n", ca, addr)
+		}
+	}
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}

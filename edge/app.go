@@ -1,0 +1,164 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"time"
+
+	"github.com/edgecdn/edge/modules"
+)
+
+// App is a loaded, immutable app: its manifest, compiled modules and a
+// snapshot of its static files. Requests hold a pointer to the App they
+// started on, so replacing an app never changes a request in flight.
+type App struct {
+	Name   string
+	Hosts  []string
+	Source string // where it was loaded from, for logs
+	Routes []*Route
+}
+
+// Route is one route of an App, ready to serve.
+type Route struct {
+	Pattern string // as in the manifest: "/api/hello" or "/api/..."
+	prefix  string // Pattern without "/...", for wildcard routes
+	wild    bool
+
+	// Dynamic routes.
+	Module *modules.Module
+	wagi   *modules.WAGIRoute
+	limits modules.Limits
+
+	// Static routes.
+	Files        *StaticFiles
+	CacheControl string
+}
+
+// Dynamic reports whether the route runs a module.
+func (r *Route) Dynamic() bool { return r.Module != nil }
+
+// LoadOptions configures LoadApp.
+type LoadOptions struct {
+	Engine *modules.Engine
+	// MaxStaticBytes caps the static files of one app held in memory.
+	MaxStaticBytes int64
+	// ServerSoftware is passed to guests as SERVER_SOFTWARE.
+	ServerSoftware string
+}
+
+// LoadAppDir loads an app from a directory on disk. The directory is opened
+// as an os.Root, so no file name or symlink can reach outside it.
+func LoadAppDir(dir string, opt LoadOptions) (*App, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("edge: load app %s: %w", dir, err)
+	}
+	defer root.Close()
+	return LoadApp(root.FS(), dir, opt)
+}
+
+// LoadApp loads an app from fsys, whose root holds edge.toml. source names
+// the app in errors. Every module is compiled and every static file read
+// before LoadApp returns, so a loaded app never fails later for a missing
+// or invalid file.
+func LoadApp(fsys fs.FS, source string, opt LoadOptions) (*App, error) {
+	file := path.Join(source, ManifestFile)
+	data, err := fs.ReadFile(fsys, ManifestFile)
+	if err != nil {
+		return nil, manifestError(file, "", "cannot read: %v", unwrapPath(err))
+	}
+	m, err := ParseManifest(file, data)
+	if err != nil {
+		return nil, err
+	}
+	app := &App{Name: m.Name, Hosts: m.Hosts, Source: source}
+	budget := opt.MaxStaticBytes
+	if budget == 0 {
+		budget = DefaultMaxStaticBytes
+	}
+	for i := range m.Routes {
+		spec := &m.Routes[i]
+		field := fmt.Sprintf("routes[%d]", i)
+		rt, err := loadRoute(fsys, spec, opt, &budget)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", file, field, err)
+		}
+		app.Routes = append(app.Routes, rt)
+	}
+	return app, nil
+}
+
+// DefaultMaxStaticBytes caps an app's static files held in memory.
+const DefaultMaxStaticBytes = 256 << 20
+
+func loadRoute(fsys fs.FS, spec *RouteSpec, opt LoadOptions, budget *int64) (*Route, error) {
+	rt := &Route{Pattern: spec.Path}
+	rt.prefix, rt.wild = cutWildcard(spec.Path)
+	if spec.Static != "" {
+		files, err := loadStatic(fsys, spec.Static, budget)
+		if err != nil {
+			return nil, fmt.Errorf("static: %w", err)
+		}
+		rt.Files, rt.CacheControl = files, spec.CacheControl
+		return rt, nil
+	}
+	return rt, loadModule(fsys, spec, opt, rt)
+}
+
+func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, rt *Route) error {
+	name := path.Clean(spec.Module)
+	if !fs.ValidPath(name) {
+		return fmt.Errorf("module: %q must be a relative path inside the app directory", spec.Module)
+	}
+	wasm, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return fmt.Errorf("module: cannot read %s: %v", spec.Module, unwrapPath(err))
+	}
+	if opt.Engine == nil {
+		return errors.New("module: no engine to compile it")
+	}
+	mod, err := opt.Engine.Compile(name, wasm)
+	if err != nil {
+		return fmt.Errorf("module: %w", err)
+	}
+	memory, _ := parseSize(spec.Memory) // validated with the manifest
+	output, _ := parseSize(spec.MaxOutput)
+	timeout, _ := parseTimeout(spec.Timeout)
+	rt.Module = mod
+	rt.limits = modules.Limits{Memory: memory, MaxOutput: output, Timeout: timeout}.WithDefaults()
+	rt.wagi = &modules.WAGIRoute{Pattern: spec.Path, Module: name, Env: spec.Env, ServerSoftware: opt.ServerSoftware}
+	return nil
+}
+
+// cutWildcard splits "/api/..." into ("/api", true); "/..." gives ("", true).
+func cutWildcard(p string) (string, bool) {
+	if p == "/..." {
+		return "", true
+	}
+	base, ok := cutSuffix(p, "/...")
+	return base, ok
+}
+
+func cutSuffix(s, suffix string) (string, bool) {
+	if len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix {
+		return s[:len(s)-len(suffix)], true
+	}
+	return s, false
+}
+
+// unwrapPath drops the *fs.PathError wrapper whose path would repeat the
+// name the caller already prints.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// loadedAt stamps static files loaded from sources without a modification
+// time (embedded files), so Last-Modified is still meaningful.
+var loadedAt = time.Now().UTC().Truncate(time.Second)

@@ -1,0 +1,137 @@
+package edge
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/edgecdn/edge/modules"
+)
+
+// HandlerConfig configures a Handler. Zero fields take the defaults.
+type HandlerConfig struct {
+	Router *Router
+	Engine *modules.Engine
+	Log    *slog.Logger
+	// MaxInFlight bounds guests running at once on the node.
+	MaxInFlight int
+	// MaxQueue bounds requests waiting for a guest slot.
+	MaxQueue int
+	// QueueWait is how long a request waits for a slot before 503.
+	QueueWait time.Duration
+	// MaxBody caps a request body handed to a guest.
+	MaxBody int64
+	// AltSvc, if set, adds Alt-Svc to responses over TLS (HTTP/3).
+	AltSvc func(http.Header)
+}
+
+// Defaults for HandlerConfig.
+const (
+	DefaultMaxInFlight = 64
+	DefaultMaxQueue    = 1024
+	DefaultQueueWait   = 2 * time.Second
+	DefaultMaxBody     = 16 << 20
+)
+
+// Handler is the node's http.Handler for user traffic, on every listener.
+type Handler struct {
+	cfg     HandlerConfig
+	log     *slog.Logger
+	limiter *Limiter
+}
+
+// NewHandler builds the request handler.
+func NewHandler(cfg HandlerConfig) *Handler {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = DefaultMaxQueue
+	}
+	if cfg.QueueWait <= 0 {
+		cfg.QueueWait = DefaultQueueWait
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	return &Handler{
+		cfg:     cfg,
+		log:     cfg.Log.With("component", "edge"),
+		limiter: NewLimiter(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait),
+	}
+}
+
+// Limiter exposes the guest concurrency limiter, for metrics and tests.
+func (h *Handler) Limiter() *Limiter { return h.limiter }
+
+// ServeHTTP routes one request, answers it, and logs one access line.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := newRequestID()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	rec.Header().Set("X-Request-Id", id)
+	if r.TLS != nil && h.cfg.AltSvc != nil && r.ProtoMajor < 3 {
+		h.cfg.AltSvc(rec.Header())
+	}
+	p := cleanPath(r.URL.Path)
+	app, route := h.cfg.Router.Match(r.Host, p)
+	appName := ""
+	switch {
+	case app == nil:
+		http.Error(rec, "no app is deployed for host "+normalizeHost(r.Host), http.StatusNotFound)
+	case route == nil:
+		appName = app.Name
+		http.Error(rec, "404 page not found", http.StatusNotFound)
+	case route.Dynamic():
+		appName = app.Name
+		h.serveDynamic(rec, r, route, id)
+	default:
+		appName = app.Name
+		serveStatic(rec, r, route, p)
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("id", id), slog.String("proto", r.Proto), slog.String("method", r.Method),
+		slog.String("host", r.Host), slog.String("path", r.URL.Path), slog.String("app", appName),
+		slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+		slog.Duration("duration", time.Since(start)))
+}
+
+// newRequestID returns 16 hex characters: unique enough to find one
+// request's log lines across a fleet.
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// recorder remembers the status and size of a response for the access log.
+type recorder struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wroteHeader = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+var _ http.Handler = (*Handler)(nil)

@@ -1,0 +1,259 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// ManifestFile is the name of an app's manifest inside its directory.
+const ManifestFile = "edge.toml"
+
+// Manifest is an app's edge.toml: its name, the hosts it answers, and its
+// routes. See the README for the format.
+type Manifest struct {
+	Name   string      `toml:"name"`
+	Hosts  []string    `toml:"hosts"`
+	Routes []RouteSpec `toml:"routes"`
+}
+
+// RouteSpec is one [[routes]] entry. A route is either dynamic (Module) or
+// static (Static), never both.
+type RouteSpec struct {
+	Path         string            `toml:"path"`
+	Module       string            `toml:"module"`
+	Executor     string            `toml:"executor"`
+	Env          map[string]string `toml:"env"`
+	Memory       string            `toml:"memory"`
+	Timeout      string            `toml:"timeout"`
+	MaxOutput    string            `toml:"max_output"`
+	Static       string            `toml:"static"`
+	CacheControl string            `toml:"cache_control"`
+}
+
+// ErrManifest is returned for any manifest that cannot be used; the wrapping
+// error names the file, the field and the reason.
+var ErrManifest = errors.New("invalid manifest")
+
+// manifestError builds "FILE: FIELD: reason" wrapping ErrManifest.
+func manifestError(file, field, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if field != "" {
+		msg = field + ": " + msg
+	}
+	return fmt.Errorf("%s: %w: %s", file, ErrManifest, msg)
+}
+
+// ParseManifest decodes and validates a manifest. file names it in errors.
+// Unknown fields are errors, so a typo never silently changes behaviour.
+func ParseManifest(file string, data []byte) (*Manifest, error) {
+	var m Manifest
+	md, err := toml.Decode(string(data), &m)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return nil, manifestError(file, "", "line %d: %s", perr.Position.Line, perr.Message)
+		}
+		return nil, manifestError(file, "", "%v", err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		return nil, manifestError(file, undecoded[0].String(), "unknown field")
+	}
+	if err := m.validate(file); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+var appName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+func (m *Manifest) validate(file string) error {
+	if !appName.MatchString(m.Name) {
+		return manifestError(file, "name", "%q must be 1-63 lower-case letters, digits or '-'", m.Name)
+	}
+	if len(m.Hosts) == 0 {
+		return manifestError(file, "hosts", "at least one host is required (\"*\" answers any)")
+	}
+	seenHost := map[string]bool{}
+	for i, h := range m.Hosts {
+		h = strings.ToLower(h)
+		if err := validHost(h); err != nil {
+			return manifestError(file, fmt.Sprintf("hosts[%d]", i), "%q %v", h, err)
+		}
+		if seenHost[h] {
+			return manifestError(file, fmt.Sprintf("hosts[%d]", i), "%q is listed twice", h)
+		}
+		seenHost[h] = true
+		m.Hosts[i] = h
+	}
+	if len(m.Routes) == 0 {
+		return manifestError(file, "routes", "at least one [[routes]] entry is required")
+	}
+	seen := map[string]int{}
+	for i := range m.Routes {
+		r := &m.Routes[i]
+		field := fmt.Sprintf("routes[%d]", i)
+		if err := r.validate(); err != nil {
+			return manifestError(file, field+"."+err.field, "%s", err.msg)
+		}
+		if j, dup := seen[r.Path]; dup {
+			return manifestError(file, field+".path", "%q is also the path of routes[%d]", r.Path, j)
+		}
+		seen[r.Path] = i
+	}
+	return nil
+}
+
+var hostLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// validHost accepts "*", an IP address, or a DNS name.
+func validHost(h string) error {
+	if h == "*" || net.ParseIP(h) != nil {
+		return nil
+	}
+	if len(h) > 253 {
+		return errors.New("is longer than 253 characters")
+	}
+	for _, label := range strings.Split(h, ".") {
+		if !hostLabel.MatchString(label) {
+			return errors.New("is not a host name, an IP address or \"*\"")
+		}
+	}
+	return nil
+}
+
+// fieldError names the field of a route that is wrong.
+type fieldError struct{ field, msg string }
+
+func bad(field, format string, args ...any) *fieldError {
+	return &fieldError{field, fmt.Sprintf(format, args...)}
+}
+
+func (r *RouteSpec) validate() *fieldError {
+	if err := validRoutePath(r.Path); err != nil {
+		return bad("path", "%q %s", r.Path, err.Error())
+	}
+	switch {
+	case r.Module == "" && r.Static == "":
+		return bad("module", "a route needs module (dynamic) or static (files)")
+	case r.Module != "" && r.Static != "":
+		return bad("static", "a route has module or static, not both")
+	case r.Static != "":
+		return r.validateStatic()
+	}
+	return r.validateDynamic()
+}
+
+func (r *RouteSpec) validateStatic() *fieldError {
+	for field, set := range map[string]bool{
+		"executor": r.Executor != "", "env": r.Env != nil, "memory": r.Memory != "",
+		"timeout": r.Timeout != "", "max_output": r.MaxOutput != "",
+	} {
+		if set {
+			return bad(field, "applies to module routes only")
+		}
+	}
+	return nil
+}
+
+func (r *RouteSpec) validateDynamic() *fieldError {
+	if r.CacheControl != "" {
+		return bad("cache_control", "applies to static routes only (a module sets its own headers)")
+	}
+	if r.Executor == "" {
+		r.Executor = "wagi"
+	}
+	if r.Executor != "wagi" {
+		return bad("executor", "%q is not supported (use \"wagi\")", r.Executor)
+	}
+	for k := range r.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return bad("env", "%q is not a valid variable name", k)
+		}
+	}
+	if _, err := parseSize(r.Memory); err != nil {
+		return bad("memory", "%v", err)
+	}
+	if _, err := parseSize(r.MaxOutput); err != nil {
+		return bad("max_output", "%v", err)
+	}
+	if _, err := parseTimeout(r.Timeout); err != nil {
+		return bad("timeout", "%v", err)
+	}
+	return nil
+}
+
+// validRoutePath accepts "/exact/path", "/prefix/..." and "/...".
+func validRoutePath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return errors.New("must start with /")
+	}
+	base := strings.TrimSuffix(p, "/...")
+	if base == "" {
+		return nil // "/..."
+	}
+	if strings.Contains(base, "...") || strings.ContainsAny(base, "?#*") {
+		return errors.New("may use a wildcard only as a final \"/...\" and no ? # or *")
+	}
+	if strings.Contains(base, "//") || strings.HasSuffix(base, "/") && base != "/" {
+		return errors.New("must not contain // or end in /")
+	}
+	for _, seg := range strings.Split(base, "/") {
+		if seg == "." || seg == ".." {
+			return errors.New("must not contain . or .. segments")
+		}
+	}
+	return nil
+}
+
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
+	{"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"B", 1},
+}
+
+// parseSize reads "64MiB", "512 KiB", "1GB" or a plain byte count. Empty is
+// zero: the default applies.
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	num, mult := strings.TrimSpace(s), int64(1)
+	for _, u := range sizeUnits {
+		if n, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("%q is not a size (write e.g. 64MiB, 512KiB or a byte count)", s)
+	}
+	return n * mult, nil
+}
+
+// maxTimeout bounds a route's deadline: a request that may run for longer
+// than this is a batch job, not an edge request.
+const maxTimeout = 10 * time.Minute
+
+func parseTimeout(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (write e.g. 2s or 500ms)", s)
+	}
+	if d < time.Millisecond || d > maxTimeout {
+		return 0, fmt.Errorf("%s is outside 1ms to %s", d, maxTimeout)
+	}
+	return d, nil
+}

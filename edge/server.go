@@ -1,0 +1,193 @@
+package edge
+
+import (
+	"context"
+	ctls "crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go/http3"
+)
+
+// ServerConfig says where the node listens.
+type ServerConfig struct {
+	// HTTPAddr serves plain HTTP ("" disables it).
+	HTTPAddr string
+	// HTTPSAddr serves HTTP/1.1 and HTTP/2 over TLS on TCP and HTTP/3 on
+	// UDP, on the same port ("" disables both).
+	HTTPSAddr string
+	// TLS provides certificates for HTTPSAddr.
+	TLS *ctls.Config
+	Log *slog.Logger
+}
+
+// Server owns the node's user-facing listeners. Lifecycle: NewServer has no
+// side effects; Start binds and serves; Shutdown drains and may be called
+// more than once.
+type Server struct {
+	cfg     ServerConfig
+	handler http.Handler
+	log     *slog.Logger
+
+	plain, secure *http.Server
+	h3            *http3.Server
+	udp           net.PacketConn
+	httpAddr      net.Addr
+	httpsAddr     net.Addr
+
+	wg           sync.WaitGroup
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// NewServer prepares a server for h. For Alt-Svc on TLS responses, build
+// the Handler with AltSvc set to the server's AltSvc method.
+func NewServer(cfg ServerConfig, h http.Handler) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Server{cfg: cfg, handler: h, log: cfg.Log.With("component", "edge")}
+}
+
+// Start binds every configured listener and serves in the background. It
+// returns once the node accepts connections, or the first bind error.
+func (s *Server) Start() error {
+	if s.cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("edge: listen http %s: %w", s.cfg.HTTPAddr, err)
+		}
+		s.httpAddr = ln.Addr()
+		s.plain = s.newHTTPServer()
+		s.serve("http", func() error { return s.plain.Serve(ln) })
+	}
+	if s.cfg.HTTPSAddr != "" {
+		if err := s.startTLS(); err != nil {
+			_ = s.Shutdown(context.Background())
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) newHTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// startTLS binds TCP and then UDP on the same port, so one address serves
+// h1, h2 and h3. With port 0 the kernel picks a TCP port, which may be taken
+// on UDP: then it tries again.
+func (s *Server) startTLS() error {
+	if s.cfg.TLS == nil {
+		return errors.New("edge: https listener needs a TLS config")
+	}
+	tcp, udp, err := listenPair(s.cfg.HTTPSAddr)
+	if err != nil {
+		return err
+	}
+	s.httpsAddr, s.udp = tcp.Addr(), udp
+	s.secure = s.newHTTPServer()
+	s.secure.TLSConfig = s.cfg.TLS.Clone()
+	s.secure.TLSConfig.NextProtos = []string{"h2", "http/1.1"}
+	s.serve("https", func() error { return s.secure.ServeTLS(tcp, "", "") })
+
+	s.h3 = &http3.Server{
+		Handler:   s.handler,
+		TLSConfig: http3.ConfigureTLSConfig(s.cfg.TLS.Clone()),
+		Logger:    s.log,
+	}
+	s.h3.Port = tcp.Addr().(*net.TCPAddr).Port
+	s.serve("h3", func() error { return s.h3.Serve(udp) })
+	return nil
+}
+
+func listenPair(addr string) (net.Listener, net.PacketConn, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	for try := 0; ; try++ {
+		tcp, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("edge: listen https (tcp) %s: %w", addr, err)
+		}
+		udpAddr := tcp.Addr().String()
+		udp, err := net.ListenPacket("udp", udpAddr)
+		if err == nil {
+			return tcp, udp, nil
+		}
+		_ = tcp.Close()
+		if port != "0" || try == 10 {
+			return nil, nil, fmt.Errorf("edge: listen https (udp, for HTTP/3) %s: %w", udpAddr, err)
+		}
+	}
+}
+
+func (s *Server) serve(name string, run func() error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := run(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			s.log.Error("listener stopped", "listener", name, "err", err)
+		}
+	}()
+}
+
+// AltSvc adds the Alt-Svc header that advertises HTTP/3 on this node.
+func (s *Server) AltSvc(h http.Header) {
+	if s.h3 != nil {
+		_ = s.h3.SetQUICHeaders(h)
+	}
+}
+
+// HTTPAddr is the bound plain-HTTP address, or "" when disabled.
+func (s *Server) HTTPAddr() string { return addrString(s.httpAddr) }
+
+// HTTPSAddr is the bound TLS address (TCP and UDP), or "" when disabled.
+func (s *Server) HTTPSAddr() string { return addrString(s.httpsAddr) }
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// Port returns the port of a bound address, for printing URLs.
+func Port(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// Shutdown stops accepting, lets requests in flight finish until ctx ends,
+// then closes HTTP/3 and its UDP socket. Safe to call twice.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() {
+		var errs []error
+		for _, srv := range []*http.Server{s.plain, s.secure} {
+			if srv != nil {
+				errs = append(errs, srv.Shutdown(ctx))
+			}
+		}
+		if s.h3 != nil {
+			errs = append(errs, s.h3.Shutdown(ctx))
+		}
+		if s.udp != nil {
+			errs = append(errs, s.udp.Close())
+		}
+		s.wg.Wait()
+		s.shutdownErr = errors.Join(errs...)
+	})
+	return s.shutdownErr
+}

@@ -1,0 +1,27 @@
+package modules
+
+import "errors"
+
+// Sentinel errors a caller maps onto responses. Each is wrapped with the
+// detail of what happened, so errors.Is works and the message stays useful.
+var (
+	// ErrInvalidModule is returned when bytes are not a valid WebAssembly
+	// module for this engine, or the module lacks what its executor needs.
+	ErrInvalidModule = errors.New("invalid module")
+
+	// ErrTrap is returned when the guest traps (unreachable, out-of-bounds
+	// access, a memory limit reached at instantiation) or exits non-zero.
+	ErrTrap = errors.New("guest trapped")
+
+	// ErrDeadline is returned when the guest ran past its wall-clock deadline
+	// and was interrupted.
+	ErrDeadline = errors.New("guest deadline exceeded")
+
+	// ErrOutputTooLarge is returned when the guest wrote more than its
+	// output limit.
+	ErrOutputTooLarge = errors.New("guest output too large")
+
+	// ErrBadResponse is returned when the guest's output is not a valid
+	// response for its executor (for WAGI: malformed CGI headers).
+	ErrBadResponse = errors.New("bad guest response")
+)

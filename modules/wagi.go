@@ -1,0 +1,157 @@
+package modules
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// WAGIRoute is what the WAGI executor needs to know about the route that
+// matched a request.
+type WAGIRoute struct {
+	// Pattern is the route as written in the manifest: "/api/hello" or
+	// "/api/...". It is passed as X_MATCHED_ROUTE.
+	Pattern string
+	// Module is the module's file name, passed as argv[0].
+	Module string
+	// Env is the route's own environment; the only host env the guest sees.
+	Env map[string]string
+	// ServerSoftware names the node in SERVER_SOFTWARE.
+	ServerSoftware string
+}
+
+// scriptName is the part of the path the route owns: the pattern without its
+// wildcard. PATH_INFO is what follows it.
+func (rt *WAGIRoute) scriptName() string {
+	if p, ok := strings.CutSuffix(rt.Pattern, "/..."); ok {
+		return p
+	}
+	return rt.Pattern
+}
+
+// WAGICommand turns an HTTP request into a WASI command, as WAGI defines it:
+// the request as CGI 1.1 variables (plus X_MATCHED_ROUTE, X_FULL_URL and
+// X_RAW_PATH_INFO), then HTTP_* for each header, then the route's env; the
+// body on stdin; argv is the module name followed by the query string split
+// on "&", each part URL-decoded.
+//
+// Authorization and Proxy-Authorization are not passed (RFC 3875 4.1.18),
+// nor is Connection, which belongs to the hop, not the request.
+func WAGICommand(r *http.Request, rt *WAGIRoute, body []byte) *Command {
+	env := cgiEnv(r, rt, len(body))
+	env = append(env, headerEnv(r.Header)...)
+	env = append(env, routeEnv(rt.Env)...)
+	return &Command{Args: wagiArgs(rt.Module, r.URL.RawQuery), Env: env, Stdin: body}
+}
+
+func cgiEnv(r *http.Request, rt *WAGIRoute, bodyLen int) [][2]string {
+	script := rt.scriptName()
+	pathInfo := strings.TrimPrefix(r.URL.Path, script)
+	rawPathInfo := strings.TrimPrefix(r.URL.EscapedPath(), script)
+	host, port := splitHostPort(r)
+	remote, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		remote = r.RemoteAddr
+	}
+	return [][2]string{
+		{"AUTH_TYPE", ""},
+		{"CONTENT_LENGTH", fmt.Sprint(bodyLen)},
+		{"CONTENT_TYPE", r.Header.Get("Content-Type")},
+		{"GATEWAY_INTERFACE", "CGI/1.1"},
+		{"PATH_INFO", pathInfo},
+		{"PATH_TRANSLATED", pathInfo},
+		{"QUERY_STRING", r.URL.RawQuery},
+		{"REMOTE_ADDR", remote},
+		{"REMOTE_HOST", remote},
+		{"REMOTE_USER", ""},
+		{"REQUEST_METHOD", r.Method},
+		{"SCRIPT_NAME", script},
+		{"SERVER_NAME", host},
+		{"SERVER_PORT", port},
+		{"SERVER_PROTOCOL", r.Proto},
+		{"SERVER_SOFTWARE", rt.ServerSoftware},
+		{"X_FULL_URL", fullURL(r, host, port)},
+		{"X_MATCHED_ROUTE", rt.Pattern},
+		{"X_RAW_PATH_INFO", rawPathInfo},
+	}
+}
+
+// splitHostPort finds the server name and port the client addressed,
+// defaulting the port from the scheme.
+func splitHostPort(r *http.Request) (host, port string) {
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host, port = r.Host, "80"
+		if r.TLS != nil {
+			port = "443"
+		}
+	}
+	return host, port
+}
+
+func fullURL(r *http.Request, host, port string) string {
+	u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	if r.TLS != nil {
+		u.Scheme = "https"
+	}
+	if u.Host == "" {
+		u.Host = net.JoinHostPort(host, port)
+	}
+	return u.String()
+}
+
+// headerEnv maps headers to HTTP_* variables: upper case, "-" to "_",
+// repeated values joined with ", ". Sorted, so a guest sees a stable env.
+func headerEnv(h http.Header) [][2]string {
+	env := make([][2]string, 0, len(h)+1)
+	for name, values := range h {
+		switch name {
+		case "Authorization", "Proxy-Authorization", "Connection":
+			continue
+		}
+		key := "HTTP_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		env = append(env, [2]string{key, strings.Join(values, ", ")})
+	}
+	sort.Slice(env, func(i, j int) bool { return env[i][0] < env[j][0] })
+	return env
+}
+
+func routeEnv(m map[string]string) [][2]string {
+	env := make([][2]string, 0, len(m))
+	for k, v := range m {
+		env = append(env, [2]string{k, v})
+	}
+	sort.Slice(env, func(i, j int) bool { return env[i][0] < env[j][0] })
+	return env
+}
+
+func wagiArgs(module, rawQuery string) []string {
+	args := []string{module}
+	if rawQuery == "" {
+		return args
+	}
+	for _, part := range strings.Split(rawQuery, "&") {
+		if dec, err := url.QueryUnescape(part); err == nil {
+			part = dec
+		}
+		args = append(args, part)
+	}
+	return args
+}
+
+// RunWAGI runs one WAGI request in a fresh store and parses its CGI output.
+// The Output is returned even on error, for the caller's log.
+func (e *Engine) RunWAGI(m *Module, cmd *Command, lim Limits) (*Response, *Output, error) {
+	out, err := e.Run(m, cmd, lim)
+	if err != nil {
+		return nil, out, err
+	}
+	resp, err := ParseCGIResponse(out.Stdout)
+	if err != nil {
+		return nil, out, fmt.Errorf("modules: run %s: %w", m.name, err)
+	}
+	return resp, out, nil
+}
