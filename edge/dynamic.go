@@ -31,7 +31,7 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *Route
 		http.Error(w, "the node is at capacity, retry shortly", http.StatusServiceUnavailable)
 		return
 	}
-	resp, out, err := h.cfg.Engine.RunWAGI(rt.Module, modules.WAGICommand(r, rt.wagi, body), rt.limits)
+	resp, out, err := rt.Module.Engine().RunWAGI(rt.Module, modules.WAGICommand(r, rt.wagi, body), rt.limits)
 	release()
 	if err != nil {
 		h.guestFailed(w, r, rt, id, out, err)

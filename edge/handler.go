@@ -6,14 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/edgecdn/edge/modules"
 )
 
 // HandlerConfig configures a Handler. Zero fields take the defaults.
 type HandlerConfig struct {
 	Router *Router
-	Engine *modules.Engine
 	Log    *slog.Logger
 	// MaxInFlight bounds guests running at once on the node.
 	MaxInFlight int

@@ -10,6 +10,7 @@ import (
 
 // Module is a compiled guest, shared by every request that runs it.
 type Module struct {
+	engine *Engine
 	name   string
 	digest string
 	wt     *wasmtime.Module
@@ -17,6 +18,9 @@ type Module struct {
 
 // Name is the name the module was compiled under (its file name in an app).
 func (m *Module) Name() string { return m.name }
+
+// Engine is the engine that compiled m; only its stores can run m.
+func (m *Module) Engine() *Engine { return m.engine }
 
 // Digest is the hex sha256 of the module's wasm bytes.
 func (m *Module) Digest() string { return m.digest }
@@ -34,7 +38,7 @@ func (e *Engine) Compile(name string, wasm []byte) (*Module, error) {
 		wt.Close()
 		return nil, fmt.Errorf("modules: compile %s: %w: no exported _start function (a WAGI guest is a WASI command)", name, ErrInvalidModule)
 	}
-	return &Module{name: name, digest: hex.EncodeToString(sum[:]), wt: wt}, nil
+	return &Module{engine: e, name: name, digest: hex.EncodeToString(sum[:]), wt: wt}, nil
 }
 
 // Close releases the compiled code. Runs in flight keep it alive.

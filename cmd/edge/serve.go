@@ -46,7 +46,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := router.Set(apps); err != nil {
 		return err
 	}
-	srv, err := startServer(cfg, router, engine, log)
+	srv, err := startServer(cfg, router, log)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return srv.Shutdown(sctx)
 }
 
-func startServer(cfg serveConfig, router *edge.Router, engine *modules.Engine, log *slog.Logger) (*edge.Server, error) {
+func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.Server, error) {
 	scfg := edge.ServerConfig{HTTPAddr: cfg.HTTP, HTTPSAddr: cfg.HTTPS, Log: log}
 	if cfg.HTTPS != "" {
 		ca, err := edgetls.LoadOrCreateDevCA(filepath.Join(cfg.Data, "tls"))
@@ -69,7 +69,7 @@ func startServer(cfg serveConfig, router *edge.Router, engine *modules.Engine, l
 	}
 	var srv *edge.Server
 	handler := edge.NewHandler(edge.HandlerConfig{
-		Router: router, Engine: engine, Log: log,
+		Router: router, Log: log,
 		MaxInFlight: cfg.MaxInFlight, MaxQueue: cfg.MaxQueue, QueueWait: cfg.QueueWait,
 		AltSvc: func(h http.Header) { srv.AltSvc(h) },
 	})

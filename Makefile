@@ -1,0 +1,48 @@
+# edge: an edge CDN compute node. `make run` starts a node with the demo
+# site; `make test` is what CI runs.
+
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BENCHTIME ?= 2s
+
+.PHONY: all build run test test-short bench lint fmt examples fuzz clean
+
+all: lint test
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/edge ./cmd/edge
+
+# A node on 127.0.0.1:8080 (http) and :8443 (https, h1/h2/h3) serving the
+# embedded demo site, with its data (dev CA) in ./edge-data.
+run: build
+	./bin/edge serve
+
+test: lint
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./modules/ ./edge/
+
+lint:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+fmt:
+	gofmt -w .
+
+# Rebuild the example guests (installs clang, wasi-libc and wabt if missing).
+examples:
+	bash modules/examples/build.sh
+
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseCGIResponse -fuzztime $(FUZZTIME) ./modules/
+	$(GO) test -run '^$$' -fuzz FuzzParseManifest -fuzztime $(FUZZTIME) ./edge/
+
+clean:
+	rm -rf bin
