@@ -6,8 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"sort"
 	"time"
 
+	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/modules"
 )
 
@@ -19,6 +21,9 @@ type App struct {
 	Hosts  []string
 	Source string // where it was loaded from, for logs
 	Routes []*Route
+	// Blobs are the hex digests of every file the app uses (modules and
+	// static files): what the cache must keep while the app is loaded.
+	Blobs []string
 }
 
 // Route is one route of an App, ready to serve.
@@ -42,8 +47,15 @@ func (r *Route) Dynamic() bool { return r.Module != nil }
 
 // LoadOptions configures LoadApp.
 type LoadOptions struct {
+	// Loader compiles modules, through the AOT cache when it has one.
+	Loader *ModuleLoader
+	// Engine is used when Loader is nil: modules are compiled uncached.
 	Engine *modules.Engine
-	// MaxStaticBytes caps the static files of one app held in memory.
+	// Cache, when set, stores every file as a content-addressed blob, and
+	// static routes are served from it. Nil keeps static files in memory.
+	Cache *cache.Cache
+	// MaxStaticBytes caps the static files of one app held in memory
+	// (without a Cache).
 	MaxStaticBytes int64
 	// ServerSoftware is passed to guests as SERVER_SOFTWARE.
 	ServerSoftware string
@@ -74,41 +86,51 @@ func LoadApp(fsys fs.FS, source string, opt LoadOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.Loader == nil && opt.Engine != nil {
+		opt.Loader = NewModuleLoader(opt.Engine, nil, nil)
+	}
+	if opt.Cache != nil {
+		defer opt.Cache.Hold()() // no GC while blobs are imported
+	}
 	app := &App{Name: m.Name, Hosts: m.Hosts, Source: source}
-	budget := opt.MaxStaticBytes
-	if budget == 0 {
-		budget = DefaultMaxStaticBytes
+	src := &assetSource{cache: opt.Cache, budget: opt.MaxStaticBytes, blobs: map[string]bool{}}
+	if src.budget == 0 {
+		src.budget = DefaultMaxStaticBytes
 	}
 	for i := range m.Routes {
 		spec := &m.Routes[i]
 		field := fmt.Sprintf("routes[%d]", i)
-		rt, err := loadRoute(fsys, spec, opt, &budget)
+		rt, err := loadRoute(fsys, spec, opt, src)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", file, field, err)
 		}
 		app.Routes = append(app.Routes, rt)
 	}
+	for d := range src.blobs {
+		app.Blobs = append(app.Blobs, d)
+	}
+	sort.Strings(app.Blobs)
 	return app, nil
 }
 
 // DefaultMaxStaticBytes caps an app's static files held in memory.
 const DefaultMaxStaticBytes = 256 << 20
 
-func loadRoute(fsys fs.FS, spec *RouteSpec, opt LoadOptions, budget *int64) (*Route, error) {
+func loadRoute(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource) (*Route, error) {
 	rt := &Route{Pattern: spec.Path}
 	rt.prefix, rt.wild = cutWildcard(spec.Path)
 	if spec.Static != "" {
-		files, err := loadStatic(fsys, spec.Static, budget)
+		files, err := loadStatic(fsys, spec.Static, src)
 		if err != nil {
 			return nil, fmt.Errorf("static: %w", err)
 		}
 		rt.Files, rt.CacheControl = files, spec.CacheControl
 		return rt, nil
 	}
-	return rt, loadModule(fsys, spec, opt, rt)
+	return rt, loadModule(fsys, spec, opt, src, rt)
 }
 
-func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, rt *Route) error {
+func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource, rt *Route) error {
 	name := path.Clean(spec.Module)
 	if !fs.ValidPath(name) {
 		return fmt.Errorf("module: %q must be a relative path inside the app directory", spec.Module)
@@ -117,10 +139,14 @@ func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, rt *Route) error {
 	if err != nil {
 		return fmt.Errorf("module: cannot read %s: %v", spec.Module, unwrapPath(err))
 	}
-	if opt.Engine == nil {
+	if opt.Loader == nil {
 		return errors.New("module: no engine to compile it")
 	}
-	mod, err := opt.Engine.Compile(name, wasm)
+	digest, err := src.keep(wasm)
+	if err != nil {
+		return fmt.Errorf("module: store %s: %w", spec.Module, err)
+	}
+	mod, err := opt.Loader.LoadDigest(name, digest, wasm)
 	if err != nil {
 		return fmt.Errorf("module: %w", err)
 	}

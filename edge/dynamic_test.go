@@ -189,7 +189,7 @@ func TestOverloadQueuesThenRefuses(t *testing.T) {
 		resp.Body.Close()
 		slow <- resp.StatusCode
 	}()
-	waitFor(t, func() bool { return n.handler.Limiter().InFlight() == 1 })
+	eventually(t, func() bool { return n.handler.Limiter().InFlight() == 1 })
 	resp, _ := get(t, cl.c, cl.base+"/good")
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("with the slot held: /good = %d Retry-After %q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
@@ -212,7 +212,7 @@ func TestQueuedRequestGetsSlot(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	waitFor(t, func() bool { return n.handler.Limiter().InFlight() == 1 })
+	eventually(t, func() bool { return n.handler.Limiter().InFlight() == 1 })
 	resp, body := get(t, cl.c, cl.base+"/good")
 	if resp.StatusCode != 200 || body != "good" {
 		t.Errorf("queued /good = %d %q, want 200 after the slot frees", resp.StatusCode, body)
@@ -264,8 +264,8 @@ func TestRequestBodyReachesGuestAndIsCapped(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds or a generous timeout fails the test.
-func waitFor(t *testing.T, cond func() bool) {
+// eventually polls cond until it holds or a generous timeout fails the test.
+func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

@@ -1,7 +1,7 @@
 package edge
 
 import (
-	"bytes"
+	"io"
 	"net/http"
 )
 
@@ -33,7 +33,12 @@ func serveStatic(w http.ResponseWriter, r *http.Request, rt *Route, p string) {
 	if rt.CacheControl != "" {
 		h.Set("Cache-Control", rt.CacheControl)
 	}
-	http.ServeContent(w, r, a.name, a.modTime, bytes.NewReader(a.data))
+	content, err := a.open()
+	if err != nil {
+		http.Error(w, "this file is missing from the node's store", http.StatusInternalServerError)
+		return
+	}
+	http.ServeContent(w, r, a.name, a.modTime, content)
 }
 
 // notFound serves the route's 404.html when it has one.
@@ -45,7 +50,10 @@ func notFound(w http.ResponseWriter, r *http.Request, rt *Route) {
 	}
 	w.Header().Set("Content-Type", page.contentType)
 	w.WriteHeader(http.StatusNotFound)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(page.data)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if content, err := page.open(); err == nil {
+		_, _ = io.Copy(w, content)
 	}
 }

@@ -1,16 +1,19 @@
 package edge
 
 import (
+	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
 	"strings"
 	"time"
+
+	"github.com/edgecdn/edge/cache"
 )
 
 // StaticFiles is an immutable in-memory snapshot of a static route's files.
@@ -24,17 +27,49 @@ type StaticFiles struct {
 	single *asset
 }
 
-// asset is one static file.
+// asset is one static file: its bytes in memory, or a blob in the cache.
 type asset struct {
 	name        string
-	data        []byte
-	etag        string // quoted sha256 of data: the content address
+	data        []byte       // nil when the bytes live in store
+	store       *cache.Cache // the blob's home, when data is nil
+	digest      cache.Digest
+	size        int64
+	etag        string // quoted sha256 of the content: its address
 	contentType string
 	modTime     time.Time
 }
 
+// open returns a reader over the asset's content. A cached blob is read
+// one chunk at a time, so memory stays bounded whatever its size.
+func (a *asset) open() (io.ReadSeeker, error) {
+	if a.data != nil || a.store == nil {
+		return bytes.NewReader(a.data), nil
+	}
+	return a.store.OpenBlob(a.digest)
+}
+
+// assetSource is where loaded files go: the cache, or memory within a
+// budget. It remembers every blob it kept, for the app's record.
+type assetSource struct {
+	cache  *cache.Cache
+	budget int64
+	blobs  map[string]bool
+}
+
+// keep stores bytes already in memory (a module) as a blob and returns
+// their digest.
+func (src *assetSource) keep(data []byte) (cache.Digest, error) {
+	d := cache.Sum(data)
+	src.blobs[d.String()] = true
+	if src.cache == nil || src.cache.HasBlob(d) {
+		return d, nil
+	}
+	_, err := src.cache.PutBlobVerified(bytes.NewReader(data), d, 0)
+	return d, err
+}
+
 // loadStatic snapshots dir (a file or a directory inside fsys).
-func loadStatic(fsys fs.FS, dir string, budget *int64) (*StaticFiles, error) {
+func loadStatic(fsys fs.FS, dir string, src *assetSource) (*StaticFiles, error) {
 	root := path.Clean(dir)
 	if !fs.ValidPath(root) {
 		return nil, fmt.Errorf("%q must be a relative path inside the app directory", dir)
@@ -45,21 +80,21 @@ func loadStatic(fsys fs.FS, dir string, budget *int64) (*StaticFiles, error) {
 	}
 	sf := &StaticFiles{files: map[string]*asset{}, dirs: map[string]bool{"": true}}
 	if !info.IsDir() {
-		sf.single, err = readAsset(fsys, root, info, budget)
+		sf.single, err = src.read(fsys, root, info)
 		return sf, err
 	}
 	err = fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("%s: %v", p, unwrapPath(err))
 		}
-		return sf.add(fsys, root, p, d, budget)
+		return sf.add(fsys, root, p, d, src)
 	})
 	return sf, err
 }
 
 // add records one walked entry. Symlinks are followed through fsys; when it
 // is an os.Root, one that leads outside the app directory is an error here.
-func (sf *StaticFiles) add(fsys fs.FS, root, p string, d fs.DirEntry, budget *int64) error {
+func (sf *StaticFiles) add(fsys fs.FS, root, p string, d fs.DirEntry, src *assetSource) error {
 	rel := strings.TrimPrefix(strings.TrimPrefix(p, root), "/")
 	if root == "." {
 		rel = p
@@ -80,33 +115,93 @@ func (sf *StaticFiles) add(fsys fs.FS, root, p string, d fs.DirEntry, budget *in
 	if !info.Mode().IsRegular() {
 		return fmt.Errorf("%s: not a regular file", p)
 	}
-	a, err := readAsset(fsys, p, info, budget)
+	a, err := src.read(fsys, p, info)
 	if err == nil {
 		sf.files[rel] = a
 	}
 	return err
 }
 
-func readAsset(fsys fs.FS, p string, info fs.FileInfo, budget *int64) (*asset, error) {
-	if *budget -= info.Size(); *budget < 0 {
-		return nil, fmt.Errorf("%s: static files exceed the in-memory limit", p)
-	}
-	data, err := fs.ReadFile(fsys, p)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", p, unwrapPath(err))
-	}
-	sum := sha256.Sum256(data)
+// read loads one file: into the cache as a blob (streamed, so a file of
+// any size is fine), or into memory within the budget.
+func (src *assetSource) read(fsys fs.FS, p string, info fs.FileInfo) (*asset, error) {
 	mod := info.ModTime().UTC().Truncate(time.Second)
 	if mod.IsZero() || mod.Unix() <= 0 {
 		mod = loadedAt
 	}
-	return &asset{
-		name:        path.Base(p),
-		data:        data,
-		etag:        `"` + hex.EncodeToString(sum[:]) + `"`,
-		contentType: contentType(p, data),
-		modTime:     mod,
-	}, nil
+	a := &asset{name: path.Base(p), modTime: mod, size: info.Size()}
+	var err error
+	if src.cache != nil {
+		err = src.readToCache(fsys, p, a)
+	} else {
+		err = src.readToMemory(fsys, p, a)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	a.etag = `"` + a.digest.String() + `"`
+	src.blobs[a.digest.String()] = true
+	return a, nil
+}
+
+func (src *assetSource) readToMemory(fsys fs.FS, p string, a *asset) error {
+	if src.budget -= a.size; src.budget < 0 {
+		return errors.New("static files exceed the in-memory limit")
+	}
+	data, err := fs.ReadFile(fsys, p)
+	if err != nil {
+		return unwrapPath(err)
+	}
+	a.data, a.digest, a.size = data, cache.Sum(data), int64(len(data))
+	a.contentType = contentType(p, data)
+	return nil
+}
+
+// readToCache hashes the file first and imports it only when the cache
+// lacks it, so a restart re-reads the app but rewrites nothing.
+func (src *assetSource) readToCache(fsys fs.FS, p string, a *asset) error {
+	head, d, size, err := hashFile(fsys, p)
+	if err != nil {
+		return err
+	}
+	a.digest, a.size, a.store = d, size, src.cache
+	a.contentType = contentType(p, head)
+	if src.cache.HasBlob(d) {
+		return nil
+	}
+	f, err := fsys.Open(p)
+	if err != nil {
+		return unwrapPath(err)
+	}
+	defer f.Close()
+	if _, err := src.cache.PutBlobVerified(f, d, 0); err != nil {
+		return fmt.Errorf("import (did the file change while loading?): %w", err)
+	}
+	return nil
+}
+
+// hashFile returns the first 512 bytes (for content sniffing), the sha256
+// and the size of a file, reading it once.
+func hashFile(fsys fs.FS, p string) (head []byte, d cache.Digest, size int64, err error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return nil, d, 0, unwrapPath(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	head = make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, d, 0, err
+	}
+	head = head[:n]
+	h.Write(head)
+	rest, err := io.Copy(h, f)
+	if err != nil {
+		return nil, d, 0, err
+	}
+	h.Sum(d[:0])
+	return head, d, int64(n) + rest, nil
 }
 
 // contentType guesses from the extension, then from the bytes.

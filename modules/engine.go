@@ -20,33 +20,62 @@ type Engine struct {
 	linker *wasmtime.Linker
 	log    *slog.Logger
 
+	target      string // "" for this host
+	fingerprint [32]byte
+
 	stopOnce sync.Once
 	stop     chan struct{}
 	done     chan struct{}
 }
 
-// NewEngine configures the engine (epoch interruption on, so a runaway
-// guest can be stopped) and starts the epoch ticker. Close stops it.
+// EngineConfig configures NewEngineWith. The zero value is this host.
+type EngineConfig struct {
+	Log *slog.Logger
+	// Target is a target triple such as "aarch64-unknown-linux-gnu" to
+	// compile for another machine. Such an engine compiles and serializes
+	// but cannot run anything. Empty means this host.
+	Target string
+}
+
+// NewEngine returns an engine for this host. See NewEngineWith.
 func NewEngine(log *slog.Logger) (*Engine, error) {
-	if log == nil {
-		log = slog.Default()
+	return NewEngineWith(EngineConfig{Log: log})
+}
+
+// NewEngineWith configures the engine (epoch interruption on, so a runaway
+// guest can be stopped) and, for this host, starts the epoch ticker. Close
+// stops it.
+func NewEngineWith(ec EngineConfig) (*Engine, error) {
+	if ec.Log == nil {
+		ec.Log = slog.Default()
 	}
 	cfg := wasmtime.NewConfig()
 	cfg.SetEpochInterruption(true)
 	cfg.SetCraneliftOptLevel(wasmtime.OptLevelSpeed)
+	if ec.Target != "" {
+		if err := cfg.SetTarget(ec.Target); err != nil {
+			return nil, fmt.Errorf("modules: target %q: %w", ec.Target, err)
+		}
+	}
 	wt := wasmtime.NewEngineWithConfig(cfg)
 	linker := wasmtime.NewLinker(wt)
 	if err := linker.DefineWasi(); err != nil {
 		return nil, fmt.Errorf("modules: define WASI: %w", err)
 	}
 	e := &Engine{
-		wt:     wt,
-		linker: linker,
-		log:    log.With("component", "modules"),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		wt:          wt,
+		linker:      linker,
+		log:         ec.Log.With("component", "modules"),
+		target:      ec.Target,
+		fingerprint: fingerprint(ec.Target),
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
 	}
-	go e.tick()
+	if ec.Target == "" {
+		go e.tick()
+	} else {
+		close(e.done)
+	}
 	return e, nil
 }
 

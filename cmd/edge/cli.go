@@ -15,6 +15,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run a node (with no --app: the embedded demo site)", runServe},
+		{"cache", "inspect the node's cache: stats, verify, gc", runCache},
 		{"version", "print the version of edge and its runtime", runVersion},
 	}
 }

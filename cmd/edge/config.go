@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -25,6 +26,10 @@ type serveConfig struct {
 	MaxQueue    int           `toml:"max_queue"`
 	QueueWait   time.Duration `toml:"-"`
 	QueueWaitS  string        `toml:"queue_wait"`
+	Admin       string        `toml:"admin"`
+	Token       string        `toml:"token"`
+	// ArtifactBudget caps the AOT artifacts kept in the cache, in bytes.
+	ArtifactBudget int64 `toml:"artifact_budget"`
 }
 
 func defaultServeConfig() serveConfig {
@@ -32,6 +37,7 @@ func defaultServeConfig() serveConfig {
 		Data:      "./edge-data",
 		HTTP:      "127.0.0.1:8080",
 		HTTPS:     "127.0.0.1:8443",
+		Admin:     "127.0.0.1:9090",
 		LogLevel:  "info",
 		LogFormat: "text",
 		QueueWait: 2 * time.Second,
@@ -49,10 +55,12 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	cfg := defaultServeConfig()
 	fs := flag.NewFlagSet("edge serve", flag.ContinueOnError)
-	configFile := fs.String("config", "", "TOML config file (keys: data, http, https, apps, log_level, log_format, max_in_flight, max_queue, queue_wait)")
+	configFile := fs.String("config", "", "TOML config file (keys: data, http, https, admin, token, apps, log_level, log_format, max_in_flight, max_queue, queue_wait, artifact_budget)")
 	data := fs.String("data", cfg.Data, "data directory (TLS CA, and later the cache)")
 	httpAddr := fs.String("http", cfg.HTTP, "plain HTTP listen address (\"\" disables)")
 	httpsAddr := fs.String("https", cfg.HTTPS, "HTTPS address: TCP for HTTP/1.1 and HTTP/2, UDP for HTTP/3 (\"\" disables)")
+	admin := fs.String("admin", cfg.Admin, "admin API address, token-protected (\"\" disables)")
+	token := fs.String("token", "", "admin token (default: $EDGE_TOKEN, else generated into DATA/admin.token)")
 	var apps stringList
 	fs.Var(&apps, "app", "load the app in this directory (repeatable); none: the embedded demo")
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
@@ -60,6 +68,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	maxInFlight := fs.Int("max-in-flight", 0, "guests running at once (0: default)")
 	maxQueue := fs.Int("max-queue", 0, "requests waiting for a guest slot (0: default)")
 	queueWait := fs.Duration("queue-wait", cfg.QueueWait, "how long a request waits for a guest slot before 503")
+	artifactBudget := fs.Int64("artifact-budget", 0, "bytes of compiled artifacts kept in the cache, least recently used evicted (0: 1 GiB)")
 	if stderr != nil {
 		fs.SetOutput(stderr)
 	}
@@ -94,8 +103,17 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 			cfg.MaxQueue = *maxQueue
 		case "queue-wait":
 			cfg.QueueWait = *queueWait
+		case "admin":
+			cfg.Admin = *admin
+		case "token":
+			cfg.Token = *token
+		case "artifact-budget":
+			cfg.ArtifactBudget = *artifactBudget
 		}
 	})
+	if cfg.Token == "" {
+		cfg.Token = os.Getenv("EDGE_TOKEN")
+	}
 	return cfg, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/modules/examples"
+	"github.com/edgecdn/edge/ops"
 	edgetls "github.com/edgecdn/edge/tls"
 )
 
@@ -37,11 +40,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer engine.Close()
-
-	apps, err := loadApps(cfg, engine)
+	store, err := cache.Open(filepath.Join(cfg.Data, cacheFile), cache.Options{ArtifactBudget: cfg.ArtifactBudget, Log: log})
 	if err != nil {
 		return err
 	}
+	defer store.Close()
+
+	loadStart := time.Now()
+	apps, err := loadApps(cfg, edge.NewModuleLoader(engine, store, log), store)
+	if err != nil {
+		return err
+	}
+	if err := store.SetApps(appRecords(apps)); err != nil {
+		return err
+	}
+	c := store.Counters()
+	log.Info("apps loaded", "apps", len(apps), "duration", time.Since(loadStart),
+		"compiled", c.Compiles.Load(), "from_cache", c.Deserializes.Load())
 	router := edge.NewRouter()
 	if err := router.Set(apps); err != nil {
 		return err
@@ -50,12 +65,41 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	printBanner(stdout, cfg, srv, router.Apps())
+	admin, err := startAdmin(cfg, store, engine, log)
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
+	printBanner(stdout, cfg, srv, admin, router.Apps())
 	<-ctx.Done()
 	log.Info("shutting down", "grace", shutdownGrace)
 	sctx, cancel := context.WithTimeoutCause(context.Background(), shutdownGrace, fmt.Errorf("shutdown grace of %s elapsed", shutdownGrace))
 	defer cancel()
-	return srv.Shutdown(sctx)
+	err = srv.Shutdown(sctx)
+	if admin != nil {
+		err = errors.Join(err, admin.Shutdown(sctx))
+	}
+	return err
+}
+
+// startAdmin serves the admin API unless disabled. Without a token given,
+// one is generated into the data dir, readable only by the node's user.
+func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, log *slog.Logger) (*ops.Admin, error) {
+	if cfg.Admin == "" {
+		return nil, nil
+	}
+	token := cfg.Token
+	if token == "" {
+		var err error
+		if token, _, err = ops.LoadOrCreateToken(cfg.Data); err != nil {
+			return nil, err
+		}
+	}
+	admin, err := ops.NewAdmin(ops.AdminConfig{Addr: cfg.Admin, Token: token, Cache: store, Checker: artifactChecker(engine), Log: log})
+	if err != nil {
+		return nil, err
+	}
+	return admin, admin.Start()
 }
 
 func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.Server, error) {
@@ -77,9 +121,13 @@ func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.
 	return srv, srv.Start()
 }
 
+// cacheFile is the node's bbolt file inside the data dir.
+const cacheFile = "edge.db"
+
 // loadApps loads every --app directory, or the embedded demo when none.
-func loadApps(cfg serveConfig, engine *modules.Engine) ([]*edge.App, error) {
-	opt := edge.LoadOptions{Engine: engine, ServerSoftware: "edge/" + version}
+// Modules and files go through the cache: a restart compiles nothing.
+func loadApps(cfg serveConfig, loader *edge.ModuleLoader, store *cache.Cache) ([]*edge.App, error) {
+	opt := edge.LoadOptions{Loader: loader, Cache: store, ServerSoftware: "edge/" + version}
 	if len(cfg.Apps) == 0 {
 		app, err := edge.LoadApp(examples.Demo(), "(embedded demo)", opt)
 		if err != nil {
@@ -98,9 +146,19 @@ func loadApps(cfg serveConfig, engine *modules.Engine) ([]*edge.App, error) {
 	return apps, nil
 }
 
+// appRecords tells the cache which blobs the loaded apps keep alive.
+func appRecords(apps []*edge.App) []cache.AppRecord {
+	recs := make([]cache.AppRecord, len(apps))
+	for i, a := range apps {
+		recs[i] = cache.AppRecord{Name: a.Name, Source: a.Source, Blobs: a.Blobs}
+	}
+	return recs
+}
+
 // printBanner tells a newcomer where to point a browser or curl. Tests read
-// the "https:" and "http:" lines to find the bound ports.
-func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, apps []*edge.App) {
+// the "http:", "https:", "admin:" and "ca:" lines to find the bound ports;
+// "ca:" comes last of those.
+func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admin, apps []*edge.App) {
 	fmt.Fprintf(w, "edge %s serving %d app(s)\n", version, len(apps))
 	for _, a := range apps {
 		fmt.Fprintf(w, "  app %s (%s): hosts %s, %d routes\n", a.Name, a.Source, strings.Join(a.Hosts, " "), len(a.Routes))
@@ -108,16 +166,26 @@ func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, apps []*edge.Ap
 	if addr := srv.HTTPAddr(); addr != "" {
 		fmt.Fprintf(w, "http:  http://%s/\n", addr)
 	}
-	if addr := srv.HTTPSAddr(); addr != "" {
-		ca := filepath.Join(cfg.Data, "tls", "ca.pem")
-		if abs, err := filepath.Abs(ca); err == nil {
-			ca = abs
+	if admin != nil {
+		note := "token from --token or $EDGE_TOKEN"
+		if cfg.Token == "" {
+			note = "token in " + filepath.Join(cfg.Data, ops.TokenFile)
 		}
-		fmt.Fprintf(w, "https: https://%s/ (HTTP/1.1 and HTTP/2 on TCP, HTTP/3 on UDP)\n", addr)
-		fmt.Fprintf(w, "ca:    %s\n", ca)
-		if len(cfg.Apps) == 0 {
-			fmt.Fprintf(w, "try:   curl --cacert %s 'https://%s/api/hello?name=edge'\n", ca, addr)
-		}
+		fmt.Fprintf(w, "admin: http://%s/ (%s)\n", admin.Addr(), note)
+	}
+	addr := srv.HTTPSAddr()
+	if addr == "" {
+		fmt.Fprintln(w, "ca:    none (https disabled)")
+		return
+	}
+	ca := filepath.Join(cfg.Data, "tls", "ca.pem")
+	if abs, err := filepath.Abs(ca); err == nil {
+		ca = abs
+	}
+	fmt.Fprintf(w, "https: https://%s/ (HTTP/1.1 and HTTP/2 on TCP, HTTP/3 on UDP)\n", addr)
+	fmt.Fprintf(w, "ca:    %s\n", ca)
+	if len(cfg.Apps) == 0 {
+		fmt.Fprintf(w, "try:   curl --cacert %s 'https://%s/api/hello?name=edge'\n", ca, addr)
 	}
 }
 

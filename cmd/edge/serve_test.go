@@ -58,7 +58,7 @@ func serveInProcess(t *testing.T, args ...string) banner {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
-	base := []string{"serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--log-level", "warn"}
+	base := []string{"serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--log-level", "warn", "--admin", "127.0.0.1:0"}
 	go func() {
 		done <- run(ctx, append(base, args...), pw, io.Discard)
 		pw.Close()
@@ -224,7 +224,7 @@ func TestBinaryStopsCleanlyOnSignal(t *testing.T) {
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(bin, "serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--https", "127.0.0.1:0")
+			cmd := exec.Command(bin, "serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0")
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)

@@ -1,0 +1,131 @@
+package cache
+
+import (
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// GCReport says what a collection removed.
+type GCReport struct {
+	Blobs        int   `json:"blobs"`
+	BlobBytes    int64 `json:"blob_bytes"`
+	Artifacts    int   `json:"artifacts"`
+	OrphanChunks int   `json:"orphan_chunks"`
+}
+
+// GC removes blobs no app references, artifacts of modules no app
+// references, and chunks of interrupted uploads. Loaders hold Hold while
+// they import an app, so GC never removes what is about to be referenced.
+func (c *Cache) GC() (GCReport, error) {
+	c.gcMu.Lock()
+	defer c.gcMu.Unlock()
+	var rep GCReport
+	var dropped [][]byte // chunk IDs of removed blobs
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		refs := referenced(tx)
+		cur := tx.Bucket(bucketBlobs).Cursor()
+		for k, v := cur.First(); k != nil; k, v = cur.Next() {
+			var d Digest
+			copy(d[:], k)
+			if refs[d] {
+				continue
+			}
+			var meta blobMeta
+			if json.Unmarshal(v, &meta) == nil {
+				dropped = append(dropped, meta.ChunkID)
+				rep.BlobBytes += meta.Size
+			}
+			if err := cur.Delete(); err != nil {
+				return err
+			}
+			rep.Blobs++
+		}
+		all, _ := listArtifacts(tx)
+		for _, a := range all {
+			if !refs[a.Key.Module] {
+				if err := deleteArtifact(tx, a.Key); err != nil {
+					return err
+				}
+				rep.Artifacts++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, fmt.Errorf("cache: gc: %w", err)
+	}
+	for _, id := range dropped {
+		c.deleteChunks(id)
+	}
+	rep.OrphanChunks, err = c.removeOrphanChunks()
+	return rep, err
+}
+
+// Hold keeps GC out while the caller imports blobs it is about to
+// reference; call the returned function when the app record is written.
+func (c *Cache) Hold() (release func()) {
+	c.gcMu.RLock()
+	return c.gcMu.RUnlock
+}
+
+// removeOrphanChunks deletes chunks whose upload never committed (a crash,
+// or an error) and is not in progress now. Bounded transactions.
+func (c *Cache) removeOrphanChunks() (int, error) {
+	live := map[string]bool{}
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketBlobs).ForEach(func(_, v []byte) error {
+			var meta blobMeta
+			if json.Unmarshal(v, &meta) == nil {
+				live[string(meta.ChunkID)] = true
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("cache: scan blobs: %w", err)
+	}
+	uploads.Lock()
+	for id := range uploads.active {
+		live[id] = true
+	}
+	uploads.Unlock()
+	var orphans [][]byte
+	err = c.db.View(func(tx *bolt.Tx) error {
+		var last []byte
+		return tx.Bucket(bucketChunks).ForEach(func(k, _ []byte) error {
+			if len(k) < 16 {
+				orphans = append(orphans, append([]byte(nil), k...))
+				return nil
+			}
+			id := k[:16]
+			if !live[string(id)] && string(id) != string(last) {
+				last = append([]byte(nil), id...)
+				orphans = append(orphans, last)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("cache: scan chunks: %w", err)
+	}
+	n := 0
+	for _, id := range orphans {
+		n += c.countChunks(id)
+		c.deleteChunks(id)
+	}
+	return n, nil
+}
+
+func (c *Cache) countChunks(id []byte) int {
+	n := 0
+	_ = c.db.View(func(tx *bolt.Tx) error {
+		cur := tx.Bucket(bucketChunks).Cursor()
+		for k, _ := cur.Seek(id); k != nil && hasPrefix(k, id); k, _ = cur.Next() {
+			n++
+		}
+		return nil
+	})
+	return n
+}

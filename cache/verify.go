@@ -1,0 +1,148 @@
+package cache
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// VerifyReport lists what Verify found. Problems are in the *Bad fields
+// and Structure; Clean tells whether there were any.
+type VerifyReport struct {
+	Blobs          int      `json:"blobs"`
+	BlobsBad       []string `json:"blobs_bad,omitempty"`
+	Artifacts      int      `json:"artifacts"`
+	ArtifactsBad   []string `json:"artifacts_bad,omitempty"`
+	ArtifactsOther int      `json:"artifacts_other_engine"` // not loadable here, so not test-loaded
+	OrphanChunks   int      `json:"orphan_chunks"`          // interrupted uploads: gc removes them
+	Structure      []string `json:"structure,omitempty"`    // bbolt consistency errors
+}
+
+// Clean reports whether nothing is wrong.
+func (r *VerifyReport) Clean() bool {
+	return len(r.BlobsBad) == 0 && len(r.ArtifactsBad) == 0 && len(r.Structure) == 0
+}
+
+// ArtifactChecker test-loads an artifact compiled by this node's engine.
+type ArtifactChecker struct {
+	Fingerprint Digest
+	Load        func(data []byte) error
+}
+
+// Verify checks the file's structure, recomputes every blob's sha256, and
+// test-loads every artifact of this node's engine (check may be nil). It
+// changes nothing.
+func (c *Cache) Verify(check *ArtifactChecker) (*VerifyReport, error) {
+	rep := &VerifyReport{}
+	err := c.db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			rep.Structure = append(rep.Structure, err.Error())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: verify: %w", err)
+	}
+	digests, err := c.blobDigests()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range digests {
+		rep.Blobs++
+		if err := c.verifyBlob(d); err != nil {
+			rep.BlobsBad = append(rep.BlobsBad, err.Error())
+		}
+	}
+	if err := c.verifyArtifacts(check, rep); err != nil {
+		return nil, err
+	}
+	rep.OrphanChunks, err = c.countOrphanChunks()
+	return rep, err
+}
+
+func (c *Cache) blobDigests() ([]Digest, error) {
+	var out []Digest
+	err := c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketBlobs).ForEach(func(k, _ []byte) error {
+			var d Digest
+			copy(d[:], k)
+			out = append(out, d)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func (c *Cache) verifyBlob(d Digest) error {
+	r, err := c.OpenBlob(d)
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", d, err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return fmt.Errorf("blob %s: %w", d, err)
+	}
+	var got Digest
+	h.Sum(got[:0])
+	if got != d {
+		return fmt.Errorf("blob %s: content hashes to %s", d, got)
+	}
+	return nil
+}
+
+func (c *Cache) verifyArtifacts(check *ArtifactChecker, rep *VerifyReport) error {
+	all, err := c.Artifacts()
+	if err != nil {
+		return err
+	}
+	for _, a := range all {
+		rep.Artifacts++
+		var data []byte
+		err := c.db.View(func(tx *bolt.Tx) error {
+			data = append([]byte(nil), tx.Bucket(bucketArtifacts).Get(a.Key.bytes())...)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("artifact %s (%s, %s)", a.Key.Module, a.Label, a.Target)
+		switch {
+		case int64(len(data)) != a.Size || checksum(data) != a.CRC:
+			rep.ArtifactsBad = append(rep.ArtifactsBad, name+": checksum mismatch")
+		case check == nil || a.Key.Fingerprint != check.Fingerprint:
+			rep.ArtifactsOther++
+		default:
+			if err := check.Load(data); err != nil {
+				rep.ArtifactsBad = append(rep.ArtifactsBad, fmt.Sprintf("%s: does not load: %v", name, err))
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Cache) countOrphanChunks() (int, error) {
+	live := map[string]bool{}
+	n := 0
+	err := c.db.View(func(tx *bolt.Tx) error {
+		err := tx.Bucket(bucketBlobs).ForEach(func(_, v []byte) error {
+			var meta blobMeta
+			if json.Unmarshal(v, &meta) == nil {
+				live[string(meta.ChunkID)] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketChunks).ForEach(func(k, _ []byte) error {
+			if len(k) < 16 || !live[string(k[:16])] {
+				n++
+			}
+			return nil
+		})
+	})
+	return n, err
+}

@@ -1,0 +1,66 @@
+package edge_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/edgecdn/edge/edge"
+)
+
+// Benchmarks of one request through the node's handler, no network. The
+// native handler writes the same bytes as the C guest: the baseline that a
+// guest's cost is read against, measured in the same run.
+
+func benchHandler(b *testing.B) http.Handler {
+	b.Helper()
+	r := edge.NewRouter()
+	if err := r.Set([]*edge.App{loadDemo(b, newTestEngine(b))}); err != nil {
+		b.Fatal(err)
+	}
+	return edge.NewHandler(edge.HandlerConfig{Router: r, Log: quietLog})
+}
+
+func runHandler(b *testing.B, h http.Handler, target, want string) {
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		if w.Code != 200 || w.Body.String() != want {
+			b.Fatalf("%s = %d %q", target, w.Code, w.Body.String())
+		}
+	}
+}
+
+func BenchmarkHandlerNative(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "Hello, %s! (from C)\n", r.URL.Query().Get("name"))
+	})
+	runHandler(b, h, "/api/hello?name=bench", "Hello, bench! (from C)\n")
+}
+
+func BenchmarkHandlerWAGIC(b *testing.B) {
+	runHandler(b, benchHandler(b), "/api/hello?name=bench", "Hello, bench! (from C)\n")
+}
+
+func BenchmarkHandlerWAGIWAT(b *testing.B) {
+	runHandler(b, benchHandler(b), "/api/hello-wat", "Hello from WAT!\n")
+}
+
+func BenchmarkHandlerWAGIGo(b *testing.B) {
+	runHandler(b, benchHandler(b), "/api/hello-go?name=bench", "Hello, bench! (from Go)\n")
+}
+
+func BenchmarkHandlerStatic(b *testing.B) {
+	h := benchHandler(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if w.Code != 200 {
+			b.Fatalf("/ = %d", w.Code)
+		}
+	}
+}

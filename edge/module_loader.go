@@ -1,0 +1,138 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/modules"
+)
+
+// ModuleLoader turns wasm bytes into a runnable module at most once per
+// process per module, through the AOT cache when there is one: an artifact
+// compiled earlier for this engine is loaded in milliseconds instead of
+// compiled in seconds. Concurrent loads of one module share one compile.
+type ModuleLoader struct {
+	engine *modules.Engine
+	cache  *cache.Cache // nil: compile every time the process starts
+	log    *slog.Logger
+	group  singleflight.Group
+
+	mu     sync.Mutex
+	loaded map[cache.Digest]*modules.Module
+}
+
+// NewModuleLoader returns a loader for engine backed by c (which may be nil).
+func NewModuleLoader(engine *modules.Engine, c *cache.Cache, log *slog.Logger) *ModuleLoader {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &ModuleLoader{engine: engine, cache: c, log: log.With("component", "loader"), loaded: map[cache.Digest]*modules.Module{}}
+}
+
+// Engine is the engine modules are loaded into.
+func (l *ModuleLoader) Engine() *modules.Engine { return l.engine }
+
+// Load returns the compiled module for wasm. name labels logs and errors.
+func (l *ModuleLoader) Load(name string, wasm []byte) (*modules.Module, error) {
+	return l.LoadDigest(name, cache.Sum(wasm), wasm)
+}
+
+// LoadDigest is Load for a caller that already hashed wasm (d must be its
+// sha256), so large modules are hashed once.
+func (l *ModuleLoader) LoadDigest(name string, d cache.Digest, wasm []byte) (*modules.Module, error) {
+	if m := l.lookup(d); m != nil {
+		return m, nil
+	}
+	v, err, _ := l.group.Do(string(d[:]), func() (any, error) {
+		if m := l.lookup(d); m != nil {
+			return m, nil
+		}
+		m, err := l.load(name, d, wasm)
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		l.loaded[d] = m
+		l.mu.Unlock()
+		return m, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*modules.Module), nil
+}
+
+func (l *ModuleLoader) lookup(d cache.Digest) *modules.Module {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.loaded[d]
+}
+
+func (l *ModuleLoader) key(d cache.Digest) cache.ArtifactKey {
+	return cache.ArtifactKey{Module: d, Fingerprint: l.engine.Fingerprint()}
+}
+
+// load tries the artifact, then compiles. Any artifact that fails to load
+// (damaged, or from another engine despite its key) is deleted and
+// replaced: a stale cache costs one compile, never a failure.
+func (l *ModuleLoader) load(name string, d cache.Digest, wasm []byte) (*modules.Module, error) {
+	if l.cache != nil {
+		if m, err := l.fromArtifact(name, d); err == nil {
+			return m, nil
+		} else if !errors.Is(err, cache.ErrNotFound) {
+			l.log.Warn("artifact unusable, recompiling", "module", name, "digest", d, "err", err)
+		}
+	}
+	start := time.Now()
+	m, err := l.engine.Compile(name, wasm)
+	if err != nil {
+		return nil, err
+	}
+	took := time.Since(start)
+	l.log.Info("compiled module", "module", name, "digest", d, "duration", took)
+	if l.cache == nil {
+		return m, nil
+	}
+	l.cache.Counters().ObserveCompile(took)
+	if err := l.store(name, d, m); err != nil {
+		l.log.Warn("could not store artifact; the module still runs", "module", name, "err", err)
+	}
+	return m, nil
+}
+
+func (l *ModuleLoader) fromArtifact(name string, d cache.Digest) (*modules.Module, error) {
+	data, err := l.cache.GetArtifact(l.key(d))
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	m, err := l.engine.Deserialize(name, d.String(), data)
+	if err != nil {
+		l.cache.Counters().ArtifactCorrupt.Add(1)
+		if derr := l.cache.DeleteArtifact(l.key(d)); derr != nil {
+			err = errors.Join(err, derr)
+		}
+		return nil, err
+	}
+	took := time.Since(start)
+	l.cache.Counters().ObserveDeserialize(took)
+	l.log.Debug("loaded module from artifact", "module", name, "digest", d, "duration", took)
+	return m, nil
+}
+
+func (l *ModuleLoader) store(name string, d cache.Digest, m *modules.Module) error {
+	art, err := m.Serialize()
+	if err != nil {
+		return err
+	}
+	if err := l.cache.PutArtifact(l.key(d), art, name, l.engine.Target()); err != nil {
+		return fmt.Errorf("store artifact: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package ops
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edgecdn/edge/cache"
+)
+
+// AdminConfig configures the admin API.
+type AdminConfig struct {
+	// Addr to listen on; loopback unless the operator says otherwise.
+	Addr string
+	// Token every call must present as "Authorization: Bearer TOKEN".
+	Token string
+	Cache *cache.Cache
+	// Checker test-loads artifacts for verify (may be nil).
+	Checker *cache.ArtifactChecker
+	Log     *slog.Logger
+}
+
+// Admin serves the admin API. Lifecycle as for edge.Server: NewAdmin has
+// no side effects, Start binds, Shutdown may be called twice.
+type Admin struct {
+	cfg  AdminConfig
+	srv  *http.Server
+	addr net.Addr
+	once sync.Once
+	log  *slog.Logger
+}
+
+// NewAdmin builds the API. An empty token is refused: there is no
+// unauthenticated mode.
+func NewAdmin(cfg AdminConfig) (*Admin, error) {
+	if len(cfg.Token) < 16 {
+		return nil, errors.New("ops: admin token must be at least 16 characters")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	a := &Admin{cfg: cfg, log: cfg.Log.With("component", "admin")}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/cache/stats", a.cacheStats)
+	mux.HandleFunc("POST /v1/cache/verify", a.cacheVerify)
+	mux.HandleFunc("POST /v1/cache/gc", a.cacheGC)
+	a.srv = &http.Server{Handler: a.authenticate(mux), ReadHeaderTimeout: 10 * time.Second}
+	return a, nil
+}
+
+// Start binds the listener and serves in the background.
+func (a *Admin) Start() error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ops: listen admin %s: %w", a.cfg.Addr, err)
+	}
+	a.addr = ln.Addr()
+	go func() {
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("admin listener stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the bound address.
+func (a *Admin) Addr() string {
+	if a.addr == nil {
+		return ""
+	}
+	return a.addr.String()
+}
+
+// Shutdown stops the API, waiting for calls in flight until ctx ends.
+func (a *Admin) Shutdown(ctx context.Context) error {
+	var err error
+	a.once.Do(func() { err = a.srv.Shutdown(ctx) })
+	return err
+}
+
+// authenticate rejects any call without the bearer token, comparing in
+// constant time so the token cannot be guessed byte by byte.
+func (a *Admin) authenticate(next http.Handler) http.Handler {
+	want := []byte(a.cfg.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="edge admin"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer TOKEN)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *Admin) cacheStats(w http.ResponseWriter, _ *http.Request) {
+	s, err := a.cfg.Cache.Stats()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+func (a *Admin) cacheVerify(w http.ResponseWriter, _ *http.Request) {
+	rep, err := a.cfg.Cache.Verify(a.cfg.Checker)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (a *Admin) cacheGC(w http.ResponseWriter, _ *http.Request) {
+	rep, err := a.cfg.Cache.GC()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	a.log.Info("cache gc", "blobs", rep.Blobs, "bytes", rep.BlobBytes, "artifacts", rep.Artifacts, "orphan_chunks", rep.OrphanChunks)
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// APIError is the body of every error response.
+type APIError struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, APIError{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
