@@ -118,9 +118,12 @@ func (c *Cache) writeChunks(r io.Reader, meta *blobMeta, maxSize int64) (Digest,
 	return d, nil
 }
 
+// putChunk stores one chunk followed by its CRC-32C, so a damaged chunk
+// is caught when it is read instead of being served.
 func (c *Cache) putChunk(key, data []byte) error {
+	val := binary.BigEndian.AppendUint32(append(make([]byte, 0, len(data)+4), data...), checksum(data))
 	err := c.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketChunks).Put(key, data)
+		return tx.Bucket(bucketChunks).Put(key, val)
 	})
 	if err != nil {
 		return fmt.Errorf("cache: store chunk: %w", err)
@@ -215,6 +218,12 @@ func (c *Cache) blobMeta(d Digest) (*blobMeta, error) {
 		return nil, fmt.Errorf("cache: blob %s: corrupt record (chunk size %d)", d, meta.ChunkSize)
 	}
 	return &meta, nil
+}
+
+// DropBlob forgets a blob found damaged, so the next load of an app that
+// uses it imports it again from its source. Its chunks become garbage.
+func (c *Cache) DropBlob(d Digest) error {
+	return c.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketBlobs).Delete(d[:]) })
 }
 
 // ReadBlob returns a private copy of a whole blob, checked against its

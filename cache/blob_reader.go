@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,18 @@ func (c *Cache) OpenBlob(d Digest) (*BlobReader, error) {
 	return &BlobReader{c: c, digest: d, meta: meta, idx: -1}, nil
 }
 
+// Prefetch loads the first chunk, so a caller can refuse a damaged blob
+// before it writes any response headers.
+func (r *BlobReader) Prefetch() error {
+	if r.meta.Size == 0 {
+		return nil
+	}
+	return r.load(0)
+}
+
+// Digest is the blob's digest.
+func (r *BlobReader) Digest() Digest { return r.digest }
+
 // Size is the blob's length in bytes.
 func (r *BlobReader) Size() int64 { return r.meta.Size }
 
@@ -55,10 +68,14 @@ func (r *BlobReader) load(idx int64) error {
 	want := min(int64(r.meta.ChunkSize), r.meta.Size-idx*int64(r.meta.ChunkSize))
 	err := r.c.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketChunks).Get(chunkKey(r.meta.ChunkID, uint32(idx)))
-		if int64(len(v)) != want {
-			return fmt.Errorf("cache: blob %s: chunk %d is %d bytes, want %d", r.digest, idx, len(v), want)
+		if int64(len(v)) != want+4 {
+			return fmt.Errorf("%w: blob %s: chunk %d is %d bytes, want %d", ErrCorrupt, r.digest, idx, len(v), want+4)
 		}
-		r.buf = append(r.buf[:0], v...)
+		data := v[:want]
+		if checksum(data) != binary.BigEndian.Uint32(v[want:]) {
+			return fmt.Errorf("%w: blob %s: chunk %d fails its checksum", ErrCorrupt, r.digest, idx)
+		}
+		r.buf = append(r.buf[:0], data...)
 		return nil
 	})
 	if err != nil {

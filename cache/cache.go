@@ -31,6 +31,8 @@ var (
 	ErrDigestMismatch = errors.New("cache: digest mismatch")
 	// ErrTooLarge is returned when a blob exceeds the size it was allowed.
 	ErrTooLarge = errors.New("cache: blob too large")
+	// ErrCorrupt is returned when stored bytes fail their checksum.
+	ErrCorrupt = errors.New("cache: stored data is damaged")
 	// ErrLocked is returned by Open when another process holds the file.
 	ErrLocked = errors.New("cache: database is in use by another process")
 )

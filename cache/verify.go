@@ -83,7 +83,7 @@ func (c *Cache) verifyBlob(d Digest) error {
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, r); err != nil {
-		return fmt.Errorf("blob %s: %w", d, err)
+		return err
 	}
 	var got Digest
 	h.Sum(got[:0])

@@ -89,7 +89,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveDynamic(rec, r, route, id)
 	default:
 		appName = app.Name
-		serveStatic(rec, r, route, p)
+		h.serveStatic(rec, r, route, p, id)
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("id", id), slog.String("proto", r.Proto), slog.String("method", r.Method),

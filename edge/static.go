@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 )
@@ -8,7 +9,7 @@ import (
 // serveStatic answers a static route from its in-memory snapshot.
 // http.ServeContent does the protocol work: If-None-Match / If-Modified-Since
 // (304), Range (206, or 416 for an unsatisfiable range) and HEAD.
-func serveStatic(w http.ResponseWriter, r *http.Request, rt *Route, p string) {
+func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request, rt *Route, p string, id string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed on a static route", http.StatusMethodNotAllowed)
@@ -27,15 +28,16 @@ func serveStatic(w http.ResponseWriter, r *http.Request, rt *Route, p string) {
 		notFound(w, r, rt)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", a.contentType)
-	h.Set("ETag", a.etag)
+	hdr := w.Header()
+	hdr.Set("Content-Type", a.contentType)
+	hdr.Set("ETag", a.etag)
 	if rt.CacheControl != "" {
-		h.Set("Cache-Control", rt.CacheControl)
+		hdr.Set("Cache-Control", rt.CacheControl)
 	}
 	content, err := a.open()
 	if err != nil {
-		http.Error(w, "this file is missing from the node's store", http.StatusInternalServerError)
+		h.log.Error("static file unreadable", "id", id, "path", p, "digest", a.digest, "err", err)
+		http.Error(w, fmt.Sprintf("this file could not be read from the node's store (request id %s)", id), http.StatusInternalServerError)
 		return
 	}
 	http.ServeContent(w, r, a.name, a.modTime, content)

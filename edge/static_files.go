@@ -41,11 +41,20 @@ type asset struct {
 
 // open returns a reader over the asset's content. A cached blob is read
 // one chunk at a time, so memory stays bounded whatever its size.
+// A damaged blob is refused before any byte is sent, and dropped from the
+// cache so the app's next load imports the file again.
 func (a *asset) open() (io.ReadSeeker, error) {
 	if a.data != nil || a.store == nil {
 		return bytes.NewReader(a.data), nil
 	}
-	return a.store.OpenBlob(a.digest)
+	r, err := a.store.OpenBlob(a.digest)
+	if err == nil {
+		err = r.Prefetch()
+	}
+	if errors.Is(err, cache.ErrCorrupt) {
+		err = errors.Join(err, a.store.DropBlob(a.digest))
+	}
+	return r, err
 }
 
 // assetSource is where loaded files go: the cache, or memory within a

@@ -39,7 +39,7 @@ func ParseCGIResponse(out []byte) (*Response, error) {
 		return nil, err
 	}
 	resp := &Response{Status: http.StatusOK, Header: http.Header{}, Body: body}
-	status := ""
+	status, hasStatus := "", false
 	for n, line := range strings.Split(head, "\n") {
 		line = strings.TrimSuffix(line, "\r")
 		name, value, err := parseHeaderLine(line)
@@ -47,14 +47,17 @@ func ParseCGIResponse(out []byte) (*Response, error) {
 			return nil, fmt.Errorf("%w: header line %d: %w", ErrBadResponse, n+1, err)
 		}
 		if name == "Status" {
-			status = value
+			status, hasStatus = value, true
 			continue
 		}
 		if !hopHeaders[name] {
 			resp.Header.Add(name, value)
 		}
 	}
-	return resp, resp.setStatus(status)
+	if err := resp.setStatus(status, hasStatus); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // splitCGI separates the header section from the body at the first blank
@@ -104,12 +107,12 @@ func parseHeaderLine(line string) (name, value string, err error) {
 
 // setStatus applies the Status header and the WAGI rules for Location and
 // Content-Type.
-func (r *Response) setStatus(status string) error {
+func (r *Response) setStatus(status string, hasStatus bool) error {
 	hasLoc, hasType := r.Header.Get("Location") != "", r.Header.Get("Content-Type") != ""
 	if !hasLoc && !hasType {
 		return fmt.Errorf("%w: response has neither Content-Type nor Location", ErrBadResponse)
 	}
-	if status == "" {
+	if !hasStatus {
 		if hasLoc {
 			r.Status = http.StatusFound
 		}

@@ -38,11 +38,10 @@ func (rt *WAGIRoute) scriptName() string {
 // body on stdin; argv is the module name followed by the query string split
 // on "&", each part URL-decoded.
 //
-// Authorization and Proxy-Authorization are not passed (RFC 3875 4.1.18),
-// nor is Connection, which belongs to the hop, not the request.
+// Some headers are withheld; see headerEnv.
 func WAGICommand(r *http.Request, rt *WAGIRoute, body []byte) *Command {
 	env := cgiEnv(r, rt, len(body))
-	env = append(env, headerEnv(r.Header)...)
+	env = append(env, headerEnv(r.Host, r.Header)...)
 	env = append(env, routeEnv(rt.Env)...)
 	return &Command{Args: wagiArgs(rt.Module, r.URL.RawQuery), Env: env, Stdin: body}
 }
@@ -50,7 +49,7 @@ func WAGICommand(r *http.Request, rt *WAGIRoute, body []byte) *Command {
 func cgiEnv(r *http.Request, rt *WAGIRoute, bodyLen int) [][2]string {
 	script := rt.scriptName()
 	pathInfo := strings.TrimPrefix(r.URL.Path, script)
-	rawPathInfo := strings.TrimPrefix(r.URL.EscapedPath(), script)
+	rawPathInfo := rawPathInfo(r.URL.EscapedPath(), script, pathInfo)
 	host, port := splitHostPort(r)
 	remote, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -79,12 +78,36 @@ func cgiEnv(r *http.Request, rt *WAGIRoute, bodyLen int) [][2]string {
 	}
 }
 
+// rawPathInfo strips the route's prefix from the raw (still escaped) path.
+// The raw path may spell the prefix differently ("/%61pi" for "/api"), so
+// it walks raw segments, decoding each, until they add up to the prefix.
+// If they never line up (an escaped "/" inside the prefix), it falls back
+// to escaping the decoded PATH_INFO.
+func rawPathInfo(raw, script, pathInfo string) string {
+	acc, rest := "", raw
+	for len(acc) < len(script) && rest != "" {
+		end := strings.IndexByte(rest[1:], '/') + 1
+		if end == 0 {
+			end = len(rest)
+		}
+		seg, err := url.PathUnescape(rest[:end])
+		if err != nil {
+			break
+		}
+		acc, rest = acc+seg, rest[end:]
+	}
+	if acc == script {
+		return rest
+	}
+	return (&url.URL{Path: pathInfo}).EscapedPath()
+}
+
 // splitHostPort finds the server name and port the client addressed,
 // defaulting the port from the scheme.
 func splitHostPort(r *http.Request) (host, port string) {
 	host, port, err := net.SplitHostPort(r.Host)
 	if err != nil {
-		host, port = r.Host, "80"
+		host, port = strings.Trim(r.Host, "[]"), "80"
 		if r.TLS != nil {
 			port = "443"
 		}
@@ -104,12 +127,20 @@ func fullURL(r *http.Request, host, port string) string {
 }
 
 // headerEnv maps headers to HTTP_* variables: upper case, "-" to "_",
-// repeated values joined with ", ". Sorted, so a guest sees a stable env.
-func headerEnv(h http.Header) [][2]string {
+// repeated values joined with ", ", plus HTTP_HOST. Sorted, so a guest
+// sees a stable env. Dropped: credentials (RFC 3875 4.1.18), Connection,
+// Proxy (which would become HTTP_PROXY, the httpoxy hole), and any header
+// whose name has "_": X_Forwarded_For would otherwise collide with, and
+// spoof, X-Forwarded-For (nginx and Apache drop them for the same reason).
+func headerEnv(host string, h http.Header) [][2]string {
 	env := make([][2]string, 0, len(h)+1)
+	if host != "" {
+		env = append(env, [2]string{"HTTP_HOST", host})
+	}
 	for name, values := range h {
-		switch name {
-		case "Authorization", "Proxy-Authorization", "Connection":
+		switch {
+		case name == "Authorization", name == "Proxy-Authorization", name == "Connection",
+			name == "Proxy", name == "Host", strings.Contains(name, "_"):
 			continue
 		}
 		key := "HTTP_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
