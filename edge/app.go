@@ -102,7 +102,7 @@ func LoadApp(fsys fs.FS, source string, opt LoadOptions) (*App, error) {
 		field := fmt.Sprintf("routes[%d]", i)
 		rt, err := loadRoute(fsys, spec, opt, src)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", file, field, err)
+			return nil, fmt.Errorf("%s: %w: %s.%w", file, ErrManifest, field, err)
 		}
 		app.Routes = append(app.Routes, rt)
 	}

@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -29,9 +30,12 @@ func NewLimiter(inFlight, maxQueue int, wait time.Duration) *Limiter {
 
 // Acquire takes a slot, waiting if needed. The caller must call release.
 func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, context.Cause(ctx) // the client is gone: take no slot
+	}
 	select {
 	case l.slots <- struct{}{}:
-		return l.release, nil
+		return l.releaser(), nil
 	default:
 	}
 	if l.waiting.Add(1) > l.maxQueue {
@@ -43,7 +47,7 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 	defer t.Stop()
 	select {
 	case l.slots <- struct{}{}:
-		return l.release, nil
+		return l.releaser(), nil
 	case <-t.C:
 		return nil, ErrOverloaded
 	case <-ctx.Done():
@@ -51,7 +55,12 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
-func (l *Limiter) release() { <-l.slots }
+// releaser frees the slot once, however often it is called: a second call
+// must never free a slot another request holds.
+func (l *Limiter) releaser() func() {
+	var once sync.Once
+	return func() { once.Do(func() { <-l.slots }) }
+}
 
 // InFlight and Waiting report the current load, for metrics and tests.
 func (l *Limiter) InFlight() int { return len(l.slots) }

@@ -63,12 +63,31 @@ func ParseManifest(file string, data []byte) (*Manifest, error) {
 		return nil, manifestError(file, "", "%v", err)
 	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
-		return nil, manifestError(file, undecoded[0].String(), "unknown field")
+		return nil, manifestError(file, unknownField(data, undecoded[0]), "unknown field")
 	}
 	if err := m.validate(file); err != nil {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// unknownField names an unknown key the way other errors name fields:
+// "routes[1].modul" rather than the decoder's "routes.modul".
+func unknownField(data []byte, key toml.Key) string {
+	if len(key) != 2 || key[0] != "routes" {
+		return key.String()
+	}
+	var raw struct {
+		Routes []map[string]any `toml:"routes"`
+	}
+	if _, err := toml.Decode(string(data), &raw); err == nil {
+		for i, r := range raw.Routes {
+			if _, ok := r[key[1]]; ok {
+				return fmt.Sprintf("routes[%d].%s", i, key[1])
+			}
+		}
+	}
+	return key.String()
 }
 
 var appName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -151,12 +170,15 @@ func (r *RouteSpec) validate() *fieldError {
 }
 
 func (r *RouteSpec) validateStatic() *fieldError {
-	for field, set := range map[string]bool{
-		"executor": r.Executor != "", "env": r.Env != nil, "memory": r.Memory != "",
-		"timeout": r.Timeout != "", "max_output": r.MaxOutput != "",
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"executor", r.Executor != ""}, {"env", r.Env != nil}, {"memory", r.Memory != ""},
+		{"timeout", r.Timeout != ""}, {"max_output", r.MaxOutput != ""},
 	} {
-		if set {
-			return bad(field, "applies to module routes only")
+		if f.set {
+			return bad(f.name, "applies to module routes only")
 		}
 	}
 	return nil
@@ -193,6 +215,9 @@ func (r *RouteSpec) validateDynamic() *fieldError {
 func validRoutePath(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return errors.New("must start with /")
+	}
+	if strings.HasPrefix(p, "//") {
+		return errors.New("must not contain // or end in /")
 	}
 	base := strings.TrimSuffix(p, "/...")
 	if base == "" {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 )
 
 // serveStatic answers a static route from its in-memory snapshot.
@@ -16,9 +17,12 @@ func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request, rt *Route,
 		return
 	}
 	a, redirect, err := rt.Files.lookup(rt.rel(p))
+	if rt.wild && rt.prefix != "" && p == rt.prefix && err == nil && rt.Files.single == nil {
+		redirect = true // "/docs" for "/docs/...": relative links need "/docs/"
+	}
 	switch {
 	case redirect:
-		target := p + "/"
+		target := (&url.URL{Path: p + "/"}).EscapedPath()
 		if r.URL.RawQuery != "" {
 			target += "?" + r.URL.RawQuery
 		}
