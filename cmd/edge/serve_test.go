@@ -20,9 +20,9 @@ import (
 )
 
 // banner is what a started node printed: its URLs and CA file.
-type banner struct{ http, https, ca string }
+type banner struct{ http, https, admin, ca string }
 
-var bannerLine = regexp.MustCompile(`^(http|https|ca):\s+(\S+)`)
+var bannerLine = regexp.MustCompile(`^(http|https|admin|ca):\s+(\S+)`)
 
 // readBanner scans a node's stdout until the ca: line (the last one printed
 // when HTTPS is on), then keeps draining it in the background.
@@ -40,6 +40,8 @@ func readBanner(t *testing.T, r io.Reader) banner {
 			b.http = strings.TrimSuffix(m[2], "/")
 		case "https":
 			b.https = strings.TrimSuffix(m[2], "/")
+		case "admin":
+			b.admin = strings.TrimSuffix(strings.TrimPrefix(m[2], "http://"), "/")
 		case "ca":
 			b.ca = m[2]
 		}
@@ -217,11 +219,7 @@ func TestBinaryStopsCleanlyOnSignal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "edge")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := edgeBinary(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			cmd := exec.Command(bin, "serve", "--data", t.TempDir(), "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0")
