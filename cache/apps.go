@@ -3,6 +3,7 @@ package cache
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -17,8 +18,12 @@ type AppRecord struct {
 	Updated time.Time `json:"updated"`
 }
 
-// SetApps replaces the set of loaded apps in one transaction.
+// SetApps replaces the set of loaded apps in one transaction. When the set
+// is unchanged (a restart) nothing is written.
 func (c *Cache) SetApps(apps []AppRecord) error {
+	if c.sameApps(apps) {
+		return nil
+	}
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.DeleteBucket(bucketApps); err != nil {
 			return err
@@ -43,6 +48,24 @@ func (c *Cache) SetApps(apps []AppRecord) error {
 		return fmt.Errorf("cache: record apps: %w", err)
 	}
 	return nil
+}
+
+func (c *Cache) sameApps(apps []AppRecord) bool {
+	old, err := c.Apps()
+	if err != nil || len(old) != len(apps) {
+		return false
+	}
+	byName := map[string]AppRecord{}
+	for _, a := range old {
+		byName[a.Name] = a
+	}
+	for _, a := range apps {
+		o, ok := byName[a.Name]
+		if !ok || o.Source != a.Source || !slices.Equal(o.Blobs, a.Blobs) {
+			return false
+		}
+	}
+	return true
 }
 
 // Apps lists the recorded apps.

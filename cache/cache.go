@@ -102,7 +102,19 @@ func Open(path string, opt Options) (*Cache, error) {
 	return c, nil
 }
 
+// init creates missing buckets. A file that has them all needs no write
+// transaction (and no fsync) to open: it matters for a fast restart.
 func (c *Cache) init() error {
+	complete := true
+	_ = c.db.View(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			complete = complete && tx.Bucket(name) != nil
+		}
+		return nil
+	})
+	if complete {
+		return c.cleanOrphans()
+	}
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -114,6 +126,11 @@ func (c *Cache) init() error {
 	if err != nil {
 		return fmt.Errorf("cache: create buckets: %w", err)
 	}
+	return c.cleanOrphans()
+}
+
+func (c *Cache) cleanOrphans() error {
+	c.removeTempFiles()
 	n, err := c.removeOrphanChunks()
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ func (c *Cache) GC() (GCReport, error) {
 	defer c.gcMu.Unlock()
 	var rep GCReport
 	var dropped [][]byte // chunk IDs of removed blobs
+	var goneArts []ArtifactKey
 	err := c.db.Update(func(tx *bolt.Tx) error {
 		refs := referenced(tx)
 		cur := tx.Bucket(bucketBlobs).Cursor()
@@ -48,6 +49,7 @@ func (c *Cache) GC() (GCReport, error) {
 				if err := deleteArtifact(tx, a.Key); err != nil {
 					return err
 				}
+				goneArts = append(goneArts, a.Key)
 				rep.Artifacts++
 			}
 		}
@@ -56,6 +58,7 @@ func (c *Cache) GC() (GCReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("cache: gc: %w", err)
 	}
+	c.removeArtifactFiles(goneArts)
 	for _, id := range dropped {
 		c.deleteChunks(id)
 	}

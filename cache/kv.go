@@ -73,3 +73,22 @@ func (kv *KV) List(prefix string) ([]string, error) {
 	})
 	return keys, err
 }
+
+// PutMany stores several values in one transaction.
+func (kv *KV) PutMany(values map[string][]byte) error {
+	if len(values) == 0 {
+		return nil
+	}
+	return kv.c.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bucketKV).CreateBucketIfNotExists(kv.ns)
+		if err != nil {
+			return err
+		}
+		for k, v := range values {
+			if err := b.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -112,6 +112,8 @@ func (c *Cache) verifyArtifacts(check *ArtifactChecker, rep *VerifyReport) error
 		switch {
 		case int64(len(data)) != a.Size || checksum(data) != a.CRC:
 			rep.ArtifactsBad = append(rep.ArtifactsBad, name+": checksum mismatch")
+		case c.fileDamaged(a):
+			rep.ArtifactsBad = append(rep.ArtifactsBad, name+": its artifact file fails its checksum (rewritten at next use)")
 		case check == nil || a.Key.Fingerprint != check.Fingerprint:
 			rep.ArtifactsOther++
 		default:
@@ -145,4 +147,11 @@ func (c *Cache) countOrphanChunks() (int, error) {
 		})
 	})
 	return n, err
+}
+
+// fileDamaged reports an artifact file that exists but does not match its
+// record. A missing file is not damage: it is written at next use.
+func (c *Cache) fileDamaged(a ArtifactInfo) bool {
+	size, crc, err := fileChecksum(c.artifactPath(a.Key, a.CRC))
+	return err == nil && (size != a.Size || crc != a.CRC)
 }

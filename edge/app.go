@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -69,7 +70,19 @@ func LoadAppDir(dir string, opt LoadOptions) (*App, error) {
 		return nil, fmt.Errorf("edge: load app %s: %w", dir, err)
 	}
 	defer root.Close()
-	return LoadApp(root.FS(), dir, opt)
+	var ix *fileIndex
+	if opt.Cache != nil {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("edge: load app %s: %w", dir, err)
+		}
+		ix = newFileIndex(opt.Cache, abs)
+	}
+	app, err := loadApp(root.FS(), dir, opt, ix)
+	if err == nil {
+		err = ix.flush() // only after a complete load: never index half an app
+	}
+	return app, err
 }
 
 // LoadApp loads an app from fsys, whose root holds edge.toml. source names
@@ -77,6 +90,10 @@ func LoadAppDir(dir string, opt LoadOptions) (*App, error) {
 // before LoadApp returns, so a loaded app never fails later for a missing
 // or invalid file.
 func LoadApp(fsys fs.FS, source string, opt LoadOptions) (*App, error) {
+	return loadApp(fsys, source, opt, nil)
+}
+
+func loadApp(fsys fs.FS, source string, opt LoadOptions, ix *fileIndex) (*App, error) {
 	file := path.Join(source, ManifestFile)
 	data, err := fs.ReadFile(fsys, ManifestFile)
 	if err != nil {
@@ -93,7 +110,7 @@ func LoadApp(fsys fs.FS, source string, opt LoadOptions) (*App, error) {
 		defer opt.Cache.Hold()() // no GC while blobs are imported
 	}
 	app := &App{Name: m.Name, Hosts: m.Hosts, Source: source}
-	src := &assetSource{cache: opt.Cache, budget: opt.MaxStaticBytes, blobs: map[string]bool{}}
+	src := &assetSource{cache: opt.Cache, budget: opt.MaxStaticBytes, blobs: map[string]bool{}, index: ix}
 	if src.budget == 0 {
 		src.budget = DefaultMaxStaticBytes
 	}
@@ -135,18 +152,14 @@ func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource, 
 	if !fs.ValidPath(name) {
 		return fmt.Errorf("module: %q must be a relative path inside the app directory", spec.Module)
 	}
-	wasm, err := fs.ReadFile(fsys, name)
+	digest, read, err := src.module(fsys, name)
 	if err != nil {
-		return fmt.Errorf("module: cannot read %s: %v", spec.Module, unwrapPath(err))
+		return fmt.Errorf("module: %s: %w", spec.Module, err)
 	}
 	if opt.Loader == nil {
 		return errors.New("module: no engine to compile it")
 	}
-	digest, err := src.keep(wasm)
-	if err != nil {
-		return fmt.Errorf("module: store %s: %w", spec.Module, err)
-	}
-	mod, err := opt.Loader.LoadDigest(name, digest, wasm)
+	mod, err := opt.Loader.LoadLazy(name, digest, read)
 	if err != nil {
 		return fmt.Errorf("module: %w", err)
 	}

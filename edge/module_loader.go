@@ -46,6 +46,13 @@ func (l *ModuleLoader) Load(name string, wasm []byte) (*modules.Module, error) {
 // LoadDigest is Load for a caller that already hashed wasm (d must be its
 // sha256), so large modules are hashed once.
 func (l *ModuleLoader) LoadDigest(name string, d cache.Digest, wasm []byte) (*modules.Module, error) {
+	return l.LoadLazy(name, d, func() ([]byte, error) { return wasm, nil })
+}
+
+// LoadLazy is LoadDigest for a caller that has not read the module: read
+// is called only if the module must be compiled (no usable artifact), and
+// what it returns must hash to d.
+func (l *ModuleLoader) LoadLazy(name string, d cache.Digest, read func() ([]byte, error)) (*modules.Module, error) {
 	if m := l.lookup(d); m != nil {
 		return m, nil
 	}
@@ -53,7 +60,7 @@ func (l *ModuleLoader) LoadDigest(name string, d cache.Digest, wasm []byte) (*mo
 		if m := l.lookup(d); m != nil {
 			return m, nil
 		}
-		m, err := l.load(name, d, wasm)
+		m, err := l.load(name, d, read)
 		if err != nil {
 			return nil, err
 		}
@@ -81,13 +88,20 @@ func (l *ModuleLoader) key(d cache.Digest) cache.ArtifactKey {
 // load tries the artifact, then compiles. Any artifact that fails to load
 // (damaged, or from another engine despite its key) is deleted and
 // replaced: a stale cache costs one compile, never a failure.
-func (l *ModuleLoader) load(name string, d cache.Digest, wasm []byte) (*modules.Module, error) {
+func (l *ModuleLoader) load(name string, d cache.Digest, read func() ([]byte, error)) (*modules.Module, error) {
 	if l.cache != nil {
 		if m, err := l.fromArtifact(name, d); err == nil {
 			return m, nil
 		} else if !errors.Is(err, cache.ErrNotFound) {
 			l.log.Warn("artifact unusable, recompiling", "module", name, "digest", d, "err", err)
 		}
+	}
+	wasm, err := read()
+	if err != nil {
+		return nil, err
+	}
+	if cache.Sum(wasm) != d {
+		return nil, fmt.Errorf("%s changed while it was loaded: %w", name, cache.ErrDigestMismatch)
 	}
 	start := time.Now()
 	m, err := l.engine.Compile(name, wasm)
@@ -106,18 +120,22 @@ func (l *ModuleLoader) load(name string, d cache.Digest, wasm []byte) (*modules.
 	return m, nil
 }
 
+// fromArtifact maps the artifact's immutable file (written once from the
+// checked bbolt copy), never bbolt's own pages.
 func (l *ModuleLoader) fromArtifact(name string, d cache.Digest) (*modules.Module, error) {
-	data, err := l.cache.GetArtifact(l.key(d))
+	start := time.Now()
+	path, err := l.cache.ArtifactFile(l.key(d))
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	m, err := l.engine.Deserialize(name, d.String(), data)
-	if err != nil {
+	m, err := l.engine.DeserializeFile(name, d.String(), path)
+	if errors.Is(err, modules.ErrInvalidModule) {
 		l.cache.Counters().ArtifactCorrupt.Add(1)
 		if derr := l.cache.DeleteArtifact(l.key(d)); derr != nil {
 			err = errors.Join(err, derr)
 		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	took := time.Since(start)

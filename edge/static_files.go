@@ -63,18 +63,41 @@ type assetSource struct {
 	cache  *cache.Cache
 	budget int64
 	blobs  map[string]bool
+	index  *fileIndex // nil: always read and hash
 }
 
-// keep stores bytes already in memory (a module) as a blob and returns
-// their digest.
-func (src *assetSource) keep(data []byte) (cache.Digest, error) {
-	d := cache.Sum(data)
-	src.blobs[d.String()] = true
-	if src.cache == nil || src.cache.HasBlob(d) {
-		return d, nil
+// module finds a module's digest and stores it as a blob. When the file
+// index knows the file and the cache has it, nothing is read: read then
+// loads the bytes only if the module must be compiled.
+func (src *assetSource) module(fsys fs.FS, p string) (cache.Digest, func() ([]byte, error), error) {
+	read := func() ([]byte, error) {
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read: %w", unwrapPath(err))
+		}
+		return b, nil
 	}
-	_, err := src.cache.PutBlobVerified(bytes.NewReader(data), d, 0)
-	return d, err
+	info, err := fs.Stat(fsys, p)
+	if err != nil {
+		return cache.Digest{}, nil, fmt.Errorf("cannot read: %w", unwrapPath(err))
+	}
+	if d, ok := src.index.lookup(p, info); ok && src.cache.HasBlob(d) {
+		src.blobs[d.String()] = true
+		return d, read, nil
+	}
+	wasm, err := read()
+	if err != nil {
+		return cache.Digest{}, nil, err
+	}
+	d := cache.Sum(wasm)
+	src.blobs[d.String()] = true
+	if src.cache != nil && !src.cache.HasBlob(d) {
+		if _, err := src.cache.PutBlobVerified(bytes.NewReader(wasm), d, 0); err != nil {
+			return d, nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	src.index.remember(p, info, d)
+	return d, func() ([]byte, error) { return wasm, nil }, nil
 }
 
 // loadStatic snapshots dir (a file or a directory inside fsys).
@@ -141,7 +164,7 @@ func (src *assetSource) read(fsys fs.FS, p string, info fs.FileInfo) (*asset, er
 	a := &asset{name: path.Base(p), modTime: mod, size: info.Size()}
 	var err error
 	if src.cache != nil {
-		err = src.readToCache(fsys, p, a)
+		err = src.readToCache(fsys, p, info, a)
 	} else {
 		err = src.readToMemory(fsys, p, a)
 	}
@@ -168,11 +191,24 @@ func (src *assetSource) readToMemory(fsys fs.FS, p string, a *asset) error {
 
 // readToCache hashes the file first and imports it only when the cache
 // lacks it, so a restart re-reads the app but rewrites nothing.
-func (src *assetSource) readToCache(fsys fs.FS, p string, a *asset) error {
+func (src *assetSource) readToCache(fsys fs.FS, p string, info fs.FileInfo, a *asset) error {
+	if d, ok := src.index.lookup(p, info); ok && src.cache.HasBlob(d) {
+		a.digest, a.store = d, src.cache
+		a.contentType = mime.TypeByExtension(path.Ext(p))
+		if a.contentType == "" {
+			head, _, _, err := hashFile(fsys, p) // sniffing needs the bytes
+			if err != nil {
+				return err
+			}
+			a.contentType = http.DetectContentType(head)
+		}
+		return nil
+	}
 	head, d, size, err := hashFile(fsys, p)
 	if err != nil {
 		return err
 	}
+	defer func() { src.index.remember(p, info, d) }()
 	a.digest, a.size, a.store = d, size, src.cache
 	a.contentType = contentType(p, head)
 	if src.cache.HasBlob(d) {

@@ -20,7 +20,6 @@ type Engine struct {
 	linker *wasmtime.Linker
 	log    *slog.Logger
 
-	target      string // "" for this host
 	fingerprint [32]byte
 
 	stopOnce sync.Once
@@ -31,10 +30,15 @@ type Engine struct {
 // EngineConfig configures NewEngineWith. The zero value is this host.
 type EngineConfig struct {
 	Log *slog.Logger
-	// Target is a target triple such as "aarch64-unknown-linux-gnu" to
-	// compile for another machine. Such an engine compiles and serializes
-	// but cannot run anything. Empty means this host.
+	// Target is a target triple to compile for. Empty means this host.
+	// The Wasmtime library bundled with wasmtime-go is built with only the
+	// host's code generator, so any other target is refused here (asking
+	// for one would abort the process inside Wasmtime).
 	Target string
+	// OptLevel is Cranelift's optimisation level: "speed" (the default)
+	// or "none", which compiles faster and runs slower. It is part of the
+	// engine's fingerprint: artifacts of one level never load in the other.
+	OptLevel string
 }
 
 // NewEngine returns an engine for this host. See NewEngineWith.
@@ -49,13 +53,19 @@ func NewEngineWith(ec EngineConfig) (*Engine, error) {
 	if ec.Log == nil {
 		ec.Log = slog.Default()
 	}
+	if ec.Target != "" && ec.Target != targetTriple("") {
+		return nil, fmt.Errorf("modules: target %q: this build of Wasmtime compiles only for %s", ec.Target, targetTriple(""))
+	}
 	cfg := wasmtime.NewConfig()
 	cfg.SetEpochInterruption(true)
-	cfg.SetCraneliftOptLevel(wasmtime.OptLevelSpeed)
-	if ec.Target != "" {
-		if err := cfg.SetTarget(ec.Target); err != nil {
-			return nil, fmt.Errorf("modules: target %q: %w", ec.Target, err)
-		}
+	switch ec.OptLevel {
+	case "", "speed":
+		ec.OptLevel = "speed"
+		cfg.SetCraneliftOptLevel(wasmtime.OptLevelSpeed)
+	case "none":
+		cfg.SetCraneliftOptLevel(wasmtime.OptLevelNone)
+	default:
+		return nil, fmt.Errorf("modules: opt level %q: use speed or none", ec.OptLevel)
 	}
 	wt := wasmtime.NewEngineWithConfig(cfg)
 	linker := wasmtime.NewLinker(wt)
@@ -66,16 +76,11 @@ func NewEngineWith(ec EngineConfig) (*Engine, error) {
 		wt:          wt,
 		linker:      linker,
 		log:         ec.Log.With("component", "modules"),
-		target:      ec.Target,
-		fingerprint: fingerprint(ec.Target),
+		fingerprint: fingerprint(ec.OptLevel),
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 	}
-	if ec.Target == "" {
-		go e.tick()
-	} else {
-		close(e.done)
-	}
+	go e.tick()
 	return e, nil
 }
 

@@ -10,22 +10,20 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// engineSettings names every setting of NewEngineWith that changes the
+// engineSettings names the fixed settings of NewEngineWith that change the
 // code Cranelift emits. Change it whenever the engine's configuration
 // changes, so old artifacts miss instead of loading.
-const engineSettings = "epoch-interruption=1;opt=speed;wasi=p1;v1"
+const engineSettings = "epoch-interruption=1;wasi=p1;v1"
 
 // fingerprint identifies the code an engine produces: the Wasmtime
-// version, the target, the CPU features codegen may use (host only), and
-// the engine settings. Artifacts are keyed by it.
-func fingerprint(target string) [32]byte {
+// version, the target, the CPU features codegen may use, and the engine
+// settings. Artifacts are keyed by it.
+func fingerprint(optLevel string) [32]byte {
 	parts := []string{
 		"wasmtime-go " + wasmtimeVersion(),
-		"target " + targetTriple(target),
-		"settings " + engineSettings,
-	}
-	if target == "" {
-		parts = append(parts, "cpu "+cpuFeatures())
+		"target " + targetTriple(""),
+		"cpu " + cpuFeatures(),
+		"settings " + engineSettings + ";opt=" + optLevel,
 	}
 	return sha256.Sum256([]byte(strings.Join(parts, "\n")))
 }
@@ -35,7 +33,7 @@ func fingerprint(target string) [32]byte {
 func (e *Engine) Fingerprint() [32]byte { return e.fingerprint }
 
 // Target is the target triple the engine compiles for.
-func (e *Engine) Target() string { return targetTriple(e.target) }
+func (e *Engine) Target() string { return targetTriple("") }
 
 func wasmtimeVersion() string {
 	if info, ok := debug.ReadBuildInfo(); ok {

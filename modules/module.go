@@ -78,3 +78,19 @@ func (e *Engine) Deserialize(name, wasmDigest string, artifact []byte) (*Module,
 	}
 	return &Module{engine: e, name: name, digest: wasmDigest, wt: wt}, nil
 }
+
+// DeserializeFile loads compiled code from a file by mapping it, the
+// fastest way to start a large module. The file must never be written
+// again while any module uses it (Wasmtime runs code from the mapping);
+// cache.ArtifactFile provides files written once and renamed into place.
+func (e *Engine) DeserializeFile(name, wasmDigest, path string) (*Module, error) {
+	wt, err := wasmtime.NewModuleDeserializeFile(e.wt, path)
+	if err != nil {
+		return nil, fmt.Errorf("modules: load artifact of %s: %w: %w", name, ErrInvalidModule, err)
+	}
+	if !exportsFunc(wt, "_start") {
+		wt.Close()
+		return nil, fmt.Errorf("modules: load artifact of %s: %w: no _start export", name, ErrInvalidModule)
+	}
+	return &Module{engine: e, name: name, digest: wasmDigest, wt: wt}, nil
+}

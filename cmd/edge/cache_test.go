@@ -85,14 +85,66 @@ func flipInBucket(t *testing.T, data, bucket string, pick func(k, v []byte) bool
 	return n
 }
 
-// TestCorruptArtifactsAreRecompiled damages every stored artifact of a
-// stopped node: verify reports them, and the next start detects each one,
-// recompiles it and serves.
+// damageArtifactFiles flips a byte in every artifact file of a data dir.
+func damageArtifactFiles(t *testing.T, data string) int {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(data, "artifacts", "*.cwasm"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/2] ^= 0xff
+		// Rewrite under a new inode, as damage repaired by a copy would be:
+		// the node's own files are never written in place.
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return len(files)
+}
+
+// TestDamagedArtifactCopiesHeal damages every artifact in the cache file
+// of a stopped node: verify reports them; the next start loads the intact
+// artifact files, compiles nothing, and restores the damaged copies, so
+// verify is clean again afterwards.
+func TestDamagedArtifactCopiesHeal(t *testing.T) {
+	data := t.TempDir()
+	startNode(t, data).stop(t)
+	if n := flipInBucket(t, data, "artifacts", func(_, _ []byte) bool { return true }); n != 3 {
+		t.Fatalf("damaged %d artifacts, want 3", n)
+	}
+	out, code := edgeCLI(t, "cache", "verify", "--data", data)
+	if code == 0 || strings.Count(out, "BAD artifact") != 3 {
+		t.Errorf("verify of damaged artifacts: exit %d\n%s", code, out)
+	}
+	p := startNode(t, data)
+	p.stop(t)
+	if c, f := p.loadCounts(t); c != 0 || f != 3 {
+		t.Errorf("with intact files: compiled %d, from cache %d; want 0, 3", c, f)
+	}
+	if n := strings.Count(p.stderr(), "restored from its artifact file"); n != 3 {
+		t.Errorf("%d 'restored' log lines, want 3:\n%s", n, p.stderr())
+	}
+	if out, code := edgeCLI(t, "cache", "verify", "--data", data); code != 0 {
+		t.Errorf("verify after healing: exit %d\n%s", code, out)
+	}
+}
+
+// TestCorruptArtifactsAreRecompiled damages both copies of every artifact
+// (the cache file's and the mapped file): the next start detects each,
+// recompiles it, and serves.
 func TestCorruptArtifactsAreRecompiled(t *testing.T) {
 	data := t.TempDir()
 	startNode(t, data).stop(t)
 	if n := flipInBucket(t, data, "artifacts", func(_, _ []byte) bool { return true }); n != 3 {
 		t.Fatalf("damaged %d artifacts, want 3", n)
+	}
+	if n := damageArtifactFiles(t, data); n != 3 {
+		t.Fatalf("damaged %d artifact files, want 3", n)
 	}
 	out, code := edgeCLI(t, "cache", "verify", "--data", data)
 	if code == 0 || strings.Count(out, "BAD artifact") != 3 {

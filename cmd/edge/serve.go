@@ -35,25 +35,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	phases := newPhases()
 	engine, err := modules.NewEngine(log)
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
+	phases.mark("engine")
 	store, err := cache.Open(filepath.Join(cfg.Data, cacheFile), cache.Options{ArtifactBudget: cfg.ArtifactBudget, Log: log})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	phases.mark("cache")
 
 	loadStart := time.Now()
 	apps, err := loadApps(cfg, edge.NewModuleLoader(engine, store, log), store)
 	if err != nil {
 		return err
 	}
+	phases.mark("load")
 	if err := store.SetApps(appRecords(apps)); err != nil {
 		return err
 	}
+	phases.mark("record")
 	c := store.Counters()
 	log.Info("apps loaded", "apps", len(apps), "duration", time.Since(loadStart),
 		"compiled", c.Compiles.Load(), "from_cache", c.Deserializes.Load())
@@ -70,6 +75,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
+	phases.mark("listen")
+	log.Debug("startup", phases.attrs...)
 	printBanner(stdout, cfg, srv, admin, router.Apps())
 	<-ctx.Done()
 	log.Info("shutting down", "grace", shutdownGrace)
@@ -80,6 +87,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		err = errors.Join(err, admin.Shutdown(sctx))
 	}
 	return err
+}
+
+// phases times the steps of a start, for the debug log: where a slow
+// start spends its time.
+type phases struct {
+	last  time.Time
+	attrs []any
+}
+
+func newPhases() *phases { return &phases{last: time.Now()} }
+
+func (p *phases) mark(name string) {
+	now := time.Now()
+	p.attrs = append(p.attrs, name, now.Sub(p.last))
+	p.last = now
 }
 
 // startAdmin serves the admin API unless disabled. Without a token given,
