@@ -24,8 +24,11 @@ test: lint
 test-short:
 	$(GO) test -short -count=1 ./...
 
+# Per-request costs (with a native Go handler as the baseline in the same
+# run), then restart-to-first-response with a cold and a warm cache.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./modules/ ./edge/
+	$(GO) test -run '^$$' -bench RestartGoGuest -benchtime 7x ./cmd/edge/
 
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
