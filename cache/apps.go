@@ -84,9 +84,12 @@ func (c *Cache) Apps() ([]AppRecord, error) {
 	return apps, err
 }
 
-// referenced is the set of blobs some app keeps alive.
+// referenced is the set of blobs some app keeps alive: a loaded app's
+// record, or any retained version of a deployed app (so rollback works
+// without fetching anything).
 func referenced(tx *bolt.Tx) map[Digest]bool {
 	refs := map[Digest]bool{}
+	deployedRefs(tx, refs)
 	_ = tx.Bucket(bucketApps).ForEach(func(_, v []byte) error {
 		var a AppRecord
 		if json.Unmarshal(v, &a) == nil {

@@ -19,7 +19,8 @@ var (
 	bucketApps      = []byte("apps")      // app name → AppRecord (JSON)
 	bucketKV        = []byte("kv")        // namespace → nested bucket
 	bucketStats     = []byte("stats")     // counter name → uint64
-	allBuckets      = [][]byte{bucketBlobs, bucketChunks, bucketArtifacts, bucketArtMeta, bucketApps, bucketKV, bucketStats}
+	bucketDeploys   = []byte("deploys")   // app name → nested bucket of versions (versions.go)
+	allBuckets      = [][]byte{bucketBlobs, bucketChunks, bucketArtifacts, bucketArtMeta, bucketApps, bucketKV, bucketStats, bucketDeploys}
 )
 
 // Sentinel errors.

@@ -66,6 +66,62 @@ func (c *Cache) GC() (GCReport, error) {
 	return rep, err
 }
 
+// dropped is what a transaction removed whose bytes are cleaned up after
+// it commits: chunks of removed blobs, files of removed artifacts.
+type dropped struct {
+	chunks    [][]byte
+	artifacts []ArtifactKey
+}
+
+// dropUnreferenced removes, within tx, the blobs of the given manifests
+// that nothing references any more, and their artifacts.
+func dropUnreferenced(tx *bolt.Tx, gone []*Manifest) (dropped, error) {
+	var drop dropped
+	if len(gone) == 0 {
+		return drop, nil
+	}
+	refs := referenced(tx)
+	blobs := tx.Bucket(bucketBlobs)
+	doomed := map[Digest]bool{}
+	for _, m := range gone {
+		for _, d := range m.Digests() {
+			if refs[d] || doomed[d] {
+				continue
+			}
+			v := blobs.Get(d[:])
+			if v == nil {
+				continue
+			}
+			var meta blobMeta
+			if json.Unmarshal(v, &meta) == nil {
+				drop.chunks = append(drop.chunks, meta.ChunkID)
+			}
+			if err := blobs.Delete(d[:]); err != nil {
+				return drop, err
+			}
+			doomed[d] = true
+		}
+	}
+	all, _ := listArtifacts(tx)
+	for _, a := range all {
+		if doomed[a.Key.Module] {
+			if err := deleteArtifact(tx, a.Key); err != nil {
+				return drop, err
+			}
+			drop.artifacts = append(drop.artifacts, a.Key)
+		}
+	}
+	return drop, nil
+}
+
+// finishDrop removes the bytes behind what a committed transaction dropped.
+func (c *Cache) finishDrop(drop dropped) {
+	c.removeArtifactFiles(drop.artifacts)
+	for _, id := range drop.chunks {
+		c.deleteChunks(id)
+	}
+}
+
 // Hold keeps GC out while the caller imports blobs it is about to
 // reference; call the returned function when the app record is written.
 func (c *Cache) Hold() (release func()) {

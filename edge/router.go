@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"path"
@@ -38,13 +39,28 @@ func NewRouter() *Router {
 
 // Set replaces all apps at once. Two apps may not claim the same host.
 func (r *Router) Set(apps []*App) error {
+	t, err := newTable(apps)
+	if err != nil {
+		return err
+	}
+	r.table.Store(t)
+	return nil
+}
+
+// Check reports the error Set would return for apps, changing nothing.
+func (r *Router) Check(apps []*App) error {
+	_, err := newTable(apps)
+	return err
+}
+
+func newTable(apps []*App) (*table, error) {
 	t := &table{apps: apps, byHost: map[string]*routedApp{}}
 	owner := map[string]string{}
 	for _, app := range apps {
 		ra := index(app)
 		for _, h := range app.Hosts {
 			if other, taken := owner[h]; taken {
-				return fmt.Errorf("edge: host %q is claimed by both app %q and app %q", h, other, app.Name)
+				return nil, fmt.Errorf("%w: host %q is claimed by both app %q and app %q", ErrHostConflict, h, other, app.Name)
 			}
 			owner[h] = app.Name
 			if h == "*" {
@@ -54,9 +70,11 @@ func (r *Router) Set(apps []*App) error {
 			}
 		}
 	}
-	r.table.Store(t)
-	return nil
+	return t, nil
 }
+
+// ErrHostConflict is returned when two apps claim the same host.
+var ErrHostConflict = errors.New("edge: conflicting hosts")
 
 // Apps lists the apps being served.
 func (r *Router) Apps() []*App { return r.table.Load().apps }

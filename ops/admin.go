@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/edge"
 )
 
 // AdminConfig configures the admin API.
@@ -25,6 +26,10 @@ type AdminConfig struct {
 	Cache *cache.Cache
 	// Checker test-loads artifacts for verify (may be nil).
 	Checker *cache.ArtifactChecker
+	// Deployer takes deploys; nil: the deploy endpoints answer 501.
+	Deployer *edge.Deployer
+	// MaxBlob caps one uploaded blob (0: edge.DefaultMaxBundle).
+	MaxBlob int64
 	Log     *slog.Logger
 }
 
@@ -36,6 +41,8 @@ type Admin struct {
 	addr net.Addr
 	once sync.Once
 	log  *slog.Logger
+
+	counters deployCounters
 }
 
 // NewAdmin builds the API. An empty token is refused: there is no
@@ -47,11 +54,15 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.MaxBlob <= 0 {
+		cfg.MaxBlob = edge.DefaultMaxBundle
+	}
 	a := &Admin{cfg: cfg, log: cfg.Log.With("component", "admin")}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/cache/stats", a.cacheStats)
 	mux.HandleFunc("POST /v1/cache/verify", a.cacheVerify)
 	mux.HandleFunc("POST /v1/cache/gc", a.cacheGC)
+	a.routeDeploy(mux)
 	a.srv = &http.Server{Handler: a.authenticate(mux), ReadHeaderTimeout: 10 * time.Second}
 	return a, nil
 }

@@ -15,6 +15,11 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run a node (with no --app: the embedded demo site)", runServe},
+		{"deploy", "deploy an app directory to a node: edge deploy DIR [--node URL]", runDeploy},
+		{"apps", "list the apps a node serves, with their versions", runApps},
+		{"app", "edge app history NAME | edge app rm NAME", runApp},
+		{"rollback", "activate an earlier version: edge rollback NAME [--to N]", runRollback},
+		{"keygen", "write a deploy key pair: edge keygen --out NAME", runKeygen},
 		{"cache", "inspect the node's cache: stats, verify, gc", runCache},
 		{"version", "print the version of edge and its runtime", runVersion},
 	}

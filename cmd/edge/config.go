@@ -30,6 +30,13 @@ type serveConfig struct {
 	Token       string        `toml:"token"`
 	// ArtifactBudget caps the AOT artifacts kept in the cache, in bytes.
 	ArtifactBudget int64 `toml:"artifact_budget"`
+	// TrustKeys are public key files (edge keygen) deploys may be signed
+	// with. None: a dev key is created in the data dir and trusted.
+	TrustKeys []string `toml:"trust_keys"`
+	// KeepVersions is how many versions of a deployed app are kept.
+	KeepVersions int `toml:"keep_versions"`
+	// MaxBundle caps the total size of one deployed version, in bytes.
+	MaxBundle int64 `toml:"max_bundle"`
 }
 
 func defaultServeConfig() serveConfig {
@@ -55,7 +62,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	cfg := defaultServeConfig()
 	fs := flag.NewFlagSet("edge serve", flag.ContinueOnError)
-	configFile := fs.String("config", "", "TOML config file (keys: data, http, https, admin, token, apps, log_level, log_format, max_in_flight, max_queue, queue_wait, artifact_budget)")
+	configFile := fs.String("config", "", "TOML config file (keys: data, http, https, admin, token, apps, log_level, log_format, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle)")
 	data := fs.String("data", cfg.Data, "data directory (TLS CA, and later the cache)")
 	httpAddr := fs.String("http", cfg.HTTP, "plain HTTP listen address (\"\" disables)")
 	httpsAddr := fs.String("https", cfg.HTTPS, "HTTPS address: TCP for HTTP/1.1 and HTTP/2, UDP for HTTP/3 (\"\" disables)")
@@ -68,6 +75,10 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	maxInFlight := fs.Int("max-in-flight", 0, "guests running at once (0: default)")
 	maxQueue := fs.Int("max-queue", 0, "requests waiting for a guest slot (0: default)")
 	queueWait := fs.Duration("queue-wait", cfg.QueueWait, "how long a request waits for a guest slot before 503")
+	var trustKeys stringList
+	fs.Var(&trustKeys, "trust-key", "public key file (edge keygen) deploys may be signed with; repeatable (none: a dev key in DATA/deploy.key)")
+	keepVersions := fs.Int("keep-versions", 0, "versions of each deployed app kept for rollback (0: 10)")
+	maxBundle := fs.Int64("max-bundle", 0, "bytes one deployed version may hold (0: 512 MiB)")
 	artifactBudget := fs.Int64("artifact-budget", 0, "bytes of compiled artifacts kept in the cache, least recently used evicted (0: 1 GiB)")
 	if stderr != nil {
 		fs.SetOutput(stderr)
@@ -109,6 +120,12 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 			cfg.Token = *token
 		case "artifact-budget":
 			cfg.ArtifactBudget = *artifactBudget
+		case "trust-key":
+			cfg.TrustKeys = trustKeys
+		case "keep-versions":
+			cfg.KeepVersions = *keepVersions
+		case "max-bundle":
+			cfg.MaxBundle = *maxBundle
 		}
 	})
 	if cfg.Token == "" {

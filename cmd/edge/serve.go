@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,35 +50,46 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer store.Close()
 	phases.mark("cache")
 
+	trusted, keyNote, err := trustedKeys(cfg)
+	if err != nil {
+		return err
+	}
 	loadStart := time.Now()
-	apps, err := loadApps(cfg, edge.NewModuleLoader(engine, store, log), store)
+	opt := edge.LoadOptions{Loader: edge.NewModuleLoader(engine, store, log), Cache: store, ServerSoftware: "edge/" + version}
+	base, fallback, err := loadApps(cfg, opt, store)
 	if err != nil {
 		return err
 	}
 	phases.mark("load")
-	if err := store.SetApps(appRecords(apps)); err != nil {
+	if err := store.SetApps(appRecords(append(base, fallback...))); err != nil {
 		return err
 	}
 	phases.mark("record")
-	c := store.Counters()
-	log.Info("apps loaded", "apps", len(apps), "duration", time.Since(loadStart),
-		"compiled", c.Compiles.Load(), "from_cache", c.Deserializes.Load())
 	router := edge.NewRouter()
-	if err := router.Set(apps); err != nil {
+	var srv *edge.Server
+	deployer := edge.NewDeployer(edge.DeployerConfig{
+		Cache: store, Router: router, Load: opt, Trusted: trusted, Keep: cfg.KeepVersions,
+		MaxBundle: cfg.MaxBundle, URLs: func(a *edge.App) []string { return appURLs(srv, a) }, Log: log,
+	})
+	if err := deployer.Start(base, fallback); err != nil {
 		return err
 	}
-	srv, err := startServer(cfg, router, log)
+	phases.mark("deployed")
+	c := store.Counters()
+	log.Info("apps loaded", "apps", len(router.Apps()), "duration", time.Since(loadStart),
+		"compiled", c.Compiles.Load(), "from_cache", c.Deserializes.Load())
+	srv, err = startServer(cfg, router, log)
 	if err != nil {
 		return err
 	}
-	admin, err := startAdmin(cfg, store, engine, log)
+	admin, err := startAdmin(cfg, store, engine, deployer, log)
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
 	phases.mark("listen")
 	log.Debug("startup", phases.attrs...)
-	printBanner(stdout, cfg, srv, admin, router.Apps())
+	printBanner(stdout, cfg, srv, admin, router.Apps(), keyNote, len(fallback) > 0)
 	<-ctx.Done()
 	log.Info("shutting down", "grace", shutdownGrace)
 	sctx, cancel := context.WithTimeoutCause(context.Background(), shutdownGrace, fmt.Errorf("shutdown grace of %s elapsed", shutdownGrace))
@@ -106,7 +118,7 @@ func (p *phases) mark(name string) {
 
 // startAdmin serves the admin API unless disabled. Without a token given,
 // one is generated into the data dir, readable only by the node's user.
-func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, log *slog.Logger) (*ops.Admin, error) {
+func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *edge.Deployer, log *slog.Logger) (*ops.Admin, error) {
 	if cfg.Admin == "" {
 		return nil, nil
 	}
@@ -117,7 +129,7 @@ func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, log
 			return nil, err
 		}
 	}
-	admin, err := ops.NewAdmin(ops.AdminConfig{Addr: cfg.Admin, Token: token, Cache: store, Checker: artifactChecker(engine), Log: log})
+	admin, err := ops.NewAdmin(ops.AdminConfig{Addr: cfg.Admin, Token: token, Cache: store, Checker: artifactChecker(engine), Deployer: deployer, MaxBlob: cfg.MaxBundle, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -146,26 +158,52 @@ func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.
 // cacheFile is the node's bbolt file inside the data dir.
 const cacheFile = "edge.db"
 
-// loadApps loads every --app directory, or the embedded demo when none.
-// Modules and files go through the cache: a restart compiles nothing.
-func loadApps(cfg serveConfig, loader *edge.ModuleLoader, store *cache.Cache) ([]*edge.App, error) {
-	opt := edge.LoadOptions{Loader: loader, Cache: store, ServerSoftware: "edge/" + version}
+// loadApps loads every --app directory (base), or, when there are none
+// and nothing was deployed either, the embedded demo (fallback). Modules
+// and files go through the cache: a restart compiles nothing.
+func loadApps(cfg serveConfig, opt edge.LoadOptions, store *cache.Cache) (base, fallback []*edge.App, err error) {
 	if len(cfg.Apps) == 0 {
+		if edge.DeployedCount(store) > 0 {
+			return nil, nil, nil
+		}
 		app, err := edge.LoadApp(examples.Demo(), "(embedded demo)", opt)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return []*edge.App{app}, nil
+		return nil, []*edge.App{app}, nil
 	}
-	var apps []*edge.App
 	for _, dir := range cfg.Apps {
 		app, err := edge.LoadAppDir(dir, opt)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		apps = append(apps, app)
+		base = append(base, app)
 	}
-	return apps, nil
+	return base, nil, nil
+}
+
+// appURLs is where an app answers on this node: one URL per host ("*":
+// the listener's own address), on plain HTTP when it is on, else HTTPS.
+func appURLs(srv *edge.Server, a *edge.App) []string {
+	if srv == nil {
+		return nil
+	}
+	scheme, addr := "http", srv.HTTPAddr()
+	if addr == "" {
+		scheme, addr = "https", srv.HTTPSAddr()
+	}
+	bindHost, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	var urls []string
+	for _, h := range a.Hosts {
+		if h == "*" {
+			h = bindHost
+		}
+		urls = append(urls, scheme+"://"+net.JoinHostPort(h, port)+"/")
+	}
+	return urls
 }
 
 // appRecords tells the cache which blobs the loaded apps keep alive.
@@ -180,7 +218,7 @@ func appRecords(apps []*edge.App) []cache.AppRecord {
 // printBanner tells a newcomer where to point a browser or curl. Tests read
 // the "http:", "https:", "admin:" and "ca:" lines to find the bound ports;
 // "ca:" comes last of those.
-func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admin, apps []*edge.App) {
+func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admin, apps []*edge.App, keyNote string, demo bool) {
 	fmt.Fprintf(w, "edge %s serving %d app(s)\n", version, len(apps))
 	for _, a := range apps {
 		fmt.Fprintf(w, "  app %s (%s): hosts %s, %d routes\n", a.Name, a.Source, strings.Join(a.Hosts, " "), len(a.Routes))
@@ -194,6 +232,7 @@ func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admi
 			note = "token in " + filepath.Join(cfg.Data, ops.TokenFile)
 		}
 		fmt.Fprintf(w, "admin: http://%s/ (%s)\n", admin.Addr(), note)
+		fmt.Fprintf(w, "deploy: %s\n", keyNote)
 	}
 	addr := srv.HTTPSAddr()
 	if addr == "" {
@@ -206,7 +245,7 @@ func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admi
 	}
 	fmt.Fprintf(w, "https: https://%s/ (HTTP/1.1 and HTTP/2 on TCP, HTTP/3 on UDP)\n", addr)
 	fmt.Fprintf(w, "ca:    %s\n", ca)
-	if len(cfg.Apps) == 0 {
+	if demo {
 		fmt.Fprintf(w, "try:   curl --cacert %s 'https://%s/api/hello?name=edge'\n", ca, addr)
 	}
 }

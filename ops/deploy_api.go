@@ -1,0 +1,235 @@
+package ops
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/edge"
+)
+
+// DeployStats counts what the deploy endpoints received since the node
+// started: a redeploy of unchanged files adds nothing to BlobBytes.
+type DeployStats struct {
+	Blobs     int64 `json:"blobs_uploaded"`
+	BlobBytes int64 `json:"bytes_uploaded"`
+	Deploys   int64 `json:"deploys"`
+	Refused   int64 `json:"deploys_refused"`
+}
+
+type deployCounters struct{ blobs, bytes, deploys, refused atomic.Int64 }
+
+// maxJSON caps JSON request bodies (a manifest of many files fits).
+const maxJSON = 32 << 20
+
+func (a *Admin) routeDeploy(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/blobs/missing", a.blobsMissing)
+	mux.HandleFunc("PUT /v1/blobs/{digest}", a.blobPut)
+	mux.HandleFunc("GET /v1/apps", a.appsList)
+	mux.HandleFunc("POST /v1/apps/{name}/versions", a.versionSubmit)
+	mux.HandleFunc("GET /v1/apps/{name}/versions", a.versionsList)
+	mux.HandleFunc("POST /v1/apps/{name}/activate", a.versionActivate)
+	mux.HandleFunc("DELETE /v1/apps/{name}", a.appRemove)
+	mux.HandleFunc("GET /v1/stats", a.deployStats)
+}
+
+// readJSON decodes a size-limited body, refusing unknown fields.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSON))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "request body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (a *Admin) deployer(w http.ResponseWriter) bool {
+	if a.cfg.Deployer == nil {
+		writeError(w, http.StatusNotImplemented, "this node does not accept deploys")
+		return false
+	}
+	return true
+}
+
+// MissingRequest and MissingResponse are the bodies of POST /v1/blobs/missing.
+type MissingRequest struct {
+	Digests []string `json:"digests"`
+}
+
+type MissingResponse struct {
+	Missing []string `json:"missing"`
+}
+
+func (a *Admin) blobsMissing(w http.ResponseWriter, r *http.Request) {
+	var req MissingRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	ds := make([]cache.Digest, 0, len(req.Digests))
+	for i, s := range req.Digests {
+		d, err := cache.ParseDigest(s)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("digests[%d]: %v", i, err))
+			return
+		}
+		ds = append(ds, d)
+	}
+	resp := MissingResponse{Missing: []string{}}
+	for _, d := range a.cfg.Cache.Missing(ds) {
+		resp.Missing = append(resp.Missing, d.String())
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// blobPut stores a blob whose bytes must hash to the digest in the path.
+func (a *Admin) blobPut(w http.ResponseWriter, r *http.Request) {
+	d, err := cache.ParseDigest(r.PathValue("digest"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if a.cfg.Cache.HasBlob(d) {
+		writeJSON(w, http.StatusOK, map[string]any{"digest": d.String(), "stored": false})
+		return
+	}
+	n, err := a.cfg.Cache.PutBlobVerified(r.Body, d, a.cfg.MaxBlob)
+	switch {
+	case errors.Is(err, cache.ErrDigestMismatch):
+		writeError(w, http.StatusBadRequest, "blob does not match its digest: "+err.Error())
+		return
+	case errors.Is(err, cache.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("blob over the limit of %d bytes", a.cfg.MaxBlob))
+		return
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	a.counters.blobs.Add(1)
+	a.counters.bytes.Add(n)
+	writeJSON(w, http.StatusCreated, map[string]any{"digest": d.String(), "stored": true, "size": n})
+}
+
+func (a *Admin) appsList(w http.ResponseWriter, _ *http.Request) {
+	if !a.deployer(w) {
+		return
+	}
+	apps, err := a.cfg.Deployer.Apps()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"apps": apps})
+}
+
+func (a *Admin) versionSubmit(w http.ResponseWriter, r *http.Request) {
+	if !a.deployer(w) {
+		return
+	}
+	var m cache.Manifest
+	if !readJSON(w, r, &m) {
+		return
+	}
+	if m.App != r.PathValue("name") {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("manifest is for app %q, not %q", m.App, r.PathValue("name")))
+		return
+	}
+	if m.Version != 0 {
+		writeError(w, http.StatusBadRequest, "version: assigned by the node, must not be set")
+		return
+	}
+	res, err := a.cfg.Deployer.Deploy(&m)
+	if err != nil {
+		a.counters.refused.Add(1)
+		a.log.Warn("deploy refused", "app", m.App, "err", err)
+		writeDeployError(w, err)
+		return
+	}
+	a.counters.deploys.Add(1)
+	writeJSON(w, http.StatusCreated, res)
+}
+
+func (a *Admin) versionsList(w http.ResponseWriter, r *http.Request) {
+	if !a.deployer(w) {
+		return
+	}
+	h, err := a.cfg.Deployer.History(r.PathValue("name"))
+	if err != nil {
+		writeDeployError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+// ActivateRequest is the body of POST /v1/apps/{name}/activate.
+type ActivateRequest struct {
+	Version int `json:"version"`
+}
+
+func (a *Admin) versionActivate(w http.ResponseWriter, r *http.Request) {
+	if !a.deployer(w) {
+		return
+	}
+	var req ActivateRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	res, err := a.cfg.Deployer.Activate(r.PathValue("name"), req.Version)
+	if err != nil {
+		writeDeployError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (a *Admin) appRemove(w http.ResponseWriter, r *http.Request) {
+	if !a.deployer(w) {
+		return
+	}
+	if err := a.cfg.Deployer.Remove(r.PathValue("name")); err != nil {
+		writeDeployError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"removed": r.PathValue("name")})
+}
+
+func (a *Admin) deployStats(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, DeployStats{
+		Blobs: a.counters.blobs.Load(), BlobBytes: a.counters.bytes.Load(),
+		Deploys: a.counters.deploys.Load(), Refused: a.counters.refused.Load(),
+	})
+}
+
+// DeployError is the body of a refused deploy: the message, and for
+// missing blobs, which ones (upload them and submit again).
+type DeployError struct {
+	Error   string   `json:"error"`
+	Missing []string `json:"missing,omitempty"`
+}
+
+// writeDeployError maps deploy errors to statuses.
+func writeDeployError(w http.ResponseWriter, err error) {
+	var miss *cache.MissingBlobsError
+	status := http.StatusInternalServerError
+	switch {
+	case errors.As(err, &miss):
+		writeJSON(w, http.StatusConflict, DeployError{Error: err.Error(), Missing: miss.Digests})
+		return
+	case errors.Is(err, cache.ErrUnsigned), errors.Is(err, cache.ErrUntrustedKey), errors.Is(err, cache.ErrBadSignature):
+		status = http.StatusForbidden
+	case errors.Is(err, cache.ErrBadManifest):
+		status = http.StatusBadRequest
+	case errors.Is(err, edge.ErrInvalidApp):
+		status = http.StatusUnprocessableEntity
+	case errors.Is(err, edge.ErrBundleTooLarge):
+		status = http.StatusRequestEntityTooLarge
+	case errors.Is(err, edge.ErrHostConflict):
+		status = http.StatusConflict
+	case errors.Is(err, cache.ErrNoVersion):
+		status = http.StatusNotFound
+	}
+	writeError(w, status, err.Error())
+}
