@@ -5,20 +5,20 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/bytecodealliance/wasmtime-go/v39"
 )
 
 // EpochTick is how often the engine's epoch advances. A guest's deadline is
 // counted in ticks, so a deadline is honoured to within one tick.
 const EpochTick = 5 * time.Millisecond
 
-// Engine is the process's one Wasmtime engine. Modules compiled by it may be
-// run concurrently from any goroutine; each run gets its own store.
+// Engine is the process's one Wasmtime engine, with the pooling allocator:
+// every instance's memory and tables come from slots reserved once, so a
+// fresh store per request costs microseconds, not a round of mmap calls.
+// Modules compiled by it may be run concurrently from any goroutine.
 type Engine struct {
-	wt     *wasmtime.Engine
-	linker *wasmtime.Linker
-	log    *slog.Logger
+	c   *cEngine
+	log *slog.Logger
+	cfg EngineConfig
 
 	fingerprint [32]byte
 
@@ -27,7 +27,7 @@ type Engine struct {
 	done     chan struct{}
 }
 
-// EngineConfig configures NewEngineWith. The zero value is this host.
+// EngineConfig configures NewEngineWith. The zero value means defaults.
 type EngineConfig struct {
 	Log *slog.Logger
 	// Target is a target triple to compile for. Empty means this host.
@@ -39,16 +39,32 @@ type EngineConfig struct {
 	// or "none", which compiles faster and runs slower. It is part of the
 	// engine's fingerprint: artifacts of one level never load in the other.
 	OptLevel string
+	// PoolSize is how many instances may exist at once (the pooling
+	// allocator's slots). Runs beyond it fail, so keep the node's in-flight
+	// limit below it.
+	PoolSize int
+	// MaxMemory is the most linear memory one guest may have, in bytes:
+	// the size of each pool slot. Routes may ask for less, not more.
+	MaxMemory int64
 }
 
-// NewEngine returns an engine for this host. See NewEngineWith.
+// Engine defaults.
+const (
+	DefaultPoolSize  = 256
+	DefaultMaxMemory = 256 << 20
+)
+
+// maxTableElements bounds each guest table; Go guests use a few thousand.
+const maxTableElements = 100_000
+
+// NewEngine returns an engine for this host with default settings.
 func NewEngine(log *slog.Logger) (*Engine, error) {
 	return NewEngineWith(EngineConfig{Log: log})
 }
 
 // NewEngineWith configures the engine (epoch interruption on, so a runaway
-// guest can be stopped) and, for this host, starts the epoch ticker. Close
-// stops it.
+// guest can be stopped; the pooling allocator) and starts the epoch ticker.
+// Close stops it.
 func NewEngineWith(ec EngineConfig) (*Engine, error) {
 	if ec.Log == nil {
 		ec.Log = slog.Default()
@@ -56,26 +72,27 @@ func NewEngineWith(ec EngineConfig) (*Engine, error) {
 	if ec.Target != "" && ec.Target != targetTriple("") {
 		return nil, fmt.Errorf("modules: target %q: this build of Wasmtime compiles only for %s", ec.Target, targetTriple(""))
 	}
-	cfg := wasmtime.NewConfig()
-	cfg.SetEpochInterruption(true)
+	if ec.PoolSize <= 0 {
+		ec.PoolSize = DefaultPoolSize
+	}
+	if ec.MaxMemory <= 0 {
+		ec.MaxMemory = DefaultMaxMemory
+	}
 	switch ec.OptLevel {
-	case "", "speed":
+	case "":
 		ec.OptLevel = "speed"
-		cfg.SetCraneliftOptLevel(wasmtime.OptLevelSpeed)
-	case "none":
-		cfg.SetCraneliftOptLevel(wasmtime.OptLevelNone)
+	case "speed", "none":
 	default:
 		return nil, fmt.Errorf("modules: opt level %q: use speed or none", ec.OptLevel)
 	}
-	wt := wasmtime.NewEngineWithConfig(cfg)
-	linker := wasmtime.NewLinker(wt)
-	if err := linker.DefineWasi(); err != nil {
-		return nil, fmt.Errorf("modules: define WASI: %w", err)
+	c, err := newCEngine(ec.OptLevel == "speed", ec.PoolSize, ec.MaxMemory)
+	if err != nil {
+		return nil, fmt.Errorf("modules: %w", err)
 	}
 	e := &Engine{
-		wt:          wt,
-		linker:      linker,
+		c:           c,
 		log:         ec.Log.With("component", "modules"),
+		cfg:         ec,
 		fingerprint: fingerprint(ec.OptLevel),
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
@@ -83,6 +100,12 @@ func NewEngineWith(ec EngineConfig) (*Engine, error) {
 	go e.tick()
 	return e, nil
 }
+
+// MaxMemory is the most linear memory a guest of this engine may have.
+func (e *Engine) MaxMemory() int64 { return e.cfg.MaxMemory }
+
+// PoolSize is how many guests may run at once.
+func (e *Engine) PoolSize() int { return e.cfg.PoolSize }
 
 // tick advances the epoch so that stores past their deadline trap.
 func (e *Engine) tick() {
@@ -94,13 +117,14 @@ func (e *Engine) tick() {
 		case <-e.stop:
 			return
 		case <-t.C:
-			e.wt.IncrementEpoch()
+			e.c.incrementEpoch()
 		}
 	}
 }
 
-// Close stops the epoch ticker. It is safe to call more than once. Modules
-// must not be run after Close.
+// Close stops the epoch ticker. It is safe to call more than once. The C
+// engine is kept: modules compiled by it may still be referenced, and a
+// node has one engine for its lifetime.
 func (e *Engine) Close() {
 	e.stopOnce.Do(func() {
 		close(e.stop)

@@ -13,7 +13,7 @@ import (
 // engineSettings names the fixed settings of NewEngineWith that change the
 // code Cranelift emits. Change it whenever the engine's configuration
 // changes, so old artifacts miss instead of loading.
-const engineSettings = "epoch-interruption=1;wasi=p1;v1"
+const engineSettings = "epoch-interruption=1;pooling=1;wasi=p1;v2"
 
 // fingerprint identifies the code an engine produces: the Wasmtime
 // version, the target, the CPU features codegen may use, and the engine
