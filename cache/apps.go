@@ -59,6 +59,13 @@ func (c *Cache) sameApps(apps []AppRecord) bool {
 	for _, a := range old {
 		byName[a.Name] = a
 	}
+	names := map[string]bool{}
+	for _, a := range apps {
+		names[a.Name] = true
+	}
+	if len(names) != len(apps) {
+		return false // duplicate names: let the write sort them out
+	}
 	for _, a := range apps {
 		o, ok := byName[a.Name]
 		if !ok || o.Source != a.Source || !slices.Equal(o.Blobs, a.Blobs) {

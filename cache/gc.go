@@ -3,6 +3,7 @@ package cache
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -126,32 +127,35 @@ func (c *Cache) finishDrop(drop dropped) {
 // reference; call the returned function when the app record is written.
 func (c *Cache) Hold() (release func()) {
 	c.gcMu.RLock()
-	return c.gcMu.RUnlock
+	var once sync.Once
+	return func() { once.Do(c.gcMu.RUnlock) }
 }
 
 // removeOrphanChunks deletes chunks whose upload never committed (a crash,
 // or an error) and is not in progress now. Bounded transactions.
+//
+// The uploads registry stays locked while orphans are decided: an upload
+// registers before it writes its first chunk and deregisters after its
+// blob commits, so every chunk seen here belongs to a committed blob, to
+// an upload in the registry, or to nobody.
 func (c *Cache) removeOrphanChunks() (int, error) {
+	uploads.Lock()
 	live := map[string]bool{}
+	for id := range uploads.active {
+		live[id] = true
+	}
+	var orphans [][]byte
 	err := c.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketBlobs).ForEach(func(_, v []byte) error {
+		err := tx.Bucket(bucketBlobs).ForEach(func(_, v []byte) error {
 			var meta blobMeta
 			if json.Unmarshal(v, &meta) == nil {
 				live[string(meta.ChunkID)] = true
 			}
 			return nil
 		})
-	})
-	if err != nil {
-		return 0, fmt.Errorf("cache: scan blobs: %w", err)
-	}
-	uploads.Lock()
-	for id := range uploads.active {
-		live[id] = true
-	}
-	uploads.Unlock()
-	var orphans [][]byte
-	err = c.db.View(func(tx *bolt.Tx) error {
+		if err != nil {
+			return err
+		}
 		var last []byte
 		return tx.Bucket(bucketChunks).ForEach(func(k, _ []byte) error {
 			if len(k) < 16 {
@@ -166,6 +170,7 @@ func (c *Cache) removeOrphanChunks() (int, error) {
 			return nil
 		})
 	})
+	uploads.Unlock()
 	if err != nil {
 		return 0, fmt.Errorf("cache: scan chunks: %w", err)
 	}

@@ -3,6 +3,7 @@ package cache
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -21,6 +22,9 @@ type VerifyReport struct {
 	Structure      []string `json:"structure,omitempty"`    // bbolt consistency errors
 }
 
+// errRollback ends a transaction that must change nothing.
+var errRollback = errors.New("rollback")
+
 // Clean reports whether nothing is wrong.
 func (r *VerifyReport) Clean() bool {
 	return len(r.BlobsBad) == 0 && len(r.ArtifactsBad) == 0 && len(r.Structure) == 0
@@ -37,13 +41,22 @@ type ArtifactChecker struct {
 // changes nothing.
 func (c *Cache) Verify(check *ArtifactChecker) (*VerifyReport, error) {
 	rep := &VerifyReport{}
-	err := c.db.View(func(tx *bolt.Tx) error {
+	// bbolt's consistency check is only safe with no writer running, so it
+	// runs inside a write transaction, which is then rolled back. A
+	// read-only open holds a shared lock that already keeps writers out.
+	structure := func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
 			rep.Structure = append(rep.Structure, err.Error())
 		}
-		return nil
-	})
-	if err != nil {
+		return errRollback
+	}
+	var err error
+	if c.opt.ReadOnly {
+		err = c.db.View(structure)
+	} else {
+		err = c.db.Update(structure)
+	}
+	if err != nil && !errors.Is(err, errRollback) {
 		return nil, fmt.Errorf("cache: verify: %w", err)
 	}
 	digests, err := c.blobDigests()
