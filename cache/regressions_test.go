@@ -13,8 +13,6 @@ import (
 
 // Regression tests for bugs found while writing the suite: GC racing an
 // upload, verify racing writers, duplicate app names in SetApps.
-func skipKnownBug(t *testing.T, why string) { t.Helper() }
-
 // plantReferencedRecords writes n blob records of size 0 straight into the
 // file, all named by one app, so GC keeps them and its scan of the blobs
 // bucket takes a while: that scan is the window of the race below.
@@ -43,7 +41,6 @@ func plantReferencedRecords(t *testing.T, path string, n int) []string {
 // commits in between is in neither set, and its chunks are deleted as
 // orphans under a blob record that stays visible.
 func TestGCDuringUnheldUpload(t *testing.T) {
-	skipKnownBug(t, "gc.go removeOrphanChunks deletes the chunks of a blob committed during its scan")
 	c, path := newCache(t, cache.Options{ChunkSize: smallChunks})
 	closeCache(t, c)
 	refs := plantReferencedRecords(t, path, 20000)
@@ -102,7 +99,6 @@ func TestGCDuringUnheldUpload(t *testing.T) {
 // Verify now and then reports a sound file as damaged ("page 4: reachable
 // freed", "page 2: unreachable unfreed" in Structure).
 func TestVerifyDuringWrites(t *testing.T) {
-	skipKnownBug(t, "verify.go Verify calls tx.Check in a read-only transaction, racing concurrent writers")
 	c, _ := newCache(t, cache.Options{ChunkSize: smallChunks})
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -136,7 +132,6 @@ func TestVerifyDuringWrites(t *testing.T) {
 // has another app: SetApps([a, a]) over {a, b} writes nothing and b keeps
 // its blobs alive. (Before sameApps, the result was {a}.)
 func TestSetAppsDuplicateNames(t *testing.T) {
-	skipKnownBug(t, "apps.go sameApps treats [a, a] as equal to a stored {a, b}")
 	c, _ := newCache(t, cache.Options{})
 	a, b := cache.AppRecord{Name: "a", Source: "s"}, cache.AppRecord{Name: "b", Source: "s"}
 	if err := c.SetApps([]cache.AppRecord{a, b}); err != nil {
