@@ -168,6 +168,12 @@ func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource, 
 	timeout, _ := parseTimeout(spec.Timeout)
 	rt.Module = mod
 	rt.limits = modules.Limits{Memory: memory, MaxOutput: output, Timeout: timeout}.WithDefaults()
+	if most := mod.Engine().MaxMemory(); rt.limits.Memory > most {
+		if memory > 0 {
+			return fmt.Errorf("memory: %s is more than this node allows a guest (%d MiB)", spec.Memory, most>>20)
+		}
+		rt.limits.Memory = most
+	}
 	rt.wagi = &modules.WAGIRoute{Pattern: spec.Path, Module: name, Env: spec.Env, ServerSoftware: opt.ServerSoftware}
 	return nil
 }

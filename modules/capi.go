@@ -656,11 +656,7 @@ const trapInterrupt = 10 // WASMTIME_TRAP_CODE_INTERRUPT
 // from the pre-instantiated module, calls _start and deletes the store.
 func (c *cEngine) run(m *cModule, cmd *Command, lim Limits, deadline uint64) *runResult {
 	argbuf, argc := packStrings(cmd.Args)
-	envVars := make([]string, len(cmd.Env))
-	for i, kv := range cmd.Env {
-		envVars[i] = kv[0] + "=" + kv[1]
-	}
-	envbuf, envc := packStrings(envVars)
+	envbuf, envc := packEnv(cmd.Env)
 	var stdin *C.uint8_t
 	if len(cmd.Stdin) > 0 {
 		stdin = (*C.uint8_t)(unsafe.Pointer(&cmd.Stdin[0]))
@@ -698,6 +694,23 @@ func (c *cEngine) run(m *cModule, cmd *Command, lim Limits, deadline uint64) *ru
 	C.edge_buf_free(&bufs[0])
 	C.edge_buf_free(&bufs[1])
 	return r
+}
+
+// packEnv lays out "KEY=VALUE" entries as packStrings does, without
+// building the joined strings first.
+func packEnv(env [][2]string) ([]byte, int) {
+	n := 1
+	for _, kv := range env {
+		n += len(kv[0]) + len(kv[1]) + 2
+	}
+	buf := make([]byte, 0, n)
+	for _, kv := range env {
+		buf = append(buf, kv[0]...)
+		buf = append(buf, '=')
+		buf = append(buf, kv[1]...)
+		buf = append(buf, 0)
+	}
+	return append(buf, 0), len(env)
 }
 
 // packStrings lays strings out NUL-terminated in one buffer, which C splits

@@ -37,7 +37,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("data dir: %w", err)
 	}
 	phases := newPhases()
-	engine, err := modules.NewEngine(log)
+	engine, err := modules.NewEngineWith(modules.EngineConfig{Log: log, PoolSize: poolSize(cfg.MaxInFlight)})
 	if err != nil {
 		return err
 	}
@@ -99,6 +99,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		err = errors.Join(err, admin.Shutdown(sctx))
 	}
 	return err
+}
+
+// poolSize gives the engine's instance pool room for every guest the
+// handler lets run at once, with a margin.
+func poolSize(maxInFlight int) int {
+	if maxInFlight <= 0 {
+		maxInFlight = edge.DefaultMaxInFlight
+	}
+	return max(modules.DefaultPoolSize, 2*maxInFlight)
 }
 
 // phases times the steps of a start, for the debug log: where a slow

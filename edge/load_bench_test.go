@@ -1,0 +1,132 @@
+package edge_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgecdn/edge/edge"
+)
+
+// BenchmarkHTTPLoad drives a real node over HTTP/1.1 keep-alive on loopback
+// with bombardier (64 connections) and compares each guest with a native Go
+// handler that writes the same bytes, served by the same server in the
+// same run. It reports req/s for each, the ratio to native, and p50/p99
+// latency. The load generator shares the machine's cores with the node.
+//
+//	go install github.com/codesenberg/bombardier@v1.2.6
+//	go test -run '^$' -bench HTTPLoad -benchtime 1x ./edge/
+//
+// EDGE_LOAD_DURATION sets each run's length (default 5s).
+func BenchmarkHTTPLoad(b *testing.B) {
+	bomb := bombardierPath()
+	if bomb == "" {
+		b.Skip("bombardier not installed (go install github.com/codesenberg/bombardier@v1.2.6)")
+	}
+	duration := 5 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("EDGE_LOAD_DURATION")); err == nil {
+		duration = d
+	}
+	router := edge.NewRouter()
+	if err := router.Set([]*edge.App{loadDemo(b, newTestEngine(b))}); err != nil {
+		b.Fatal(err)
+	}
+	// The access log is formatted as in production, then discarded.
+	h := edge.NewHandler(edge.HandlerConfig{Router: router, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/native", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "Hello, %s! (from C)\n", r.URL.Query().Get("name"))
+	})
+	mux.Handle("/", h)
+	srv := edge.NewServer(edge.ServerConfig{HTTPAddr: "127.0.0.1:0", Log: quietLog}, mux)
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	base := "http://" + srv.HTTPAddr()
+
+	targets := []struct{ name, path string }{
+		{"native", "/native?name=bench"},
+		{"wagi-c", "/api/hello?name=bench"},
+		{"wagi-wat", "/api/hello-wat"},
+		{"wagi-go", "/api/hello-go?name=bench"},
+	}
+	var native float64
+	for _, tg := range targets {
+		b.Run(tg.name, func(b *testing.B) {
+			r := bombard(b, bomb, base+tg.path, duration)
+			if tg.name == "native" {
+				native = r.rps
+			}
+			b.ReportMetric(r.rps, "req/s")
+			b.ReportMetric(r.p50/1000, "p50-ms")
+			b.ReportMetric(r.p99/1000, "p99-ms")
+			if native > 0 {
+				b.ReportMetric(r.rps/native, "x-native")
+			}
+			if r.errors > 0 {
+				b.Errorf("%d requests failed", r.errors)
+			}
+		})
+	}
+}
+
+type loadResult struct {
+	rps, p50, p99 float64 // latency in microseconds
+	errors        int64
+}
+
+// bombard runs bombardier for d against url and parses its JSON report.
+func bombard(b *testing.B, bin, url string, d time.Duration) loadResult {
+	b.Helper()
+	out, err := exec.Command(bin, "-c", "64", "-d", d.String(), "-l", "-p", "r", "-o", "j", url).Output()
+	if err != nil {
+		b.Fatalf("bombardier: %v", err)
+	}
+	var rep struct {
+		Result struct {
+			TimeTakenSeconds float64 `json:"timeTakenSeconds"`
+			Req2xx           int64   `json:"req2xx"`
+			Req4xx, Req5xx   int64
+			Others           int64 `json:"others"`
+			Latency          struct {
+				Percentiles map[string]float64 `json:"percentiles"`
+			} `json:"latency"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		b.Fatalf("bombardier output: %v\n%s", err, out)
+	}
+	r := rep.Result
+	return loadResult{
+		rps:    float64(r.Req2xx) / r.TimeTakenSeconds,
+		p50:    r.Latency.Percentiles["50"],
+		p99:    r.Latency.Percentiles["99"],
+		errors: r.Req4xx + r.Req5xx + r.Others,
+	}
+}
+
+func bombardierPath() string {
+	if p, err := exec.LookPath("bombardier"); err == nil {
+		return p
+	}
+	gopath, err := exec.Command("go", "env", "GOPATH").Output()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "bombardier")
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
