@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/edgecdn/edge/cache"
@@ -144,7 +145,7 @@ func (a *Admin) versionSubmit(w http.ResponseWriter, r *http.Request) {
 	res, err := a.cfg.Deployer.Deploy(&m)
 	if err != nil {
 		a.counters.refused.Add(1)
-		a.log.Warn("deploy refused", "app", m.App, "err", err)
+		a.log.Warn("deploy refused", "app", m.App, "err", trimBacktrace(err.Error()))
 		writeDeployError(w, err)
 		return
 	}
@@ -231,5 +232,14 @@ func writeDeployError(w http.ResponseWriter, err error) {
 	case errors.Is(err, cache.ErrNoVersion):
 		status = http.StatusNotFound
 	}
-	writeError(w, status, err.Error())
+	writeError(w, status, trimBacktrace(err.Error()))
+}
+
+// trimBacktrace drops the Rust backtrace Wasmtime appends to a compile
+// error: the message before it is what the deployer needs.
+func trimBacktrace(msg string) string {
+	if i := strings.Index(msg, "\n\nStack backtrace:"); i >= 0 {
+		return msg[:i]
+	}
+	return msg
 }

@@ -350,7 +350,7 @@ func TestDeployValidation(t *testing.T) {
 		{"bad toml", map[string]string{"edge.toml": "name = \"site\"\nhosts = [\n"}, 422, []string{"edge.toml", "line"}},
 		{"unknown field", map[string]string{"edge.toml": staticToml + "colour = \"red\"\n"}, 422, []string{"edge.toml", "colour", "unknown field"}},
 		{"missing file", map[string]string{"edge.toml": dyn("gone.wasm")}, 422, []string{"edge.toml", "routes[0]", "gone.wasm"}},
-		{"not a module", map[string]string{"edge.toml": dyn("bad.wasm"), "bad.wasm": "not wasm at all"}, 422, []string{"routes[0]", "bad.wasm"}},
+		{"not a module", map[string]string{"edge.toml": dyn("bad.wasm"), "bad.wasm": "\x00asm\x01\x00\x00\x00\x01\x05"}, 422, []string{"routes[0]", "bad.wasm", "end-of-file"}},
 		{"duplicate route", map[string]string{"edge.toml": dyn("m.wasm") + "[[routes]]\npath = \"/dyn\"\nstatic = \"m.wasm\"\n", "m.wasm": string(wasm)}, 422, []string{"routes[1]", "/dyn"}},
 		{"other app name", map[string]string{"edge.toml": strings.Replace(staticToml, `"site"`, `"other"`, 1), "public/a": "a"}, 422, []string{"edge.toml", "name", "other"}},
 		{"no edge.toml", map[string]string{"public/a": "a"}, 400, []string{"edge.toml is missing"}},
@@ -361,6 +361,9 @@ func TestDeployValidation(t *testing.T) {
 			status, body := api(t, node, tok, "POST", "/v1/apps/site/versions", signedWith(upload(t, node, tok, c.files), key))
 			if status != c.status {
 				t.Errorf("status %d, want %d: %s", status, c.status, body)
+			}
+			if strings.Contains(body, "Stack backtrace") {
+				t.Errorf("error carries the runtime's backtrace: %s", body)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(body, w) {
@@ -496,5 +499,37 @@ func TestConcurrentDeploys(t *testing.T) {
 		if got := h.ActiveManifest().Files["public/index.html"].Digest; got != hex.EncodeToString(sum[:]) {
 			t.Errorf("active manifest's page %s is not the one served", got)
 		}
+	}
+}
+
+// TestInFlightRequestFinishesOnItsVersion starts a large download, deploys
+// a version that changes the file, and finishes reading: the download is
+// the old file, whole, while new requests get the new one.
+func TestInFlightRequestFinishesOnItsVersion(t *testing.T) {
+	data := t.TempDir()
+	node := startNode(t, data)
+	const size = 8 << 20
+	dir := site(t, t.TempDir(), "one", map[string]string{"public/big.bin": strings.Repeat("a", size)})
+	mustDeploy(t, node, data, dir, 1)
+	resp, err := http.Get(node.banner.http + "/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	head := make([]byte, 1024)
+	if _, err := io.ReadFull(resp.Body, head); err != nil {
+		t.Fatal(err)
+	}
+	site(t, dir, "two", map[string]string{"public/big.bin": strings.Repeat("b", size)})
+	mustDeploy(t, node, data, dir, 2)
+	if status, body := page(t, node, "/big.bin"); status != 200 || strings.Count(body, "b") != size {
+		t.Errorf("new request after deploy: %d, %d bytes of b", status, strings.Count(body, "b"))
+	}
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := append(head, rest...); len(got) != size || strings.Count(string(got), "a") != size {
+		t.Errorf("in-flight download: %d bytes, %d of them a", len(got), strings.Count(string(got), "a"))
 	}
 }
