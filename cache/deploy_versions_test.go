@@ -3,6 +3,7 @@ package cache_test
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -97,6 +98,7 @@ func TestManifestCheck(t *testing.T) {
 		"escaping":     {App: "site", Files: map[string]cache.FileRef{"edge.toml": {Digest: d}, "../x": {Digest: d}}},
 		"absolute":     {App: "site", Files: map[string]cache.FileRef{"edge.toml": {Digest: d}, "/x": {Digest: d}}},
 		"bad digest":   {App: "site", Files: map[string]cache.FileRef{"edge.toml": {Digest: "zz"}}},
+		"file and dir": {App: "site", Files: map[string]cache.FileRef{"edge.toml": {Digest: d}, "a": {Digest: d}, "a/b": {Digest: d}}},
 	}
 	for name, m := range cases {
 		if err := m.Check(); !errors.Is(err, cache.ErrBadManifest) {
@@ -188,4 +190,39 @@ func TestDeployKeyFiles(t *testing.T) {
 	if _, err := cache.ReadPrivateKey(base + ".pub"); err == nil {
 		t.Error("a public key file read as a private key")
 	}
+}
+
+// FuzzManifest feeds arbitrary JSON to what a node does with a submitted
+// manifest before trusting it: decode, Check, Verify. None may panic, and
+// nothing unsigned may verify.
+func FuzzManifest(f *testing.F) {
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	m := &cache.Manifest{App: "site", Files: map[string]cache.FileRef{"edge.toml": {Digest: strings.Repeat("a", 64), Size: 1}}}
+	m.Sign(key)
+	seed, _ := json.Marshal(m)
+	f.Add(seed)
+	f.Add([]byte(`{"app":"site","files":{"edge.toml":{"digest":"zz"}},"signature":"!!"}`))
+	f.Add([]byte(`{"files":{"../x":{}, "a":{}, "a/b":{}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m cache.Manifest
+		if json.Unmarshal(data, &m) != nil {
+			return
+		}
+		_ = m.Check()
+		_ = m.Digests()
+		if m.Verify([]ed25519.PublicKey{pub}) == nil && string(data) != string(seed) {
+			again, _ := json.Marshal(&m)
+			var clean cache.Manifest
+			_ = json.Unmarshal(again, &clean)
+			if string(clean.SigningBytes()) != string(mustSeed(seed).SigningBytes()) {
+				t.Fatalf("a manifest not signed by the key verified: %s", data)
+			}
+		}
+	})
+}
+
+func mustSeed(b []byte) *cache.Manifest {
+	var m cache.Manifest
+	_ = json.Unmarshal(b, &m)
+	return &m
 }

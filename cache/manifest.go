@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"regexp"
 	"sort"
 	"time"
@@ -68,6 +69,11 @@ func (m *Manifest) Check() error {
 		}
 		if f.Size < 0 {
 			return fmt.Errorf("%w: files[%q].size: negative", ErrBadManifest, p)
+		}
+		for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
+			if _, clash := m.Files[dir]; clash {
+				return fmt.Errorf("%w: files: %q is a file and the directory of %q", ErrBadManifest, dir, p)
+			}
 		}
 	}
 	return nil

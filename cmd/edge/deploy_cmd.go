@@ -191,14 +191,14 @@ func (b *bundle) deploy(ctx context.Context, c *adminClient, key ed25519.Private
 	for attempt := 0; ; attempt++ {
 		prog.start(missing, b)
 		for _, d := range missing {
-			n, err := b.upload(ctx, c, d)
+			n, err := b.upload(ctx, c, d, prog)
 			if err != nil {
 				prog.done()
 				return nil, up, err
 			}
 			up.files++
 			up.bytes += n
-			prog.add(n)
+			prog.fileDone()
 		}
 		prog.done()
 		var res edge.Result
@@ -215,7 +215,7 @@ func (b *bundle) deploy(ctx context.Context, c *adminClient, key ed25519.Private
 	}
 }
 
-func (b *bundle) upload(ctx context.Context, c *adminClient, digest string) (int64, error) {
+func (b *bundle) upload(ctx context.Context, c *adminClient, digest string, prog *progress) (int64, error) {
 	rel, ok := b.source[digest]
 	if !ok {
 		return 0, fmt.Errorf("node asked for blob %s, which this app does not have", digest)
@@ -225,7 +225,7 @@ func (b *bundle) upload(ctx context.Context, c *adminClient, digest string) (int
 		return 0, err
 	}
 	defer f.Close()
-	if err := c.call(ctx, http.MethodPut, "/v1/blobs/"+digest, io.Reader(f), nil); err != nil {
+	if err := c.call(ctx, http.MethodPut, "/v1/blobs/"+digest, io.Reader(&countingReader{r: f, prog: prog}), nil); err != nil {
 		return 0, fmt.Errorf("upload %s: %w", rel, err)
 	}
 	return b.manifest.Files[rel].Size, nil

@@ -533,3 +533,23 @@ func TestInFlightRequestFinishesOnItsVersion(t *testing.T) {
 		t.Errorf("in-flight download: %d bytes, %d of them a", len(got), strings.Count(string(got), "a"))
 	}
 }
+
+// TestDeployedAppWinsOverDirApp: a deployed app and an --app directory
+// of the same name: the deployed one serves, across restarts, with a log
+// line saying so; removing it brings the directory's app back.
+func TestDeployedAppWinsOverDirApp(t *testing.T) {
+	data := t.TempDir()
+	dirApp := site(t, t.TempDir(), "fromdir", nil)
+	node := startNode(t, data, "--app", dirApp)
+	wantServing(t, node, "fromdir")
+	mustDeploy(t, node, data, site(t, t.TempDir(), "deployed", nil), 1)
+	wantServing(t, node, "deployed")
+	node.stop(t)
+	node = startNode(t, data, "--app", dirApp)
+	wantServing(t, node, "deployed")
+	node.waitLog(t, "deployed app replaces the --app directory")
+	if out, code := edgeCLI(t, "app", "rm", "site", "--node", node.banner.admin, "--data", data); code != 0 {
+		t.Fatalf("app rm: %d %s", code, out)
+	}
+	wantServing(t, node, "fromdir")
+}

@@ -35,10 +35,26 @@ func (p *progress) start(digests []string, b *bundle) {
 	p.draw()
 }
 
-func (p *progress) add(n int64) {
+func (p *progress) fileDone() {
 	p.files++
-	p.bytes += n
 	p.draw()
+}
+
+func (p *progress) addBytes(n int) {
+	p.bytes += int64(n)
+	p.draw()
+}
+
+// countingReader reports upload progress as the body is read.
+type countingReader struct {
+	r    io.Reader
+	prog *progress
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.prog.addBytes(n)
+	return n, err
 }
 
 func (p *progress) draw() {
