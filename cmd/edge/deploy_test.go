@@ -294,6 +294,18 @@ func TestDeploySignaturesAndToken(t *testing.T) {
 		})
 	}
 
+	// A blob whose bytes do not hash to its name is refused and not kept.
+	fake := strings.Repeat("ab", 32)
+	if status, body := api(t, node, tok, "PUT", "/v1/blobs/"+fake, []byte("not those bytes")); status != 400 || !strings.Contains(body, "does not match") {
+		t.Errorf("PUT of mismatching bytes: %d %s", status, body)
+	}
+	if _, body := api(t, node, tok, "POST", "/v1/blobs/missing", map[string]any{"digests": []string{fake}}); !strings.Contains(body, fake) {
+		t.Errorf("a refused blob is not missing: %s", body)
+	}
+	if status, body := api(t, node, tok, "POST", "/v1/blobs/missing", map[string]any{"digests": []string{"xyz"}}); status != 400 || !strings.Contains(body, "digests[0]") {
+		t.Errorf("missing with a bad digest: %d %s", status, body)
+	}
+
 	m := signedWith(upload(t, node, tok, files), good)
 	for _, bad := range []string{"", "wrong-token-wrong-token"} {
 		for _, call := range []struct{ method, path string }{
