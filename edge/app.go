@@ -34,9 +34,10 @@ type Route struct {
 	wild    bool
 
 	// Dynamic routes.
-	Module *modules.Module
-	wagi   *modules.WAGIRoute
-	limits modules.Limits
+	Module   *modules.Module
+	executor string // "wagi" or "edge"
+	wagi     *modules.WAGIRoute
+	limits   modules.Limits
 
 	// Static routes.
 	Files        *StaticFiles
@@ -166,7 +167,11 @@ func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource, 
 	memory, _ := parseSize(spec.Memory) // validated with the manifest
 	output, _ := parseSize(spec.MaxOutput)
 	timeout, _ := parseTimeout(spec.Timeout)
+	if need := executorExport[spec.Executor]; !mod.Exports(need) {
+		return fmt.Errorf("module: %s does not export %s, which the %q executor calls", spec.Module, need, spec.Executor)
+	}
 	rt.Module = mod
+	rt.executor = spec.Executor
 	rt.limits = modules.Limits{Memory: memory, MaxOutput: output, Timeout: timeout}.WithDefaults()
 	if most := mod.Engine().MaxMemory(); rt.limits.Memory > most {
 		if memory > 0 {
@@ -177,6 +182,9 @@ func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource, 
 	rt.wagi = &modules.WAGIRoute{Pattern: spec.Path, Module: name, Env: spec.Env, ServerSoftware: opt.ServerSoftware}
 	return nil
 }
+
+// executorExport is the function each executor calls in a guest.
+var executorExport = map[string]string{"wagi": "_start", "edge": "edge_handle"}
 
 // cutWildcard splits "/api/..." into ("/api", true); "/..." gives ("", true).
 func cutWildcard(p string) (string, bool) {

@@ -31,7 +31,7 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *Route
 		http.Error(w, "the node is at capacity, retry shortly", http.StatusServiceUnavailable)
 		return
 	}
-	resp, out, err := rt.Module.Engine().RunWAGI(rt.Module, modules.WAGICommand(r, rt.wagi, body), rt.limits)
+	resp, out, err := h.run(r, rt, body)
 	release()
 	if err != nil {
 		h.guestFailed(w, r, rt, id, out, err)
@@ -41,6 +41,15 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *Route
 		h.log.Info("guest stderr", "id", id, "module", rt.Module.Name(), "stderr", string(out.Stderr))
 	}
 	writeGuestResponse(w, r, resp)
+}
+
+// run hands the request to the route's executor.
+func (h *Handler) run(r *http.Request, rt *Route, body []byte) (*modules.Response, *modules.Output, error) {
+	engine := rt.Module.Engine()
+	if rt.executor == "edge" {
+		return engine.RunEdge(rt.Module, modules.EdgeRequest(r, body), rt.limits)
+	}
+	return engine.RunWAGI(rt.Module, modules.WAGICommand(r, rt.wagi, body), rt.limits)
 }
 
 func writeGuestResponse(w http.ResponseWriter, r *http.Request, resp *modules.Response) {

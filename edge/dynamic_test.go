@@ -275,3 +275,38 @@ func eventually(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestEdgeExecutor serves an edge ABI guest over every protocol, and
+// refuses at load a module that lacks the export its executor calls.
+func TestEdgeExecutor(t *testing.T) {
+	const guest = `(module
+  (import "edge_v1" "request" (func $request (param i32 i32) (result i32)))
+  (import "edge_v1" "respond" (func $respond (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (data (i32.const 16) "Content-Type: text/plain\n")
+  (func (export "edge_handle") (result i32) (local $n i32) (local $i i32)
+    (local.set $n (call $request (i32.const 4096) (i32.const 60000)))
+    (block $done (loop $scan
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (br_if $done (i32.eq (i32.load8_u (i32.add (i32.const 4096) (local.get $i))) (i32.const 10)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $scan)))
+    (drop (call $respond (i32.const 200) (i32.const 16) (i32.const 25) (i32.const 4096) (local.get $i)))
+    (i32.const 0)))`
+	dir := writeApp(t, "name = \"abi\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/abi/...\"\nmodule = \"abi.wasm\"\nexecutor = \"edge\"\n", map[string]string{"abi": guest})
+	app, err := edge.LoadAppDir(dir, edge.LoadOptions{Engine: newTestEngine(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, edge.HandlerConfig{Log: quietLog}, app)
+	for proto, cl := range n.clients(t) {
+		resp, body := get(t, cl.c, cl.base+"/abi/x?y=1")
+		if resp.StatusCode != 200 || body != "GET /abi/x?y=1" {
+			t.Errorf("%s: %d %q", proto, resp.StatusCode, body)
+		}
+	}
+	wrong := writeApp(t, "name = \"abi\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/\"\nmodule = \"good.wasm\"\nexecutor = \"edge\"\n", map[string]string{"good": watGood})
+	if _, err := edge.LoadAppDir(wrong, edge.LoadOptions{Engine: newTestEngine(t)}); err == nil || !strings.Contains(err.Error(), "edge_handle") {
+		t.Errorf("a WAGI module on an edge route: err = %v, want it to name edge_handle", err)
+	}
+}

@@ -191,8 +191,8 @@ func (r *RouteSpec) validateDynamic() *fieldError {
 	if r.Executor == "" {
 		r.Executor = "wagi"
 	}
-	if r.Executor != "wagi" {
-		return bad("executor", "%q is not supported (use \"wagi\")", r.Executor)
+	if r.Executor != "wagi" && r.Executor != "edge" {
+		return bad("executor", "%q is not supported (use \"wagi\" or \"edge\")", r.Executor)
 	}
 	for k := range r.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {

@@ -178,6 +178,8 @@ typedef struct {
 	int trap_set;   // a trap code is known
 	int trap_code;
 	char *message;  // malloc'd, or NULL
+	int responded;  // edge ABI: respond was called
+	int status;
 } edge_outcome;
 
 static char *edge_copy_vec(wasm_byte_vec_t *v) {
@@ -231,8 +233,11 @@ enum { WASI_ESUCCESS = 0, WASI_EBADF = 8, WASI_EFAULT = 21, WASI_EFBIG = 22, WAS
 typedef struct {
 	const char *args; size_t argc, args_len;   // "a\0b\0"
 	const char *env; size_t envc, env_len;     // "K=V\0K=V\0"
-	const uint8_t *in; size_t in_len, in_pos;
-	edge_buf *out, *err;
+	const uint8_t *in; size_t in_len, in_pos;  // WASI stdin; the request, for the edge ABI
+	edge_buf *out, *err;                       // WASI stdout and stderr
+	// The edge ABI's response.
+	edge_buf *head, *body;
+	int responded, status;
 } edge_req;
 
 // edge_mem finds the caller's linear memory.
@@ -369,6 +374,90 @@ static wasm_trap_t *edge_fd_seek(void *env, wasmtime_caller_t *c, wasmtime_val_r
 	return NULL;
 }
 
+// ---- The edge ABI, version 1 (docs/edge-abi.md). ----
+
+static wasm_trap_t *edge_fault(void) {
+	static const char msg[] = "edge_v1: pointer outside the guest's memory";
+	return wasmtime_trap_new(msg, sizeof msg - 1);
+}
+
+// request(buf, cap) -> total length; copies only if it fits.
+static wasm_trap_t *edge_abi_request(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
+	edge_req *r = edge_req_of(c);
+	uint32_t buf = a[0].i32, cap = a[1].i32;
+	if (cap >= r->in_len) {
+		size_t size; uint8_t *mem = edge_mem(c, &size);
+		if (!mem || !edge_in_bounds(size, buf, r->in_len)) return edge_fault();
+		memcpy(mem + buf, r->in, r->in_len);
+	}
+	a[0].i32 = (int32_t)r->in_len;
+	return NULL;
+}
+
+// respond(status, head, head_len, body, body_len) -> 0 or a negative code.
+static wasm_trap_t *edge_abi_respond(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
+	edge_req *r = edge_req_of(c);
+	int32_t status = a[0].i32;
+	uint32_t hp = a[1].i32, hl = a[2].i32, bp = a[3].i32, bl = a[4].i32;
+	size_t size; uint8_t *mem = edge_mem(c, &size);
+	if (!mem || !edge_in_bounds(size, hp, hl) || !edge_in_bounds(size, bp, bl)) return edge_fault();
+	if (r->responded) { a[0].i32 = -3; return NULL; }
+	if (status < 200 || status > 599) { a[0].i32 = -1; return NULL; }
+	if (edge_buf_write(r->head, mem + hp, hl) < 0) { a[0].i32 = -4; return NULL; }
+	r->responded = 1;
+	r->status = status;
+	a[0].i32 = edge_buf_write(r->body, mem + bp, bl) < 0 ? -4 : 0;
+	return NULL;
+}
+
+// body_write(buf, len) -> 0 or a negative code.
+static wasm_trap_t *edge_abi_body_write(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
+	edge_req *r = edge_req_of(c);
+	uint32_t bp = a[0].i32, bl = a[1].i32;
+	size_t size; uint8_t *mem = edge_mem(c, &size);
+	if (!mem || !edge_in_bounds(size, bp, bl)) return edge_fault();
+	if (!r->responded) { a[0].i32 = -3; return NULL; }
+	a[0].i32 = edge_buf_write(r->body, mem + bp, bl) < 0 ? -4 : 0;
+	return NULL;
+}
+
+// log(buf, len): one line for the node's log.
+static wasm_trap_t *edge_abi_log(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
+	edge_req *r = edge_req_of(c);
+	uint32_t bp = a[0].i32, bl = a[1].i32;
+	size_t size; uint8_t *mem = edge_mem(c, &size);
+	if (!mem || !edge_in_bounds(size, bp, bl)) return edge_fault();
+	edge_buf_write(r->err, mem + bp, bl);
+	edge_buf_write(r->err, (const unsigned char *)"\n", 1);
+	return NULL;
+}
+
+static wasm_functype_t *edge_functype_results(size_t params, size_t results) {
+	wasm_valtype_t *ps[8], *rs[1];
+	for (size_t i = 0; i < params; i++) ps[i] = wasm_valtype_new(0);
+	for (size_t i = 0; i < results; i++) rs[i] = wasm_valtype_new(0);
+	wasm_valtype_vec_t pv, rv;
+	wasm_valtype_vec_new(&pv, params, ps);
+	wasm_valtype_vec_new(&rv, results, rs);
+	return wasm_functype_new(&pv, &rv);
+}
+
+// edge_define_abi defines the edge_v1 host functions.
+static wasmtime_error_t *edge_define_abi(wasmtime_linker_t *linker) {
+	struct { const char *name; size_t params, results; wasmtime_func_unchecked_callback_t cb; } fns[] = {
+		{"request", 2, 1, edge_abi_request}, {"respond", 5, 1, edge_abi_respond},
+		{"body_write", 2, 1, edge_abi_body_write}, {"log", 2, 0, edge_abi_log},
+	};
+	for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+		wasm_functype_t *ty = edge_functype_results(fns[i].params, fns[i].results);
+		wasmtime_error_t *err = wasmtime_linker_define_func_unchecked(linker,
+			"edge_v1", 7, fns[i].name, strlen(fns[i].name), ty, fns[i].cb, NULL, NULL);
+		wasm_functype_delete(ty);
+		if (err) return err;
+	}
+	return NULL;
+}
+
 static wasm_functype_t *edge_functype(const wasm_valkind_t *params, size_t np) {
 	wasm_valtype_t *ps[8], *rs[1];
 	for (size_t i = 0; i < np; i++) ps[i] = wasm_valtype_new(params[i]);
@@ -419,13 +508,19 @@ static wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker) {
 // edge_run runs _start of pre in a fresh store: argv, env and stdin from
 // memory, stdout and stderr into bounded buffers, the given limits, and an
 // epoch deadline. The store is deleted before it returns.
-static void edge_run(wasm_engine_t *engine, const wasmtime_instance_pre_t *pre,
+static void edge_run(wasm_engine_t *engine, const wasmtime_instance_pre_t *pre, int abi,
 		const char *args, size_t argc, size_t args_len,
 		const char *env, size_t envc, size_t env_len,
 		const uint8_t *stdin_data, size_t stdin_len,
 		int64_t memory, int64_t table_elements, uint64_t deadline,
-		edge_buf *stdout_buf, edge_buf *stderr_buf, edge_outcome *out) {
-	edge_req req = {args, argc, args_len, env, envc, env_len, stdin_data, stdin_len, 0, stdout_buf, stderr_buf};
+		edge_buf *stdout_buf, edge_buf *stderr_buf, edge_buf *head_buf, edge_outcome *out) {
+	edge_req req = {args, argc, args_len, env, envc, env_len, stdin_data, stdin_len, 0, stdout_buf, stderr_buf, head_buf, stdout_buf, 0, 0};
+	if (abi) {
+		// The edge ABI: WASI stdout and stderr both go to the log; the
+		// response body is written through respond and body_write.
+		req.out = stderr_buf;
+		req.in_pos = 0;
+	}
 	wasi_config_t *wasi = wasi_config_new();
 	if (!wasi) { out->stage = 4; return; }
 	// Wasmtime's side of WASI keeps fds 0-2 valid for fd_fdstat_get and
@@ -453,17 +548,37 @@ static void edge_run(wasm_engine_t *engine, const wasmtime_instance_pre_t *pre,
 		wasmtime_store_delete(store);
 		return;
 	}
-	wasmtime_extern_t start;
-	if (!wasmtime_instance_export_get(ctx, &inst, "_start", 6, &start) || start.kind != 0) {
+	wasmtime_extern_t fn;
+	_Alignas(16) uint8_t results[64]; // room for one wasmtime_val_t, whatever its layout
+	size_t nresults = 0;
+	if (abi) {
+		if (wasmtime_instance_export_get(ctx, &inst, "_initialize", 11, &fn) && fn.kind == 0) {
+			err = wasmtime_func_call(ctx, &fn.of.func, NULL, 0, NULL, 0, &trap);
+			if (err || trap) {
+				out->stage = 2;
+				edge_take_error(out, err, trap);
+				wasmtime_store_delete(store);
+				return;
+			}
+		}
+		if (!wasmtime_instance_export_get(ctx, &inst, "edge_handle", 11, &fn) || fn.kind != 0) {
+			out->stage = 3;
+			wasmtime_store_delete(store);
+			return;
+		}
+		nresults = 1;
+	} else if (!wasmtime_instance_export_get(ctx, &inst, "_start", 6, &fn) || fn.kind != 0) {
 		out->stage = 3;
 		wasmtime_store_delete(store);
 		return;
 	}
-	err = wasmtime_func_call(ctx, &start.of.func, NULL, 0, NULL, 0, &trap);
+	err = wasmtime_func_call(ctx, &fn.of.func, NULL, 0, (wasmtime_val_t *)results, nresults, &trap);
 	if (err || trap) {
 		out->stage = 2;
 		edge_take_error(out, err, trap);
 	}
+	out->responded = req.responded;
+	out->status = req.status;
 	wasmtime_store_delete(store);
 }
 
@@ -532,6 +647,9 @@ func newCEngine(optimize bool, poolSize int, maxMemory int64) (*cEngine, error) 
 	if err == nil {
 		err = C.edge_define_io(linker)
 	}
+	if err == nil {
+		err = C.edge_define_abi(linker)
+	}
 	if err != nil {
 		C.wasmtime_linker_delete(linker)
 		C.wasm_engine_delete(eng)
@@ -589,9 +707,9 @@ func (c *cEngine) deserializeFile(path string) (*cModule, error) {
 // import the linker cannot satisfy is reported here, at load time, not at
 // the first request.
 func (c *cEngine) prepare(mod *C.wasmtime_module_t) (*cModule, error) {
-	if !exportsFunc(mod, "_start") {
+	if !exportsFunc(mod, "_start") && !exportsFunc(mod, "edge_handle") {
 		C.wasmtime_module_delete(mod)
-		return nil, errors.New("no exported _start function (a WAGI guest is a WASI command)")
+		return nil, errors.New("exports neither _start (a WAGI guest is a WASI command) nor edge_handle (an edge ABI guest)")
 	}
 	var pre *C.wasmtime_instance_pre_t
 	if err := C.wasmtime_linker_instantiate_pre(c.linker, mod, &pre); err != nil {
@@ -627,6 +745,8 @@ func (m *cModule) serialize() ([]byte, error) {
 	return b, nil
 }
 
+func (m *cModule) exports(name string) bool { return exportsFunc(m.mod, name) }
+
 func (m *cModule) close() {
 	C.wasmtime_instance_pre_delete(m.pre)
 	C.wasmtime_module_delete(m.mod)
@@ -647,32 +767,45 @@ type runResult struct {
 	trapCode       int
 	message        string
 	duration       time.Duration
+	// The edge ABI's response: head lines and status (body in stdout).
+	head      []byte
+	headOver  bool
+	responded bool
+	status    int
 }
+
+// maxABIHead bounds the header lines an edge ABI guest may send.
+const maxABIHead = 64 << 10
 
 // Trap code values of wasmtime_trap_code_t used here.
 const trapInterrupt = 10 // WASMTIME_TRAP_CODE_INTERRUPT
 
 // run is one request: a single cgo call creates the store, instantiates
 // from the pre-instantiated module, calls _start and deletes the store.
-func (c *cEngine) run(m *cModule, cmd *Command, lim Limits, deadline uint64) *runResult {
+func (c *cEngine) run(m *cModule, abi bool, cmd *Command, lim Limits, deadline uint64) *runResult {
 	argbuf, argc := packStrings(cmd.Args)
 	envbuf, envc := packEnv(cmd.Env)
 	var stdin *C.uint8_t
 	if len(cmd.Stdin) > 0 {
 		stdin = (*C.uint8_t)(unsafe.Pointer(&cmd.Stdin[0]))
 	}
-	bufs := (*[2]C.edge_buf)(C.calloc(2, C.size_t(unsafe.Sizeof(C.edge_buf{}))))
+	bufs := (*[3]C.edge_buf)(C.calloc(3, C.size_t(unsafe.Sizeof(C.edge_buf{}))))
 	out := (*C.edge_outcome)(C.calloc(1, C.size_t(unsafe.Sizeof(C.edge_outcome{}))))
 	defer C.free(unsafe.Pointer(bufs))
 	defer C.free(unsafe.Pointer(out))
 	bufs[0].max, bufs[1].max, bufs[1].drop_tail = C.size_t(lim.MaxOutput), C.size_t(lim.MaxStderr), 1
+	bufs[2].max = maxABIHead
+	var cabi C.int
+	if abi {
+		cabi = 1
+	}
 	start := time.Now()
-	C.edge_run(c.eng, m.pre,
+	C.edge_run(c.eng, m.pre, cabi,
 		(*C.char)(unsafe.Pointer(&argbuf[0])), C.size_t(argc), C.size_t(len(argbuf)-1),
 		(*C.char)(unsafe.Pointer(&envbuf[0])), C.size_t(envc), C.size_t(len(envbuf)-1),
 		stdin, C.size_t(len(cmd.Stdin)),
 		C.int64_t(lim.Memory), C.int64_t(lim.TableElements), C.uint64_t(deadline),
-		&bufs[0], &bufs[1], out)
+		&bufs[0], &bufs[1], &bufs[2], out)
 	runtime.KeepAlive(argbuf)
 	runtime.KeepAlive(envbuf)
 	runtime.KeepAlive(cmd)
@@ -686,6 +819,10 @@ func (c *cEngine) run(m *cModule, cmd *Command, lim Limits, deadline uint64) *ru
 		trapSet:    out.trap_set != 0,
 		trapCode:   int(out.trap_code),
 		duration:   time.Since(start),
+		head:       C.GoBytes(unsafe.Pointer(bufs[2].data), C.int(bufs[2].len)),
+		headOver:   bufs[2].over != 0,
+		responded:  out.responded != 0,
+		status:     int(out.status),
 	}
 	if out.message != nil {
 		r.message = C.GoString(out.message)
@@ -693,6 +830,7 @@ func (c *cEngine) run(m *cModule, cmd *Command, lim Limits, deadline uint64) *ru
 	}
 	C.edge_buf_free(&bufs[0])
 	C.edge_buf_free(&bufs[1])
+	C.edge_buf_free(&bufs[2])
 	return r
 }
 

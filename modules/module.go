@@ -37,6 +37,11 @@ func (e *Engine) Compile(name string, wasm []byte) (*Module, error) {
 	return &Module{engine: e, name: name, digest: hex.EncodeToString(sum[:]), c: c}, nil
 }
 
+// Exports reports whether m exports a function called name: how a loader
+// checks a module suits its route's executor ("_start" for WAGI,
+// "edge_handle" for the edge ABI).
+func (m *Module) Exports(name string) bool { return m.c.exports(name) }
+
 // Close releases the compiled code. It must not be called while the module
 // may still run.
 func (m *Module) Close() { m.c.close() }

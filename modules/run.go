@@ -34,7 +34,7 @@ func (e *Engine) Run(m *Module, cmd *Command, lim Limits) (*Output, error) {
 	if lim.Memory > e.cfg.MaxMemory {
 		lim.Memory = e.cfg.MaxMemory
 	}
-	r := e.c.run(m.c, cmd, lim, deadlineTicks(lim.Timeout))
+	r := e.c.run(m.c, false, cmd, lim, deadlineTicks(lim.Timeout))
 	out := &Output{Stdout: r.stdout, Stderr: r.stderr, Duration: r.duration}
 	if r.stdoutOver {
 		return out, fmt.Errorf("modules: run %s: %w: more than %d bytes", m.name, ErrOutputTooLarge, lim.MaxOutput)
@@ -52,7 +52,7 @@ func (r *runResult) err() error {
 	case 0:
 		return nil
 	case 3:
-		return fmt.Errorf("%w: no _start export", ErrInvalidModule)
+		return fmt.Errorf("%w: the module lacks the export its executor calls", ErrInvalidModule)
 	case 4:
 		return fmt.Errorf("%w: set up the store: %s", ErrTrap, r.message)
 	}
