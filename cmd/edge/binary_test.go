@@ -108,18 +108,17 @@ func (p *process) kill() {
 func (p *process) stop(t *testing.T) {
 	t.Helper()
 	_ = p.cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
+	// Read its log to the end first: Wait closes the pipe, and would cut
+	// off lines not yet read.
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("node exit: %v\n%s", err, p.stderr())
-		}
+	case <-p.logged:
 	case <-time.After(15 * time.Second):
 		p.kill()
 		t.Fatal("node still running 15s after SIGINT")
 	}
-	<-p.logged
+	if err := p.cmd.Wait(); err != nil {
+		t.Errorf("node exit: %v\n%s", err, p.stderr())
+	}
 }
 
 func (p *process) stderr() string {
