@@ -91,7 +91,8 @@ func (c *Cache) CommitVersion(m *Manifest, keep int) (pruned []int, err error) {
 		if err != nil {
 			return err
 		}
-		m.Version = getUint(app, keySeq) + 1
+		st := getState(tx, m.App)
+		m.Version = max(getUint(app, keySeq), st.Seq) + 1
 		enc, err := json.Marshal(m)
 		if err != nil {
 			return err
@@ -103,6 +104,9 @@ func (c *Cache) CommitVersion(m *Manifest, keep int) (pruned []int, err error) {
 			return err
 		}
 		if err := putUint(app, keyActive, m.Version); err != nil {
+			return err
+		}
+		if err := c.stampLocal(tx, m.App, m.Version, false); err != nil {
 			return err
 		}
 		var gone []*Manifest
@@ -178,7 +182,10 @@ func (c *Cache) ActivateVersion(app string, v int) error {
 		if err := checkBlobs(tx, m); err != nil {
 			return err
 		}
-		return putUint(b, keyActive, v)
+		if err := putUint(b, keyActive, v); err != nil {
+			return err
+		}
+		return c.stampLocal(tx, app, v, false)
 	})
 	if err != nil {
 		return fmt.Errorf("cache: activate: %w", err)
@@ -284,6 +291,9 @@ func (c *Cache) RemoveApp(app string) error {
 		}
 		gone := versionsOf(b)
 		if err := tx.Bucket(bucketDeploys).DeleteBucket([]byte(app)); err != nil {
+			return err
+		}
+		if err := c.stampLocal(tx, app, 0, true); err != nil {
 			return err
 		}
 		var err error

@@ -36,7 +36,10 @@ type DeployerConfig struct {
 	MaxBundle int64
 	// URLs lists where an app is reachable, for deploy responses.
 	URLs func(*App) []string
-	Log  *slog.Logger
+	// OnChange, if set, is told the app's new state after every change
+	// made here (deploy, activate, remove): a mesh gossips it.
+	OnChange func(*cache.AppState)
+	Log      *slog.Logger
 }
 
 // DefaultMaxBundle is the default cap on a version's total size.
@@ -164,6 +167,7 @@ func (d *Deployer) Deploy(m *cache.Manifest) (*Result, error) {
 	next[m.App] = app
 	d.swap(next)
 	d.log.Info("deployed", "app", m.App, "version", m.Version, "files", len(m.Files), "bytes", m.TotalSize(), "pruned", pruned)
+	d.changed(m.App)
 	return &Result{App: m.App, Version: m.Version, URLs: d.cfg.URLs(app), Pruned: pruned}, nil
 }
 
@@ -249,6 +253,7 @@ func (d *Deployer) Activate(name string, version int) (*Result, error) {
 	}
 	d.swap(next)
 	d.log.Info("activated", "app", name, "version", version)
+	d.changed(name)
 	return &Result{App: name, Version: version, URLs: d.cfg.URLs(app)}, nil
 }
 
@@ -265,7 +270,22 @@ func (d *Deployer) Remove(name string) error {
 	}
 	d.swap(next)
 	d.log.Info("removed", "app", name)
+	d.changed(name)
 	return nil
+}
+
+// changed tells OnChange the app's state in force. Called with d.mu held,
+// so that states leave in the order they were made.
+func (d *Deployer) changed(app string) {
+	if d.cfg.OnChange == nil {
+		return
+	}
+	st, err := d.cfg.Cache.State(app)
+	if err != nil {
+		d.log.Error("state not published", "app", app, "err", err)
+		return
+	}
+	d.cfg.OnChange(st)
 }
 
 // AppStatus is one app as the admin API lists it.
