@@ -26,9 +26,13 @@ test-short:
 
 # Per-request costs (with a native Go handler as the baseline in the same
 # run), then restart-to-first-response with a cold and a warm cache.
+# Then end-to-end load over HTTP/1.1 (bombardier, 64 connections), each
+# guest against a native Go handler writing the same bytes.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./modules/ ./edge/
+	$(GO) test -run '^$$' -bench . -skip HTTPLoad -benchtime $(BENCHTIME) -benchmem ./modules/ ./edge/
 	$(GO) test -run '^$$' -bench RestartGoGuest -benchtime 7x ./cmd/edge/
+	$(GO) install github.com/codesenberg/bombardier@v1.2.6
+	$(GO) test -run '^$$' -bench HTTPLoad -benchtime 1x ./edge/
 
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

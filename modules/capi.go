@@ -238,6 +238,7 @@ typedef struct {
 	// The edge ABI's response.
 	edge_buf *head, *body;
 	int responded, status;
+	int abi; // the edge ABI: WASI stdin is empty
 } edge_req;
 
 // edge_mem finds the caller's linear memory.
@@ -326,13 +327,14 @@ static wasm_trap_t *edge_fd_read(void *env, wasmtime_caller_t *c, wasmtime_val_r
 	edge_req *r = edge_req_of(c);
 	uint32_t fd = a[0].i32, iovs = a[1].i32, cnt = a[2].i32, np = a[3].i32;
 	if (fd != 0) { a[0].i32 = WASI_EBADF; return NULL; }
+	size_t in_len = r->abi ? 0 : r->in_len;
 	size_t size; uint8_t *mem = edge_mem(c, &size);
 	if (!mem || !edge_in_bounds(size, iovs, 8 * (uint64_t)cnt) || !edge_in_bounds(size, np, 4)) { a[0].i32 = WASI_EFAULT; return NULL; }
 	uint32_t total = 0;
-	for (uint32_t i = 0; i < cnt && r->in_pos < r->in_len; i++) {
+	for (uint32_t i = 0; i < cnt && r->in_pos < in_len; i++) {
 		uint32_t p = edge_get32(mem, iovs + 8 * i), l = edge_get32(mem, iovs + 8 * i + 4);
 		if (!edge_in_bounds(size, p, l)) { a[0].i32 = WASI_EFAULT; return NULL; }
-		size_t take = r->in_len - r->in_pos;
+		size_t take = in_len - r->in_pos;
 		if (take > l) take = l;
 		memcpy(mem + p, r->in + r->in_pos, take);
 		r->in_pos += take;
@@ -514,12 +516,13 @@ static void edge_run(wasm_engine_t *engine, const wasmtime_instance_pre_t *pre, 
 		const uint8_t *stdin_data, size_t stdin_len,
 		int64_t memory, int64_t table_elements, uint64_t deadline,
 		edge_buf *stdout_buf, edge_buf *stderr_buf, edge_buf *head_buf, edge_outcome *out) {
-	edge_req req = {args, argc, args_len, env, envc, env_len, stdin_data, stdin_len, 0, stdout_buf, stderr_buf, head_buf, stdout_buf, 0, 0};
+	edge_req req = {args, argc, args_len, env, envc, env_len, stdin_data, stdin_len, 0, stdout_buf, stderr_buf, head_buf, stdout_buf, 0, 0, 0};
 	if (abi) {
-		// The edge ABI: WASI stdout and stderr both go to the log; the
-		// response body is written through respond and body_write.
+		// The edge ABI: WASI stdout and stderr both go to the log, the
+		// response body is written through respond and body_write, and
+		// the request is read through request, not stdin.
 		req.out = stderr_buf;
-		req.in_pos = 0;
+		req.abi = 1;
 	}
 	wasi_config_t *wasi = wasi_config_new();
 	if (!wasi) { out->stage = 4; return; }

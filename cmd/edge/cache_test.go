@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,13 +24,14 @@ func TestRestartCompilesNothing(t *testing.T) {
 	data := t.TempDir()
 	first := startNode(t, data)
 	first.stop(t)
-	if c, f := first.loadCounts(t); c != 3 || f != 0 {
-		t.Fatalf("first start: compiled %d, from cache %d; want 3, 0", c, f)
+	mods := demoModules(t)
+	if c, f := first.loadCounts(t); c != mods || f != 0 {
+		t.Fatalf("first start: compiled %d, from cache %d; want %d, 0", c, f, mods)
 	}
 	second := startNode(t, data)
 	defer second.stop(t)
-	if c, f := second.loadCounts(t); c != 0 || f != 3 {
-		t.Fatalf("restart: compiled %d, from cache %d; want 0, 3", c, f)
+	if c, f := second.loadCounts(t); c != 0 || f != mods {
+		t.Fatalf("restart: compiled %d, from cache %d; want 0, %d", c, f, mods)
 	}
 	c := protocolClients(t, second.banner.ca)["HTTP/2.0"]
 	if status, _, body := fetch(t, c, second.banner.https+"/api/hello-go?name=warm"); status != 200 || !strings.Contains(body, "Hello, warm!") {
@@ -39,7 +41,7 @@ func TestRestartCompilesNothing(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out, code := edgeCLI(t, "cache", "stats", "--data", data, "--admin", second.banner.admin)
-		if code == 0 && strings.Contains(out, "hits       3") && strings.Contains(out, "misses     3") {
+		if code == 0 && strings.Contains(out, fmt.Sprintf("hits       %d\n", mods)) && strings.Contains(out, fmt.Sprintf("misses     %d\n", mods)) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -47,6 +49,16 @@ func TestRestartCompilesNothing(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// demoModules counts the modules of the embedded demo app.
+func demoModules(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("../../modules/examples/demo/edge.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(regexp.MustCompile(`(?m)^module\s*=`).FindAll(b, -1))
 }
 
 // flipInBucket flips one byte in the middle of every value of a bucket of a
@@ -114,20 +126,21 @@ func damageArtifactFiles(t *testing.T, data string) int {
 func TestDamagedArtifactCopiesHeal(t *testing.T) {
 	data := t.TempDir()
 	startNode(t, data).stop(t)
-	if n := flipInBucket(t, data, "artifacts", func(_, _ []byte) bool { return true }); n != 3 {
-		t.Fatalf("damaged %d artifacts, want 3", n)
+	mods := demoModules(t)
+	if n := flipInBucket(t, data, "artifacts", func(_, _ []byte) bool { return true }); n != mods {
+		t.Fatalf("damaged %d artifacts, want %d", n, mods)
 	}
 	out, code := edgeCLI(t, "cache", "verify", "--data", data)
-	if code == 0 || strings.Count(out, "BAD artifact") != 3 {
+	if code == 0 || strings.Count(out, "BAD artifact") != mods {
 		t.Errorf("verify of damaged artifacts: exit %d\n%s", code, out)
 	}
 	p := startNode(t, data)
 	p.stop(t)
-	if c, f := p.loadCounts(t); c != 0 || f != 3 {
-		t.Errorf("with intact files: compiled %d, from cache %d; want 0, 3", c, f)
+	if c, f := p.loadCounts(t); c != 0 || f != mods {
+		t.Errorf("with intact files: compiled %d, from cache %d; want 0, %d", c, f, mods)
 	}
-	if n := strings.Count(p.stderr(), "restored from its artifact file"); n != 3 {
-		t.Errorf("%d 'restored' log lines, want 3:\n%s", n, p.stderr())
+	if n := strings.Count(p.stderr(), "restored from its artifact file"); n != mods {
+		t.Errorf("%d 'restored' log lines, want %d:\n%s", n, mods, p.stderr())
 	}
 	if out, code := edgeCLI(t, "cache", "verify", "--data", data); code != 0 {
 		t.Errorf("verify after healing: exit %d\n%s", code, out)
@@ -140,23 +153,24 @@ func TestDamagedArtifactCopiesHeal(t *testing.T) {
 func TestCorruptArtifactsAreRecompiled(t *testing.T) {
 	data := t.TempDir()
 	startNode(t, data).stop(t)
-	if n := flipInBucket(t, data, "artifacts", func(_, _ []byte) bool { return true }); n != 3 {
-		t.Fatalf("damaged %d artifacts, want 3", n)
+	mods := demoModules(t)
+	if n := flipInBucket(t, data, "artifacts", func(_, _ []byte) bool { return true }); n != mods {
+		t.Fatalf("damaged %d artifacts, want %d", n, mods)
 	}
-	if n := damageArtifactFiles(t, data); n != 3 {
-		t.Fatalf("damaged %d artifact files, want 3", n)
+	if n := damageArtifactFiles(t, data); n != mods {
+		t.Fatalf("damaged %d artifact files, want %d", n, mods)
 	}
 	out, code := edgeCLI(t, "cache", "verify", "--data", data)
-	if code == 0 || strings.Count(out, "BAD artifact") != 3 {
+	if code == 0 || strings.Count(out, "BAD artifact") != mods {
 		t.Errorf("verify of damaged artifacts: exit %d\n%s", code, out)
 	}
 	p := startNode(t, data)
 	defer p.stop(t)
-	if c, f := p.loadCounts(t); c != 3 || f != 0 {
-		t.Errorf("after damage: compiled %d, from cache %d; want 3, 0", c, f)
+	if c, f := p.loadCounts(t); c != mods || f != 0 {
+		t.Errorf("after damage: compiled %d, from cache %d; want %d, 0", c, f, mods)
 	}
-	if n := strings.Count(p.stderr(), "artifact unusable, recompiling"); n != 3 {
-		t.Errorf("%d 'artifact unusable' log lines, want 3:\n%s", n, p.stderr())
+	if n := strings.Count(p.stderr(), "artifact unusable, recompiling"); n != mods {
+		t.Errorf("%d 'artifact unusable' log lines, want %d:\n%s", n, mods, p.stderr())
 	}
 	c := protocolClients(t, p.banner.ca)["HTTP/1.1"]
 	if status, _, body := fetch(t, c, p.banner.https+"/api/hello?name=healed"); status != 200 || !strings.Contains(body, "healed") {

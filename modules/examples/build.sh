@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# build.sh rebuilds the three example WAGI guests into demo/, where they are
-# committed and embedded by embed.go. Called by `make examples`; safe to run
+# build.sh rebuilds the example guests (three WAGI, two edge ABI) into demo/,
+# where they are committed and embedded by embed.go. Called by `make examples`; safe to run
 # from any directory and to re-run.
 #
 # The C and WAT toolchains come from Debian 12 packages and are installed on
@@ -40,6 +40,14 @@ wasm-strip "$out/hello.wasm"
 
 echo "building $out/hello-go.wasm (Go)"
 (cd hello-go && GOOS=wasip1 GOARCH=wasm go build -trimpath -buildvcs=false -ldflags='-s -w' -o "../$out/hello-go.wasm" .)
+
+echo "building $out/hello-edge.wasm (C, edge ABI)"
+clang --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor -I../sdk/c \
+  -Wl,--export=edge_handle -o "$out/hello-edge.wasm" hello-edge-c/hello.c
+wasm-strip "$out/hello-edge.wasm"
+
+echo "building $out/hello-edge-go.wasm (Go, edge ABI)"
+(cd hello-edge-go && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -buildvcs=false -ldflags='-s -w' -o "../$out/hello-edge-go.wasm" .)
 
 echo "building $out/hello-wat.wasm (WAT)"
 wat2wasm hello-wat/hello.wat -o "$out/hello-wat.wasm"

@@ -1,6 +1,7 @@
 // Package examples bundles the demo app that ships inside the edge binary,
-// so a freshly installed node serves a landing page and three WAGI guests
-// (C, Go and WAT) without any deployment step.
+// so a freshly installed node serves a landing page, three WAGI guests
+// (C, Go and WAT) and two edge ABI guests (C and Go) without any deployment
+// step.
 //
 // The .wasm files in demo/ are committed build outputs; rebuild them with
 // `make examples` (build.sh) after changing a guest's source.

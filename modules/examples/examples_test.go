@@ -23,7 +23,7 @@ func TestDemoBundle(t *testing.T) {
 	// Every module starts with the magic "\0asm" and binary version 1
 	// (little-endian u32); a component or a truncated file would not.
 	header := []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
-	for _, name := range []string{"hello.wasm", "hello-go.wasm", "hello-wat.wasm"} {
+	for _, name := range []string{"hello.wasm", "hello-go.wasm", "hello-wat.wasm", "hello-edge.wasm", "hello-edge-go.wasm"} {
 		data, err := fs.ReadFile(app, name)
 		if err != nil {
 			t.Errorf("missing %s: %v", name, err)
