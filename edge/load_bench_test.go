@@ -59,7 +59,9 @@ func BenchmarkHTTPLoad(b *testing.B) {
 		{"native", "/native?name=bench"},
 		{"wagi-c", "/api/hello?name=bench"},
 		{"wagi-wat", "/api/hello-wat"},
+		{"edge-abi-c", "/api/hello-edge?name=bench"},
 		{"wagi-go", "/api/hello-go?name=bench"},
+		{"edge-abi-go", "/api/hello-edge-go?name=bench"},
 	}
 	var native float64
 	for _, tg := range targets {
