@@ -1,0 +1,29 @@
+package modules_test
+
+import (
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/edgecdn/edge/modules"
+)
+
+// BenchmarkFreshStoreLatency times every fresh store + instantiate + call
+// of a trivial export and reports the median and 99th percentile, the
+// figures the per-request sandbox is judged by.
+func BenchmarkFreshStoreLatency(b *testing.B) {
+	e := newEngine(b)
+	m := compile(b, e, `(module (memory (export "memory") 1) (func (export "_start")))`)
+	cmd := &modules.Command{Args: []string{"x"}}
+	times := make([]time.Duration, 0, 1<<16)
+	for b.Loop() {
+		start := time.Now()
+		if _, err := e.Run(m, cmd, modules.Limits{}); err != nil {
+			b.Fatal(err)
+		}
+		times = append(times, time.Since(start))
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	b.ReportMetric(float64(times[len(times)/2].Nanoseconds())/1000, "p50-us")
+	b.ReportMetric(float64(times[len(times)*99/100].Nanoseconds())/1000, "p99-us")
+}
