@@ -30,6 +30,10 @@ type AdminConfig struct {
 	Deployer *edge.Deployer
 	// MaxBlob caps one uploaded blob (0: edge.DefaultMaxBundle).
 	MaxBlob int64
+	// Members lists the mesh (nil: not in a mesh, 501).
+	Members MembersFunc
+	// Keyring is the gossip keyring (nil: not in a mesh, 501).
+	Keyring Keyring
 	Log     *slog.Logger
 }
 
@@ -63,6 +67,7 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	mux.HandleFunc("POST /v1/cache/verify", a.cacheVerify)
 	mux.HandleFunc("POST /v1/cache/gc", a.cacheGC)
 	a.routeDeploy(mux)
+	a.routeMesh(mux)
 	a.srv = &http.Server{Handler: a.authenticate(mux), ReadHeaderTimeout: 10 * time.Second}
 	return a, nil
 }

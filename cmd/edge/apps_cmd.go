@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
@@ -119,8 +120,10 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // the newest version older than the active one.
 func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var to *int
+	var wait *time.Duration
 	c, pos, asJSON, err := clientCommand("rollback", "NAME [--to N]", args, stderr, 1, func(fs *flag.FlagSet) {
 		to = fs.Int("to", 0, "the version to activate (default: the one before the active version)")
+		wait = fs.Duration("wait", 30*time.Second, "in a mesh, wait this long for every node to serve it (0: do not wait)")
 	})
 	if err != nil {
 		return err
@@ -152,5 +155,5 @@ func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	for _, u := range res.URLs {
 		fmt.Fprintf(stdout, "  %s\n", u)
 	}
-	return nil
+	return waitConverged(ctx, c, res.App, res.Version, *wait, stdout)
 }

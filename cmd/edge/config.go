@@ -37,7 +37,19 @@ type serveConfig struct {
 	KeepVersions int `toml:"keep_versions"`
 	// MaxBundle caps the total size of one deployed version, in bytes.
 	MaxBundle int64 `toml:"max_bundle"`
+	// Mesh: the node's name and region, its gossip address, the nodes
+	// to join, the gossip keys (files or base64, the first encrypts) and
+	// the peer endpoint's address (default: the gossip host, any port).
+	NodeName   string   `toml:"node_name"`
+	Region     string   `toml:"region"`
+	Gossip     string   `toml:"gossip"`
+	Join       []string `toml:"join"`
+	GossipKeys []string `toml:"gossip_keys"`
+	Peer       string   `toml:"peer"`
 }
+
+// meshOn reports whether the node joins a mesh.
+func (c serveConfig) meshOn() bool { return c.Gossip != "" || len(c.Join) > 0 }
 
 func defaultServeConfig() serveConfig {
 	return serveConfig{
@@ -62,7 +74,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	cfg := defaultServeConfig()
 	fs := flag.NewFlagSet("edge serve", flag.ContinueOnError)
-	configFile := fs.String("config", "", "TOML config file (keys: data, http, https, admin, token, apps, log_level, log_format, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle)")
+	configFile := fs.String("config", "", "TOML config file (keys: data, http, https, admin, token, apps, log_level, log_format, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip, join, gossip_keys, peer)")
 	data := fs.String("data", cfg.Data, "data directory (TLS CA, and later the cache)")
 	httpAddr := fs.String("http", cfg.HTTP, "plain HTTP listen address (\"\" disables)")
 	httpsAddr := fs.String("https", cfg.HTTPS, "HTTPS address: TCP for HTTP/1.1 and HTTP/2, UDP for HTTP/3 (\"\" disables)")
@@ -80,6 +92,13 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	keepVersions := fs.Int("keep-versions", 0, "versions of each deployed app kept for rollback (0: 10)")
 	maxBundle := fs.Int64("max-bundle", 0, "bytes one deployed version may hold (0: 512 MiB)")
 	artifactBudget := fs.Int64("artifact-budget", 0, "bytes of compiled artifacts kept in the cache, least recently used evicted (0: 1 GiB)")
+	nodeName := fs.String("node-name", "", "this node's unique name in the mesh (default: the hostname)")
+	region := fs.String("region", "", "this node's region: peers of the same region are preferred for blob fetches")
+	gossipAddr := fs.String("gossip", "", "gossip address (UDP+TCP), bound and advertised; turns the mesh on (default with --join: 0.0.0.0:7946)")
+	var join, gossipKeys stringList
+	fs.Var(&join, "join", "gossip address of a mesh node to join (repeatable)")
+	fs.Var(&gossipKeys, "gossip-key", "gossip key file or base64 (edge keygen --gossip); repeatable, the first encrypts")
+	peer := fs.String("peer", "", "peer endpoint address other nodes fetch blobs from (default: the gossip host, any port)")
 	if stderr != nil {
 		fs.SetOutput(stderr)
 	}
@@ -126,6 +145,18 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 			cfg.KeepVersions = *keepVersions
 		case "max-bundle":
 			cfg.MaxBundle = *maxBundle
+		case "node-name":
+			cfg.NodeName = *nodeName
+		case "region":
+			cfg.Region = *region
+		case "gossip":
+			cfg.Gossip = *gossipAddr
+		case "join":
+			cfg.Join = join
+		case "gossip-key":
+			cfg.GossipKeys = gossipKeys
+		case "peer":
+			cfg.Peer = *peer
 		}
 	})
 	if cfg.Token == "" {

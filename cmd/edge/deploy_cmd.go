@@ -29,6 +29,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var cf clientFlags
 	cf.register(fs)
 	keyFile := fs.String("key", "", "deploy key to sign with (default: DATA/deploy.key, the dev key of a local node)")
+	wait := fs.Duration("wait", 30*time.Second, "in a mesh, wait this long for every node to serve the new version (0: do not wait)")
 	if err := fs.Parse(reorder(args)); err != nil {
 		return errUsage
 	}
@@ -60,7 +61,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, u := range res.URLs {
 		fmt.Fprintf(stdout, "  %s\n", u)
 	}
-	return nil
+	return waitConverged(ctx, client, res.App, res.Version, *wait, stdout)
 }
 
 // reorder moves flags before the positional arguments, so that both

@@ -23,9 +23,13 @@ const devKey = "deploy"
 func runKeygen(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("edge keygen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	out := fs.String("out", "", "write NAME.key and NAME.pub")
+	out := fs.String("out", "", "write NAME.key and NAME.pub (with --gossip: NAME.gossip)")
+	gossipKey := fs.Bool("gossip", false, "write a gossip key (AES-256) for a mesh instead: give it to every node with --gossip-key")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if *gossipKey {
+		return writeGossipKey(*out, stdout)
 	}
 	if *out == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: edge keygen --out NAME")

@@ -67,9 +67,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	phases.mark("record")
 	router := edge.NewRouter()
 	var srv *edge.Server
+	mesh, publish := prepareMesh(cfg, store)
 	deployer := edge.NewDeployer(edge.DeployerConfig{
 		Cache: store, Router: router, Load: opt, Trusted: trusted, Keep: cfg.KeepVersions,
-		MaxBundle: cfg.MaxBundle, URLs: func(a *edge.App) []string { return appURLs(srv, a) }, Log: log,
+		MaxBundle: cfg.MaxBundle, URLs: func(a *edge.App) []string { return appURLs(srv, a) },
+		OnChange: publish, Log: log,
 	})
 	if err := deployer.Start(base, fallback); err != nil {
 		return err
@@ -82,16 +84,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	admin, err := startAdmin(cfg, store, engine, deployer, log)
+	if err := mesh.start(cfg, store, engine, deployer, trusted, srv, log); err != nil {
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
+	admin, err := startAdmin(cfg, store, engine, deployer, mesh, log)
 	if err != nil {
+		_ = mesh.stop()
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
 	phases.mark("listen")
 	log.Debug("startup", phases.attrs...)
-	printBanner(stdout, cfg, srv, admin, router.Apps(), keyNote, len(fallback) > 0)
+	printBanner(stdout, cfg, srv, admin, router.Apps(), keyNote, len(fallback) > 0, mesh.bannerLine())
 	<-ctx.Done()
 	log.Info("shutting down", "grace", shutdownGrace)
+	if err := mesh.stop(); err != nil {
+		log.Warn("mesh leave", "err", err)
+	}
 	sctx, cancel := context.WithTimeoutCause(context.Background(), shutdownGrace, fmt.Errorf("shutdown grace of %s elapsed", shutdownGrace))
 	defer cancel()
 	err = srv.Shutdown(sctx)
@@ -127,7 +137,7 @@ func (p *phases) mark(name string) {
 
 // startAdmin serves the admin API unless disabled. Without a token given,
 // one is generated into the data dir, readable only by the node's user.
-func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *edge.Deployer, log *slog.Logger) (*ops.Admin, error) {
+func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *edge.Deployer, mesh *meshWiring, log *slog.Logger) (*ops.Admin, error) {
 	if cfg.Admin == "" {
 		return nil, nil
 	}
@@ -138,7 +148,7 @@ func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, dep
 			return nil, err
 		}
 	}
-	admin, err := ops.NewAdmin(ops.AdminConfig{Addr: cfg.Admin, Token: token, Cache: store, Checker: artifactChecker(engine), Deployer: deployer, MaxBlob: cfg.MaxBundle, Log: log})
+	admin, err := ops.NewAdmin(ops.AdminConfig{Addr: cfg.Admin, Token: token, Cache: store, Checker: artifactChecker(engine), Deployer: deployer, MaxBlob: cfg.MaxBundle, Members: mesh.members, Keyring: mesh.keyring(), Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +237,7 @@ func appRecords(apps []*edge.App) []cache.AppRecord {
 // printBanner tells a newcomer where to point a browser or curl. Tests read
 // the "http:", "https:", "admin:" and "ca:" lines to find the bound ports;
 // "ca:" comes last of those.
-func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admin, apps []*edge.App, keyNote string, demo bool) {
+func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admin, apps []*edge.App, keyNote string, demo bool, meshLine string) {
 	fmt.Fprintf(w, "edge %s serving %d app(s)\n", version, len(apps))
 	for _, a := range apps {
 		fmt.Fprintf(w, "  app %s (%s): hosts %s, %d routes\n", a.Name, a.Source, strings.Join(a.Hosts, " "), len(a.Routes))
@@ -242,6 +252,9 @@ func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admi
 		}
 		fmt.Fprintf(w, "admin: http://%s/ (%s)\n", admin.Addr(), note)
 		fmt.Fprintf(w, "deploy: %s\n", keyNote)
+	}
+	if meshLine != "" {
+		fmt.Fprintln(w, meshLine)
 	}
 	addr := srv.HTTPSAddr()
 	if addr == "" {

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/edgecdn/edge/gossip"
+)
+
+// membersBody is the answer of GET /v1/members.
+type membersBody struct {
+	Self    string          `json:"self"`
+	Members []gossip.Member `json:"members"`
+}
+
+// runMembers is `edge members`: every node of the mesh, its state, and
+// per app the version it serves and whether that is the winning one.
+func runMembers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, _, asJSON, err := clientCommand("members", "[--node URL] [--json]", args, stderr, 0, nil)
+	if err != nil {
+		return err
+	}
+	var out membersBody
+	if err := c.call(ctx, http.MethodGet, "/v1/members", nil, &out); err != nil {
+		return err
+	}
+	if asJSON {
+		return printJSON(stdout, out)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tREGION\tADDRESS\tSTATE\tARCH\tAPPS")
+	for _, m := range out.Members {
+		var apps []string
+		for _, a := range m.Apps {
+			apps = append(apps, appCell(a))
+		}
+		if m.Error != "" {
+			apps = append(apps, "(status: "+m.Error+")")
+		}
+		name := m.Name
+		if name == out.Self {
+			name += "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, dash(m.Region), m.Addr, m.State, dash(m.Arch), dash(strings.Join(apps, " ")))
+	}
+	return tw.Flush()
+}
+
+func appCell(a gossip.MemberApp) string {
+	v := fmt.Sprintf("v%d", a.Version)
+	if a.Removed {
+		v = "removed"
+	} else if a.Version == 0 {
+		v = "none"
+	}
+	sync := "in sync"
+	if !a.InSync {
+		sync = "lagging"
+	}
+	return fmt.Sprintf("%s@%s(%s)", a.App, v, sync)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// waitConverged polls the node's members until every live member serves
+// version of app (in sync), or wait elapses, and says which. A node not in
+// a mesh answers nothing to wait for.
+func waitConverged(ctx context.Context, c *adminClient, app string, version int, wait time.Duration, stdout io.Writer) error {
+	if wait <= 0 {
+		return nil
+	}
+	start := time.Now()
+	deadline := start.Add(wait)
+	for {
+		var out membersBody
+		err := c.call(ctx, http.MethodGet, "/v1/members", nil, &out)
+		if ae, ok := err.(*apiError); ok && ae.status == http.StatusNotImplemented {
+			return nil // a single node
+		}
+		if err != nil {
+			return err
+		}
+		done, lag := converged(out.Members, app, version)
+		if len(lag) == 0 {
+			fmt.Fprintf(stdout, "converged on %d/%d nodes in %.1fs\n", done, done, time.Since(start).Seconds())
+			return nil
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(stdout, "not converged after %s: %d/%d nodes; lagging: %s\n", wait, done, done+len(lag), strings.Join(lag, ", "))
+			return fmt.Errorf("mesh not converged on %s v%d", app, version)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// converged counts the live members serving version of app in sync, and
+// names the others with what they have.
+func converged(members []gossip.Member, app string, version int) (done int, lag []string) {
+	for _, m := range members {
+		if m.State != "alive" {
+			continue
+		}
+		have := "nothing"
+		ok := false
+		for _, a := range m.Apps {
+			if a.App == app {
+				have = appCell(a)
+				ok = a.InSync && a.Version == version && !a.Removed
+			}
+		}
+		if m.Error != "" {
+			have = "unreachable: " + m.Error
+		}
+		if ok {
+			done++
+		} else {
+			lag = append(lag, m.Name+" ("+have+")")
+		}
+	}
+	return done, lag
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/gossip"
+	"github.com/edgecdn/edge/modules"
+	"github.com/edgecdn/edge/ops"
+)
+
+// defaultGossip is where a node gossips when --join is given alone.
+const defaultGossip = "0.0.0.0:7946"
+
+// meshWiring connects the deployer and the mesh, which are built in turn:
+// the deployer's OnChange publishes through the mesh once it exists.
+type meshWiring struct {
+	clock *gossip.Clock
+	mesh  *gossip.Mesh
+}
+
+// nodeName is --node-name, else the hostname.
+func nodeName(cfg serveConfig) string {
+	if cfg.NodeName != "" {
+		return cfg.NodeName
+	}
+	h, err := os.Hostname()
+	if err != nil {
+		return "edge"
+	}
+	return h
+}
+
+// prepareMesh names this node in the cache's state stamps and returns
+// the hook the deployer publishes changes through.
+func prepareMesh(cfg serveConfig, store *cache.Cache) (*meshWiring, func(*cache.AppState)) {
+	w := &meshWiring{clock: gossip.NewClock(nil)}
+	if !cfg.meshOn() {
+		return w, nil
+	}
+	store.SetNode(nodeName(cfg), w.clock.Now)
+	return w, func(st *cache.AppState) {
+		if w.mesh != nil {
+			w.mesh.Publish(st)
+		}
+	}
+}
+
+// startMesh joins the mesh when --gossip or --join is given.
+func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *edge.Deployer, trusted []ed25519.PublicKey, srv *edge.Server, log *slog.Logger) error {
+	if !cfg.meshOn() {
+		return nil
+	}
+	if len(cfg.GossipKeys) == 0 {
+		return gossip.ErrNoKey
+	}
+	var keys [][]byte
+	for _, k := range cfg.GossipKeys {
+		key, err := gossip.LoadKey(k)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, key)
+	}
+	bind := cfg.Gossip
+	if bind == "" {
+		bind = defaultGossip
+	}
+	fp := engine.Fingerprint()
+	public := srv.HTTPAddr()
+	if public == "" {
+		public = srv.HTTPSAddr()
+	}
+	m, err := gossip.New(gossip.Config{
+		Name: nodeName(cfg), Region: cfg.Region, Bind: bind, Join: cfg.Join, Keys: keys, Peer: cfg.Peer,
+		Meta: gossip.Meta{
+			Region: cfg.Region, Arch: runtime.GOOS + "/" + runtime.GOARCH, Engine: hex.EncodeToString(fp[:8]),
+			Public: public, Software: version,
+		},
+		Trusted: trusted, Cache: store, Applier: applier{deployer}, Clock: w.clock, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := m.Start(); err != nil {
+		return err
+	}
+	w.mesh = m
+	return nil
+}
+
+// stop leaves the mesh gracefully.
+func (w *meshWiring) stop() error {
+	if w.mesh == nil {
+		return nil
+	}
+	return w.mesh.Stop()
+}
+
+// members is the admin API's GET /v1/members.
+func (w *meshWiring) members(ctx context.Context) (any, error) {
+	if w.mesh == nil {
+		return nil, errNoMesh
+	}
+	return map[string]any{"self": w.mesh.Name(), "members": w.mesh.Members(ctx)}, nil
+}
+
+var errNoMesh = errors.New("this node is not in a mesh (edge serve --gossip ADDR --join ADDR --gossip-key KEY)")
+
+// applier adapts the deployer to gossip.Applier.
+type applier struct{ d *edge.Deployer }
+
+func (a applier) ApplyRemote(rec gossip.Record) error { return a.d.ApplyRemote(rec) }
+func (a applier) States() ([]gossip.Record, error)    { return a.d.States() }
+
+// banner line for the mesh.
+func (w *meshWiring) bannerLine() string {
+	if w.mesh == nil {
+		return ""
+	}
+	return fmt.Sprintf("mesh:  node %s gossip %s peer %s", w.mesh.Name(), w.mesh.Addr(), w.mesh.PeerAddr())
+}
+
+// keyring is the live gossip keyring for the admin API (nil: no mesh).
+func (w *meshWiring) keyring() ops.Keyring {
+	if w.mesh == nil {
+		return nil
+	}
+	return w.mesh.Keyring()
+}

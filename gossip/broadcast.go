@@ -1,0 +1,144 @@
+package gossip
+
+import (
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/hashicorp/memberlist"
+)
+
+// Message kinds, the first byte of every user message.
+const (
+	msgState byte = 1
+)
+
+// maxBroadcast is the largest state gossiped in packets: memberlist's UDP
+// buffer is 1400 bytes, less its headers and encryption.
+const maxBroadcast = 1100
+
+func encodeRecord(rec Record) ([]byte, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte{msgState}, b...), nil
+}
+
+func decodeRecord(msg []byte) (Record, error) {
+	if len(msg) == 0 || msg[0] != msgState {
+		return nil, errors.New("gossip: unknown message kind")
+	}
+	var rec cache.AppState
+	if err := json.Unmarshal(msg[1:], &rec); err != nil {
+		return nil, err
+	}
+	if rec.App == "" {
+		return nil, errors.New("gossip: state without an app")
+	}
+	return &rec, nil
+}
+
+// broadcast is one queued state; a newer state of the same app replaces it.
+type broadcast struct {
+	app string
+	msg []byte
+}
+
+func (b *broadcast) Invalidates(o memberlist.Broadcast) bool {
+	ob, ok := o.(*broadcast)
+	return ok && ob.app == b.app
+}
+func (b *broadcast) Message() []byte { return b.msg }
+func (b *broadcast) Finished()       {}
+
+// counters measure gossip traffic of user messages and state exchanges.
+type counters struct{ sent, received atomic.Int64 }
+
+// delegate is the Mesh as memberlist's Delegate.
+type delegate Mesh
+
+func (d *delegate) NodeMeta(limit int) []byte {
+	b, err := d.cfg.Meta.encode()
+	if err != nil || len(b) > limit {
+		return nil
+	}
+	return b
+}
+
+func (d *delegate) NotifyMsg(msg []byte) {
+	m := (*Mesh)(d)
+	m.bytes.received.Add(int64(len(msg)))
+	rec, err := decodeRecord(msg)
+	if err != nil {
+		m.log.Debug("message dropped", "err", err)
+		return
+	}
+	m.receive(rec, true)
+}
+
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
+	out := d.queue.GetBroadcasts(overhead, limit)
+	for _, b := range out {
+		d.bytes.sent.Add(int64(len(b)))
+	}
+	return out
+}
+
+// LocalState is every app's winning state known here, for push/pull.
+func (d *delegate) LocalState(join bool) []byte {
+	d.mu.Lock()
+	recs := make([]Record, 0, len(d.best))
+	for _, r := range d.best {
+		recs = append(recs, r)
+	}
+	d.mu.Unlock()
+	b, _ := json.Marshal(recs)
+	d.bytes.sent.Add(int64(len(b)))
+	return b
+}
+
+func (d *delegate) MergeRemoteState(buf []byte, join bool) {
+	m := (*Mesh)(d)
+	m.bytes.received.Add(int64(len(buf)))
+	var recs []*cache.AppState
+	if err := json.Unmarshal(buf, &recs); err != nil {
+		m.log.Debug("remote state dropped", "err", err)
+		return
+	}
+	for _, r := range recs {
+		if r != nil && r.App != "" {
+			m.receive(r, true)
+		}
+	}
+}
+
+// events is the Mesh as memberlist's EventDelegate: it remembers every
+// member ever seen, for the rejoin loop and the members list.
+type events Mesh
+
+func (e *events) NotifyJoin(n *memberlist.Node) {
+	e.mu.Lock()
+	e.seen[n.Name] = n.Address()
+	e.mu.Unlock()
+	e.log.Info("member joined", "member", n.Name, "addr", n.Address())
+	// a newcomer may lack states gossiped before it came: push/pull at
+	// join covers the node it contacted, the others learn from it.
+}
+
+func (e *events) NotifyLeave(n *memberlist.Node) {
+	e.log.Info("member left or failed", "member", n.Name, "state", stateName(n.State))
+}
+
+func (e *events) NotifyUpdate(n *memberlist.Node) {
+	e.mu.Lock()
+	e.seen[n.Name] = n.Address()
+	e.mu.Unlock()
+}
+
+var (
+	_ memberlist.Delegate      = (*delegate)(nil)
+	_ memberlist.EventDelegate = (*events)(nil)
+	_ memberlist.Broadcast     = (*broadcast)(nil)
+)

@@ -1,0 +1,159 @@
+package gossip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/edgecdn/edge/cache"
+	"golang.org/x/sync/errgroup"
+)
+
+// applyLoop applies the winning state of each app that was kicked, one at
+// a time: fetch what is missing, then hand it to the Applier.
+func (m *Mesh) applyLoop() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case app := <-m.dirty:
+			m.apply(app)
+		}
+	}
+}
+
+func (m *Mesh) apply(app string) {
+	rec := m.Best(app)
+	if rec == nil {
+		return
+	}
+	if cur, err := m.cfg.Cache.State(app); err == nil && !cur.Stamp.Less(rec.Stamp) {
+		return
+	}
+	if !rec.Removed {
+		if err := m.fetchMissing(rec); err != nil {
+			m.log.Warn("blobs not fetched, retrying", "app", app, "version", rec.Version, "err", err)
+			m.retry(app, time.Second)
+			return
+		}
+	}
+	err := m.cfg.Applier.ApplyRemote(rec)
+	switch {
+	case errors.Is(err, cache.ErrStale):
+	case errors.Is(err, cache.ErrMissingBlobs):
+		m.retry(app, 500*time.Millisecond) // a blob pruned meanwhile: fetch again
+	case err != nil:
+		m.log.Error("state not applied", "app", app, "version", rec.Version, "origin", rec.Stamp.Node, "err", err)
+	}
+}
+
+// retry kicks app again after d, unless the mesh stopped.
+func (m *Mesh) retry(app string, d time.Duration) {
+	time.AfterFunc(d, func() {
+		select {
+		case <-m.stop:
+		default:
+			m.kick(app)
+		}
+	})
+}
+
+// fetchMissing fetches, four at a time, every blob of rec this node lacks.
+func (m *Mesh) fetchMissing(rec Record) error {
+	missing := m.cfg.Cache.Missing(rec.Manifest.Digests())
+	if len(missing) == 0 {
+		return nil
+	}
+	sizes := map[cache.Digest]int64{}
+	for _, f := range rec.Manifest.Files {
+		if d, err := cache.ParseDigest(f.Digest); err == nil {
+			sizes[d] = f.Size
+		}
+	}
+	peers := m.peersFor(rec.Stamp.Node)
+	if len(peers) == 0 {
+		return errors.New("no peer to fetch from")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for _, d := range missing {
+		g.Go(func() error { return m.fetchBlob(ctx, peers, d, sizes[d]) })
+	}
+	return g.Wait()
+}
+
+// fetchBlob tries each peer in turn until one serves d whole and correct.
+func (m *Mesh) fetchBlob(ctx context.Context, peers []peerInfo, d cache.Digest, size int64) error {
+	var errs []error
+	for _, p := range peers {
+		err := m.fetchFrom(ctx, p, d, size)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
+	}
+	return fmt.Errorf("blob %s: %w", d, errors.Join(errs...))
+}
+
+func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size int64) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+"/v1/blobs/"+d.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+PeerToken(m.ring.GetPrimaryKey()))
+	resp, err := peerClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("peer answered %s", resp.Status)
+	}
+	n, err := m.cfg.Cache.PutBlobVerified(resp.Body, d, size)
+	if err != nil {
+		return err
+	}
+	m.log.Debug("blob fetched", "digest", d, "bytes", n, "from", p.name)
+	return nil
+}
+
+var peerClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second}}
+
+// peerInfo is a member's peer endpoint.
+type peerInfo struct{ name, addr, region string }
+
+// peersFor lists the other members with a peer endpoint: those of this
+// node's region first, each group shuffled to spread the load, the origin
+// first within its group (it surely has the blobs).
+func (m *Mesh) peersFor(origin string) []peerInfo {
+	var ps []peerInfo
+	for _, n := range m.ml.Members() {
+		meta := decodeMeta(n.Meta)
+		if n.Name == m.cfg.Name || meta.Peer == "" {
+			continue
+		}
+		ps = append(ps, peerInfo{name: n.Name, addr: meta.Peer, region: meta.Region})
+	}
+	rand.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
+	rank := func(p peerInfo) int {
+		r := 0
+		if p.region != m.cfg.Region {
+			r += 2
+		}
+		if p.name != origin {
+			r++
+		}
+		return r
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return rank(ps[i]) < rank(ps[j]) })
+	return ps
+}

@@ -1,0 +1,317 @@
+package gossip
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/hashicorp/memberlist"
+)
+
+// Record is one app's state as the mesh gossips it.
+type Record = *cache.AppState
+
+// Applier is what the mesh hands winning states to (edge.Deployer): it
+// verifies, compiles and activates a state whose blobs are all stored, or
+// returns cache.ErrStale when it no longer wins.
+type Applier interface {
+	ApplyRemote(rec Record) error
+	States() ([]Record, error)
+}
+
+// Config configures a Mesh.
+type Config struct {
+	// Name is the node's id in the mesh: unique, stable across restarts.
+	Name   string
+	Region string
+	// Bind is the gossip address (UDP and TCP), also advertised.
+	Bind string
+	// Join lists addresses of nodes to join at start and to rejoin.
+	Join []string
+	// Keys is the gossip keyring; the first encrypts. Required.
+	Keys [][]byte
+	// Peer is the peer endpoint's listen address (default: Bind's host,
+	// any port).
+	Peer string
+	// Meta is advertised to the others (Peer is filled in).
+	Meta    Meta
+	Trusted []ed25519.PublicKey
+	Cache   *cache.Cache
+	Applier Applier
+	Clock   *Clock
+	// RejoinInterval is how often known peers are rejoined when members
+	// are missing (0: 5s).
+	RejoinInterval time.Duration
+	// Tune, if set, adjusts memberlist's configuration (a LAN preset)
+	// before it starts: tests shorten timings, inject a Transport.
+	Tune func(*memberlist.Config)
+	Log  *slog.Logger
+}
+
+// Mesh errors.
+var (
+	// ErrNoKey is returned by New without a gossip key.
+	ErrNoKey = errors.New("gossip: a mesh needs a gossip key (edge keygen --gossip --out mesh; edge serve --gossip-key mesh.gossip)")
+)
+
+// Mesh is this node's membership of the mesh.
+type Mesh struct {
+	cfg   Config
+	log   *slog.Logger
+	ml    *memberlist.Memberlist
+	queue *memberlist.TransmitLimitedQueue
+	peer  *peerServer
+	ring  *memberlist.Keyring
+
+	mu    sync.Mutex
+	best  map[string]Record // the winning state known of each app
+	seen  map[string]string // every member ever seen: name → gossip address
+	dirty chan string       // apps whose best state is not applied yet
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	once  sync.Once
+	bytes counters
+}
+
+// New checks cfg and builds the mesh without starting it.
+func New(cfg Config) (*Mesh, error) {
+	if len(cfg.Keys) == 0 {
+		return nil, ErrNoKey
+	}
+	if cfg.Name == "" || cfg.Bind == "" || cfg.Cache == nil || cfg.Applier == nil {
+		return nil, errors.New("gossip: Name, Bind, Cache and Applier are required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = NewClock(nil)
+	}
+	if cfg.RejoinInterval <= 0 {
+		cfg.RejoinInterval = 5 * time.Second
+	}
+	ring, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys[0])
+	if err != nil {
+		return nil, fmt.Errorf("gossip: keyring: %w", err)
+	}
+	return &Mesh{
+		cfg: cfg, log: cfg.Log.With("component", "gossip", "node", cfg.Name), ring: ring,
+		best: map[string]Record{}, seen: map[string]string{},
+		dirty: make(chan string, 256), stop: make(chan struct{}),
+	}, nil
+}
+
+// Start loads this node's states, starts the peer endpoint, joins the
+// mesh (a failed join is logged: the rejoin loop keeps trying) and starts
+// the background loops.
+func (m *Mesh) Start() error {
+	states, err := m.cfg.Applier.States()
+	if err != nil {
+		return err
+	}
+	for _, st := range states {
+		m.best[st.App] = st
+	}
+	host, portStr, err := net.SplitHostPort(m.cfg.Bind)
+	if err != nil {
+		return fmt.Errorf("gossip: --gossip %q: %w", m.cfg.Bind, err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	peerAddr := m.cfg.Peer
+	if peerAddr == "" {
+		peerAddr = net.JoinHostPort(host, "0")
+	}
+	if m.peer, err = startPeer(m, peerAddr); err != nil {
+		return err
+	}
+	m.cfg.Meta.Peer = m.peer.addr
+	mc := memberlist.DefaultLANConfig()
+	mc.Name = m.cfg.Name
+	mc.BindAddr, mc.BindPort = host, port
+	mc.AdvertiseAddr, mc.AdvertisePort = host, port
+	mc.Keyring = m.ring
+	mc.Delegate = (*delegate)(m)
+	mc.Events = (*events)(m)
+	mc.Logger = log.New(io.Discard, "", 0)
+	if m.log.Enabled(context.Background(), slog.LevelDebug) {
+		mc.Logger = slog.NewLogLogger(m.log.Handler(), slog.LevelDebug)
+	}
+	if m.cfg.Tune != nil {
+		m.cfg.Tune(mc)
+	}
+	m.queue = &memberlist.TransmitLimitedQueue{NumNodes: m.numNodes, RetransmitMult: 4}
+	if m.ml, err = memberlist.Create(mc); err != nil {
+		m.peer.close()
+		return fmt.Errorf("gossip: start: %w", err)
+	}
+	if len(m.cfg.Join) > 0 {
+		if n, err := m.ml.Join(m.cfg.Join); err != nil {
+			m.log.Warn("join failed, will retry", "join", m.cfg.Join, "err", err)
+		} else {
+			m.log.Info("joined", "contacted", n, "members", m.ml.NumMembers())
+		}
+	}
+	m.wg.Add(2)
+	go m.applyLoop()
+	go m.rejoinLoop()
+	for app := range m.best {
+		m.kick(app)
+	}
+	return nil
+}
+
+func (m *Mesh) numNodes() int {
+	if m.ml == nil {
+		return 1
+	}
+	return m.ml.NumMembers()
+}
+
+// Addr is the gossip address, PeerAddr the peer endpoint's.
+func (m *Mesh) Addr() string     { return m.cfg.Bind }
+func (m *Mesh) PeerAddr() string { return m.peer.addr }
+
+// Keyring is the live gossip keyring: install (AddKey), use (UseKey) and
+// remove (RemoveKey) keys for a rotation without downtime.
+func (m *Mesh) Keyring() *memberlist.Keyring { return m.ring }
+
+// Stop leaves the mesh gracefully (the others see "left", not "dead"),
+// then stops everything. Safe to call twice.
+func (m *Mesh) Stop() error {
+	var err error
+	m.once.Do(func() {
+		close(m.stop)
+		if m.ml != nil {
+			err = m.ml.Leave(2 * time.Second)
+			err = errors.Join(err, m.ml.Shutdown())
+		}
+		if m.peer != nil {
+			m.peer.close()
+		}
+		m.wg.Wait()
+	})
+	return err
+}
+
+// Publish spreads a state made on this node (Deployer OnChange).
+func (m *Mesh) Publish(rec Record) {
+	m.cfg.Clock.Observe(rec.Stamp.HLC)
+	m.mu.Lock()
+	if cur := m.best[rec.App]; cur != nil && !cur.Stamp.Less(rec.Stamp) {
+		m.mu.Unlock()
+		return
+	}
+	m.best[rec.App] = rec
+	m.mu.Unlock()
+	msg, err := encodeRecord(rec)
+	if err != nil {
+		m.log.Error("state not published", "app", rec.App, "err", err)
+		return
+	}
+	m.broadcast(rec.App, msg)
+	m.sendDirect(msg)
+}
+
+// broadcast queues msg for gossip if it fits a packet; larger states
+// travel by the direct sends and push/pull only.
+func (m *Mesh) broadcast(app string, msg []byte) {
+	if m.queue == nil || len(msg) > maxBroadcast {
+		return
+	}
+	m.queue.QueueBroadcast(&broadcast{app: app, msg: msg})
+}
+
+// sendDirect sends msg over TCP to every other member, concurrently.
+func (m *Mesh) sendDirect(msg []byte) {
+	if m.ml == nil {
+		return
+	}
+	sem := make(chan struct{}, 16)
+	for _, n := range m.ml.Members() {
+		if n.Name == m.cfg.Name {
+			continue
+		}
+		sem <- struct{}{}
+		go func(n *memberlist.Node) {
+			defer func() { <-sem }()
+			if err := m.ml.SendReliable(n, msg); err != nil {
+				m.log.Debug("direct send failed", "to", n.Name, "err", err)
+			}
+			m.bytes.sent.Add(int64(len(msg)))
+		}(n)
+	}
+}
+
+// receive takes a state from a peer: ignored unless it beats the best
+// known, refused (not relayed, not applied) unless its manifest is signed
+// by a trusted key, then relayed once and applied in the background.
+func (m *Mesh) receive(rec Record, relay bool) {
+	m.cfg.Clock.Observe(rec.Stamp.HLC)
+	m.mu.Lock()
+	cur := m.best[rec.App]
+	m.mu.Unlock()
+	if cur != nil && !cur.Stamp.Less(rec.Stamp) {
+		return
+	}
+	if err := m.verify(rec); err != nil {
+		m.log.Warn("state refused", "app", rec.App, "gen", rec.Stamp.Gen, "origin", rec.Stamp.Node, "err", err)
+		return
+	}
+	m.mu.Lock()
+	if cur := m.best[rec.App]; cur != nil && !cur.Stamp.Less(rec.Stamp) {
+		m.mu.Unlock()
+		return
+	}
+	m.best[rec.App] = rec
+	m.mu.Unlock()
+	if relay {
+		if msg, err := encodeRecord(rec); err == nil {
+			m.broadcast(rec.App, msg)
+		}
+	}
+	m.kick(rec.App)
+}
+
+// verify checks a state's manifest is well formed and signed by a key
+// this node trusts. A tombstone carries no manifest: the gossip key
+// authenticates it.
+func (m *Mesh) verify(rec Record) error {
+	if rec.Removed {
+		return nil
+	}
+	man := rec.Manifest
+	if man == nil || man.App != rec.App || rec.Version <= 0 {
+		return fmt.Errorf("%w: state without its manifest", cache.ErrBadManifest)
+	}
+	if err := man.Check(); err != nil {
+		return err
+	}
+	return man.Verify(m.cfg.Trusted)
+}
+
+// Best is the winning state this node knows of app (nil: none).
+func (m *Mesh) Best(app string) Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.best[app]
+}
+
+func (m *Mesh) kick(app string) {
+	select {
+	case m.dirty <- app:
+	default:
+		time.AfterFunc(100*time.Millisecond, func() { m.kick(app) })
+	}
+}
+
+// Name is this node's name in the mesh.
+func (m *Mesh) Name() string { return m.cfg.Name }
