@@ -40,6 +40,7 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *Route
 	if len(out.Stderr) > 0 {
 		h.log.Info("guest stderr", "id", id, "module", rt.Module.Name(), "stderr", string(out.Stderr))
 	}
+	h.log.Debug("guest ran", "id", id, "module", rt.Module.Name(), "duration", out.Duration)
 	writeGuestResponse(w, r, resp)
 }
 

@@ -3,6 +3,7 @@ package modules
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 )
@@ -69,6 +70,7 @@ func NewEngineWith(ec EngineConfig) (*Engine, error) {
 	if ec.Log == nil {
 		ec.Log = slog.Default()
 	}
+	disableErrorBacktraces()
 	if ec.Target != "" && ec.Target != targetTriple("") {
 		return nil, fmt.Errorf("modules: target %q: this build of Wasmtime compiles only for %s", ec.Target, targetTriple(""))
 	}
@@ -99,6 +101,19 @@ func NewEngineWith(ec EngineConfig) (*Engine, error) {
 	}
 	go e.tick()
 	return e, nil
+}
+
+// disableErrorBacktraces stops Wasmtime capturing a Rust backtrace for
+// every error it returns. With RUST_BACKTRACE=1 in the environment (common
+// on developer machines) each guest exit through proc_exit, as every Go
+// guest does, paid for a backtrace, and the first one in a process paid
+// ~50 ms to load debug information. RUST_LIB_BACKTRACE governs only error
+// values, so a Wasmtime panic still prints its backtrace. An operator who
+// sets RUST_LIB_BACKTRACE explicitly keeps their choice.
+func disableErrorBacktraces() {
+	if _, set := os.LookupEnv("RUST_LIB_BACKTRACE"); !set {
+		_ = os.Setenv("RUST_LIB_BACKTRACE", "0")
+	}
 }
 
 // MaxMemory is the most linear memory a guest of this engine may have.
