@@ -177,7 +177,12 @@ func (m *Mesh) numNodes() int {
 }
 
 // Addr is the gossip address, PeerAddr the peer endpoint's.
-func (m *Mesh) Addr() string     { return m.cfg.Bind }
+func (m *Mesh) Addr() string {
+	if m.ml != nil {
+		return m.ml.LocalNode().Address()
+	}
+	return m.cfg.Bind
+}
 func (m *Mesh) PeerAddr() string { return m.peer.addr }
 
 // Keyring is the live gossip keyring: install (AddKey), use (UseKey) and

@@ -1,0 +1,224 @@
+package gossip_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip"
+)
+
+// TestConverge: a deploy on one node reaches every node, blobs fetched
+// from peers; a node started later catches up by push/pull at join.
+func TestConverge(t *testing.T) {
+	key, priv := keys(t)
+	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}}
+	a := startMesh(t, "a", nil, o)
+	nodes := []*node{a}
+	for _, name := range []string{"b", "c"} {
+		nodes = append(nodes, startMesh(t, name, []string{a.mesh.Addr()}, o))
+	}
+	st := deploy(t, nodes[1], priv, "site", "one")
+	waitFor(t, 5*time.Second, "every node serves v1", func() bool { return serving(nodes, "site", st.Stamp) })
+	for _, n := range nodes {
+		if got := content(t, n, "site"); got != "one" {
+			t.Errorf("%s serves %q", n.name, got)
+		}
+	}
+	st = deploy(t, nodes[2], priv, "site", "two")
+	late := startMesh(t, "late", []string{a.mesh.Addr()}, o)
+	nodes = append(nodes, late)
+	waitFor(t, 5*time.Second, "every node, the late one too, serves v2", func() bool { return serving(nodes, "site", st.Stamp) })
+	if st.Version != 2 {
+		t.Errorf("version %d, want 2", st.Version)
+	}
+	if err := a.store.RemoveApp("site"); err != nil {
+		t.Fatal(err)
+	}
+	tomb, _ := a.store.State("site")
+	a.mesh.Publish(tomb)
+	waitFor(t, 5*time.Second, "the removal reaches every node", func() bool { return serving(nodes, "site", tomb.Stamp) })
+	if dep, _ := late.store.Deployed(); len(dep) != 0 {
+		t.Errorf("late still has %d deployed apps", len(dep))
+	}
+	members := a.mesh.Members(t.Context())
+	if len(members) != 4 {
+		t.Fatalf("members: %+v", members)
+	}
+	for _, m := range members {
+		if m.State != "alive" || len(m.Apps) != 1 || !m.Apps[0].InSync || !m.Apps[0].Removed {
+			t.Errorf("member %+v", m)
+		}
+	}
+}
+
+// TestPartitionHeals: a partition longer than the dead-node timeout, a
+// deploy on each side (same generation), then the network heals: the
+// rejoin loop reunites the halves and every node picks the same winner,
+// the higher (HLC, node) stamp.
+func TestPartitionHeals(t *testing.T) {
+	key, priv := keys(t)
+	net := &sides{side: map[string]int{}}
+	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}, sides: net}
+	a := startMesh(t, "a", nil, o)
+	nodes := []*node{a}
+	for _, name := range []string{"b", "c", "d"} {
+		nodes = append(nodes, startMesh(t, name, []string{a.mesh.Addr()}, o))
+	}
+	base := deploy(t, a, priv, "site", "base")
+	waitFor(t, 5*time.Second, "v1 everywhere", func() bool { return serving(nodes, "site", base.Stamp) })
+
+	net.mu.Lock()
+	for i, n := range nodes {
+		net.side[n.mesh.Addr()] = i / 2 // a b | c d
+	}
+	net.cut = true
+	net.mu.Unlock()
+	waitFor(t, 10*time.Second, "each side sees the other dead", func() bool {
+		return alive(a) == 2 && alive(nodes[2]) == 2
+	})
+	time.Sleep(1200 * time.Millisecond) // past GossipToTheDeadTime (1s)
+	left := deploy(t, nodes[1], priv, "site", "left")
+	right := deploy(t, nodes[3], priv, "site", "right")
+	if left.Stamp.Gen != right.Stamp.Gen || left.Version != right.Version {
+		t.Fatalf("want a conflict: left %+v v%d, right %+v v%d", left.Stamp, left.Version, right.Stamp, right.Version)
+	}
+	winner := left
+	if left.Stamp.Less(right.Stamp) {
+		winner = right
+	}
+	waitFor(t, 5*time.Second, "each side converges on its own deploy", func() bool {
+		return serving(nodes[:2], "site", left.Stamp) && serving(nodes[2:], "site", right.Stamp)
+	})
+
+	net.mu.Lock()
+	net.cut = false
+	net.mu.Unlock()
+	waitFor(t, 15*time.Second, "healed: every node on the same winner", func() bool { return serving(nodes, "site", winner.Stamp) })
+	want := "left"
+	if winner == right {
+		want = "right"
+	}
+	for _, n := range nodes {
+		if got := content(t, n, "site"); got != want {
+			t.Errorf("%s serves %q, want the winner's %q", n.name, got, want)
+		}
+	}
+	waitFor(t, 10*time.Second, "one mesh of 4 again", func() bool { return alive(a) == 4 && alive(nodes[3]) == 4 })
+}
+
+func alive(n *node) int {
+	c := 0
+	for _, m := range n.mesh.Members(context.Background()) {
+		if m.State == "alive" {
+			c++
+		}
+	}
+	return c
+}
+
+// TestBadSignatureIgnored: a member holding the gossip key publishes a
+// state whose manifest was altered after signing, and one signed by an
+// untrusted key: no other node accepts, relays or applies either.
+func TestBadSignatureIgnored(t *testing.T) {
+	key, priv := keys(t)
+	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}}
+	a := startMesh(t, "a", nil, o)
+	b := startMesh(t, "b", []string{a.mesh.Addr()}, o)
+	c := startMesh(t, "c", []string{a.mesh.Addr()}, o)
+	good := deploy(t, a, priv, "site", "good")
+	waitFor(t, 5*time.Second, "good everywhere", func() bool { return serving([]*node{a, b, c}, "site", good.Stamp) })
+
+	evil := deploy(t, c, priv, "site", "evil") // c is the rogue member
+	bad := *evil
+	m := *evil.Manifest
+	m.Files = map[string]cache.FileRef{"edge.toml": m.Files["edge.toml"], "public/index.html": m.Files["public/index.html"], "x": m.Files["edge.toml"]}
+	bad.Manifest = &m
+	bad.Stamp.Gen += 10
+	c.mesh.Publish(&bad)
+	_, other := keys(t)
+	forged := *evil
+	fm := *evil.Manifest
+	fm.Sign(other)
+	forged.Manifest = &fm
+	forged.Stamp.Gen += 20
+	c.mesh.Publish(&forged)
+	// the honest evil deploy (gen+1) is valid and wins; the forged ones never do
+	waitFor(t, 5*time.Second, "the validly signed state everywhere", func() bool { return serving([]*node{a, b}, "site", evil.Stamp) })
+	time.Sleep(2500 * time.Millisecond) // a push/pull round
+	for _, n := range []*node{a, b} {
+		if st, _ := n.store.State("site"); st.Stamp != evil.Stamp {
+			t.Errorf("%s applied %+v", n.name, st.Stamp)
+		}
+		if best := n.mesh.Best("site"); best.Stamp != evil.Stamp {
+			t.Errorf("%s holds %+v as best", n.name, best.Stamp)
+		}
+	}
+}
+
+// TestWrongKeyCannotJoin: a node with another gossip key cannot join, and
+// the peer endpoint refuses a request without the mesh token.
+func TestWrongKeyCannotJoin(t *testing.T) {
+	key, priv := keys(t)
+	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}}
+	a := startMesh(t, "a", nil, o)
+	o2 := o
+	o2.key = gossip.GenerateKey()
+	x := startMesh(t, "x", []string{a.mesh.Addr()}, o2)
+	time.Sleep(700 * time.Millisecond) // two rejoin rounds
+	if n := alive(a); n != 1 {
+		t.Errorf("a sees %d members, want itself alone", n)
+	}
+	if n := alive(x); n != 1 {
+		t.Errorf("x sees %d members", n)
+	}
+	resp, err := http.Get("http://" + a.mesh.PeerAddr() + "/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("peer endpoint without token: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", "http://"+a.mesh.PeerAddr()+"/v1/status", nil)
+	req.Header.Set("Authorization", "Bearer "+gossip.PeerToken(o2.key))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("peer endpoint with another mesh's token: %d", resp.StatusCode)
+	}
+}
+
+// TestKeyRotation: install a new key on every node, use it, remove the
+// old one: the mesh stays whole and a deploy still converges.
+func TestKeyRotation(t *testing.T) {
+	key, priv := keys(t)
+	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}}
+	a := startMesh(t, "a", nil, o)
+	b := startMesh(t, "b", []string{a.mesh.Addr()}, o)
+	nodes := []*node{a, b}
+	waitFor(t, 5*time.Second, "joined", func() bool { return alive(a) == 2 })
+	next := gossip.GenerateKey()
+	for _, step := range []func(n *node) error{
+		func(n *node) error { return n.mesh.Keyring().AddKey(next) },
+		func(n *node) error { return n.mesh.Keyring().UseKey(next) },
+		func(n *node) error { return n.mesh.Keyring().RemoveKey(key) },
+	} {
+		for _, n := range nodes {
+			if err := step(n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	st := deploy(t, a, priv, "site", "rotated")
+	waitFor(t, 5*time.Second, "a deploy converges under the new key", func() bool { return serving(nodes, "site", st.Stamp) })
+	if alive(a) != 2 || alive(b) != 2 {
+		t.Errorf("mesh split by the rotation")
+	}
+}

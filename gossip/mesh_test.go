@@ -1,0 +1,218 @@
+package gossip_test
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip"
+	"github.com/hashicorp/memberlist"
+)
+
+// storeApplier applies states straight into the cache: the mesh's logic
+// without compiling anything (the binary's tests cover the Deployer).
+type storeApplier struct{ c *cache.Cache }
+
+func (a storeApplier) ApplyRemote(rec gossip.Record) error {
+	_, err := a.c.CommitState(rec, 0)
+	return err
+}
+func (a storeApplier) States() ([]gossip.Record, error) { return a.c.States() }
+
+// node is one in-process mesh member.
+type node struct {
+	name  string
+	store *cache.Cache
+	mesh  *gossip.Mesh
+}
+
+// sides is a fault-injecting network: while cut, nodes on different
+// sides neither send packets nor open streams to each other.
+type sides struct {
+	mu   sync.Mutex
+	side map[string]int
+	cut  bool
+}
+
+func (s *sides) blocked(from, to string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cut && s.side[from] != s.side[to]
+}
+
+// cutTransport is one node's transport on a sides network.
+type cutTransport struct {
+	memberlist.Transport
+	self  string
+	sides *sides
+}
+
+func (t *cutTransport) WriteTo(b []byte, addr string) (time.Time, error) {
+	if t.sides.blocked(t.self, addr) {
+		return time.Now(), nil // lost
+	}
+	return t.Transport.WriteTo(b, addr)
+}
+
+func (t *cutTransport) DialTimeout(addr string, d time.Duration) (net.Conn, error) {
+	if t.sides.blocked(t.self, addr) {
+		return nil, errors.New("partitioned")
+	}
+	return t.Transport.DialTimeout(addr, d)
+}
+
+// fast are LAN timings shortened for tests.
+func fast(mc *memberlist.Config) {
+	mc.ProbeInterval = 100 * time.Millisecond
+	mc.ProbeTimeout = 50 * time.Millisecond
+	mc.SuspicionMult = 2
+	mc.GossipInterval = 50 * time.Millisecond
+	mc.GossipToTheDeadTime = time.Second
+	mc.PushPullInterval = 2 * time.Second
+	mc.DeadNodeReclaimTime = 100 * time.Millisecond
+}
+
+type meshOpts struct {
+	key     []byte
+	trusted []ed25519.PublicKey
+	sides   *sides
+	tune    func(*memberlist.Config)
+	region  string
+}
+
+func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
+	t.Helper()
+	store, err := cache.Open(filepath.Join(t.TempDir(), "edge.db"), cache.Options{Log: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := gossip.NewClock(nil)
+	store.SetNode(name, clock.Now)
+	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, BindPort: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := nt.GetAutoBindPort()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	var tr memberlist.Transport = nt
+	if o.sides != nil {
+		tr = &cutTransport{Transport: nt, self: addr, sides: o.sides}
+	}
+	tune := o.tune
+	if tune == nil {
+		tune = fast
+	}
+	m, err := gossip.New(gossip.Config{
+		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: o.trusted,
+		Cache: store, Applier: storeApplier{store}, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: quiet,
+		Meta: gossip.Meta{Region: o.region},
+		Tune: func(mc *memberlist.Config) {
+			tune(mc)
+			mc.Transport = tr
+			mc.BindPort, mc.AdvertisePort = port, port
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n := &node{name: name, store: store, mesh: m}
+	t.Cleanup(func() { n.stop() })
+	return n
+}
+
+func (n *node) stop() {
+	_ = n.mesh.Stop()
+	_ = n.store.Close()
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func init() {
+	if os.Getenv("GOSSIP_DEBUG") != "" {
+		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+}
+
+// deploy stores a new signed version of app on n, with a file whose
+// content is marker, and publishes it, as the Deployer does.
+func deploy(t testing.TB, n *node, key ed25519.PrivateKey, app, marker string) *cache.AppState {
+	t.Helper()
+	files := map[string]string{"edge.toml": "name = \"" + app + "\"\n", "public/index.html": marker}
+	m := &cache.Manifest{App: app, Files: map[string]cache.FileRef{}, Created: time.Now().UTC()}
+	for p, content := range files {
+		d, size, err := n.store.PutBlob(strings.NewReader(content), 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Files[p] = cache.FileRef{Digest: d.String(), Size: size}
+	}
+	m.Sign(key)
+	if _, err := n.store.CommitVersion(m, 0); err != nil {
+		t.Fatal(err)
+	}
+	st, err := n.store.State(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.mesh.Publish(st)
+	return st
+}
+
+// waitFor polls cond every 10ms until it holds or d elapses.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// serving reports whether every node's state of app is want, with the
+// blobs to serve it.
+func serving(nodes []*node, app string, want cache.Stamp) bool {
+	for _, n := range nodes {
+		st, err := n.store.State(app)
+		if err != nil || st.Stamp != want {
+			return false
+		}
+	}
+	return true
+}
+
+func keys(t testing.TB) ([]byte, ed25519.PrivateKey) {
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gossip.GenerateKey(), priv
+}
+
+func content(t testing.TB, n *node, app string) string {
+	t.Helper()
+	st, err := n.store.State(app)
+	if err != nil || st.Manifest == nil {
+		return ""
+	}
+	d, _ := cache.ParseDigest(st.Manifest.Files["public/index.html"].Digest)
+	b, err := n.store.ReadBlob(d)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
