@@ -140,12 +140,26 @@ func (c *Cache) Hold() (release func()) {
 // an upload in the registry, or to nobody.
 func (c *Cache) removeOrphanChunks() (int, error) {
 	uploads.Lock()
-	live := map[string]bool{}
+	active := map[string]bool{}
 	for id := range uploads.active {
-		live[id] = true
+		active[id] = true
 	}
-	var orphans [][]byte
-	err := c.db.View(func(tx *bolt.Tx) error {
+	orphans, n, err := c.scanOrphans(active)
+	uploads.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range orphans {
+		c.deleteChunks(id)
+	}
+	return n, nil
+}
+
+// scanOrphans finds the chunks that belong to no committed blob and to no
+// upload in live (which it extends). It returns their upload IDs and the
+// number of chunks.
+func (c *Cache) scanOrphans(live map[string]bool) (ids [][]byte, chunks int, err error) {
+	err = c.db.View(func(tx *bolt.Tx) error {
 		err := tx.Bucket(bucketBlobs).ForEach(func(_, v []byte) error {
 			var meta blobMeta
 			if json.Unmarshal(v, &meta) == nil {
@@ -158,38 +172,20 @@ func (c *Cache) removeOrphanChunks() (int, error) {
 		}
 		var last []byte
 		return tx.Bucket(bucketChunks).ForEach(func(k, _ []byte) error {
-			if len(k) < 16 {
-				orphans = append(orphans, append([]byte(nil), k...))
+			id := k[:min(len(k), 16)]
+			if live[string(id)] {
 				return nil
 			}
-			id := k[:16]
-			if !live[string(id)] && string(id) != string(last) {
+			chunks++
+			if string(id) != string(last) {
 				last = append([]byte(nil), id...)
-				orphans = append(orphans, last)
+				ids = append(ids, last)
 			}
 			return nil
 		})
 	})
-	uploads.Unlock()
 	if err != nil {
-		return 0, fmt.Errorf("cache: scan chunks: %w", err)
+		return nil, 0, fmt.Errorf("cache: scan chunks: %w", err)
 	}
-	n := 0
-	for _, id := range orphans {
-		n += c.countChunks(id)
-		c.deleteChunks(id)
-	}
-	return n, nil
-}
-
-func (c *Cache) countChunks(id []byte) int {
-	n := 0
-	_ = c.db.View(func(tx *bolt.Tx) error {
-		cur := tx.Bucket(bucketChunks).Cursor()
-		for k, _ := cur.Seek(id); k != nil && hasPrefix(k, id); k, _ = cur.Next() {
-			n++
-		}
-		return nil
-	})
-	return n
+	return ids, chunks, nil
 }

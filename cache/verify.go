@@ -2,7 +2,6 @@ package cache
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -139,26 +138,7 @@ func (c *Cache) verifyArtifacts(check *ArtifactChecker, rep *VerifyReport) error
 }
 
 func (c *Cache) countOrphanChunks() (int, error) {
-	live := map[string]bool{}
-	n := 0
-	err := c.db.View(func(tx *bolt.Tx) error {
-		err := tx.Bucket(bucketBlobs).ForEach(func(_, v []byte) error {
-			var meta blobMeta
-			if json.Unmarshal(v, &meta) == nil {
-				live[string(meta.ChunkID)] = true
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bucketChunks).ForEach(func(k, _ []byte) error {
-			if len(k) < 16 || !live[string(k[:16])] {
-				n++
-			}
-			return nil
-		})
-	})
+	_, n, err := c.scanOrphans(map[string]bool{})
 	return n, err
 }
 
