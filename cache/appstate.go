@@ -65,9 +65,28 @@ func (c *Cache) SetNode(node string, clock func() uint64) {
 	c.node, c.clock = node, clock
 }
 
+// SetFloor gives what the mesh knows of each app beyond what this node
+// has applied yet (the generation and version of the winning state it
+// heard of): a change made here is numbered past it, so a deploy to a
+// node that is still fetching the previous one does not conflict with it.
+func (c *Cache) SetFloor(floor func(app string) (gen, version int)) {
+	c.floor = floor
+}
+
+// floorOf is SetFloor's answer, or zeros.
+func (c *Cache) floorOf(app string) (gen, version int) {
+	if c.floor == nil {
+		return 0, 0
+	}
+	return c.floor(app)
+}
+
 // stampLocal records a change made on this node as the state in force.
 func (c *Cache) stampLocal(tx *bolt.Tx, app string, version int, removed bool) error {
 	cur := getState(tx, app)
+	if gen, _ := c.floorOf(app); gen > cur.Stamp.Gen {
+		cur.Stamp.Gen = gen
+	}
 	hlc := uint64(c.now().UnixNano())
 	if c.clock != nil {
 		hlc = c.clock()

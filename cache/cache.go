@@ -70,6 +70,7 @@ type Cache struct {
 	bg    sync.WaitGroup // background bookkeeping writes
 	node  string         // names this node in app state stamps (SetNode)
 	clock func() uint64  // stamps local changes (nil: wall clock)
+	floor func(app string) (gen, version int)
 }
 
 // Open opens or creates the cache file at path and removes what an

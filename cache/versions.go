@@ -92,7 +92,8 @@ func (c *Cache) CommitVersion(m *Manifest, keep int) (pruned []int, err error) {
 			return err
 		}
 		st := getState(tx, m.App)
-		m.Version = max(getUint(app, keySeq), st.Seq) + 1
+		_, floor := c.floorOf(m.App)
+		m.Version = max(getUint(app, keySeq), st.Seq, floor) + 1
 		enc, err := json.Marshal(m)
 		if err != nil {
 			return err

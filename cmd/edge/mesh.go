@@ -47,6 +47,15 @@ func prepareMesh(cfg serveConfig, store *cache.Cache) (*meshWiring, func(*cache.
 		return w, nil
 	}
 	store.SetNode(nodeName(cfg), w.clock.Now)
+	store.SetFloor(func(app string) (int, int) {
+		if w.mesh == nil {
+			return 0, 0
+		}
+		if best := w.mesh.Best(app); best != nil {
+			return best.Stamp.Gen, best.Version
+		}
+		return 0, 0
+	})
 	return w, func(st *cache.AppState) {
 		if w.mesh != nil {
 			w.mesh.Publish(st)
