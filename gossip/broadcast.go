@@ -60,7 +60,10 @@ type counters struct{ sent, received atomic.Int64 }
 type delegate Mesh
 
 func (d *delegate) NodeMeta(limit int) []byte {
-	b, err := d.cfg.Meta.encode()
+	d.mu.Lock()
+	meta := d.cfg.Meta
+	d.mu.Unlock()
+	b, err := meta.encode()
 	if err != nil || len(b) > limit {
 		return nil
 	}

@@ -138,6 +138,9 @@ func (m *Mesh) Start() error {
 	mc.Name = m.cfg.Name
 	mc.BindAddr, mc.BindPort = host, port
 	mc.AdvertiseAddr, mc.AdvertisePort = host, port
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		mc.AdvertiseAddr = "" // memberlist picks a private address
+	}
 	mc.Keyring = m.ring
 	mc.Delegate = (*delegate)(m)
 	mc.Events = (*events)(m)
@@ -153,6 +156,11 @@ func (m *Mesh) Start() error {
 		m.peer.close()
 		return fmt.Errorf("gossip: start: %w", err)
 	}
+	if err := m.advertisePeer(); err != nil {
+		_ = m.ml.Shutdown()
+		m.peer.close()
+		return err
+	}
 	if len(m.cfg.Join) > 0 {
 		if n, err := m.ml.Join(m.cfg.Join); err != nil {
 			m.log.Warn("join failed, will retry", "join", m.cfg.Join, "err", err)
@@ -167,6 +175,22 @@ func (m *Mesh) Start() error {
 		m.kick(app)
 	}
 	return nil
+}
+
+// advertisePeer replaces an unspecified peer listen host (0.0.0.0, ::)
+// with the address memberlist advertises, so that peers can dial it.
+func (m *Mesh) advertisePeer() error {
+	host, port, err := net.SplitHostPort(m.peer.addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+		return nil
+	}
+	m.mu.Lock()
+	m.cfg.Meta.Peer = net.JoinHostPort(m.ml.LocalNode().Addr.String(), port)
+	m.mu.Unlock()
+	return m.ml.UpdateNode(time.Second)
 }
 
 func (m *Mesh) numNodes() int {
@@ -223,7 +247,7 @@ func (m *Mesh) Publish(rec Record) {
 		return
 	}
 	m.broadcast(rec.App, msg)
-	m.sendDirect(msg)
+	go m.sendDirect(msg) // the caller may hold the deployer's lock
 }
 
 // broadcast queues msg for gossip if it fits a packet; larger states
@@ -317,6 +341,9 @@ func (m *Mesh) kick(app string) {
 		time.AfterFunc(100*time.Millisecond, func() { m.kick(app) })
 	}
 }
+
+// NumMembers is how many members are alive.
+func (m *Mesh) NumMembers() int { return m.numNodes() }
 
 // Name is this node's name in the mesh.
 func (m *Mesh) Name() string { return m.cfg.Name }

@@ -87,6 +87,7 @@ type meshOpts struct {
 	trusted []ed25519.PublicKey
 	sides   *sides
 	tune    func(*memberlist.Config)
+	wrap    func(memberlist.Transport) memberlist.Transport
 	region  string
 }
 
@@ -107,6 +108,9 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	var tr memberlist.Transport = nt
 	if o.sides != nil {
 		tr = &cutTransport{Transport: nt, self: addr, sides: o.sides}
+	}
+	if o.wrap != nil {
+		tr = o.wrap(tr)
 	}
 	tune := o.tune
 	if tune == nil {
