@@ -131,7 +131,7 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 }
 
 func (e *events) NotifyLeave(n *memberlist.Node) {
-	e.log.Info("member left or failed", "member", n.Name, "state", stateName(n.State))
+	e.log.Info("member left or failed", "member", n.Name)
 }
 
 func (e *events) NotifyUpdate(n *memberlist.Node) {
