@@ -92,7 +92,7 @@ func waitConverged(ctx context.Context, c *adminClient, app string, version int,
 		}
 		done, lag := converged(out.Members, app, version)
 		if len(lag) == 0 {
-			fmt.Fprintf(stdout, "converged on %d/%d nodes in %.1fs\n", done, done, time.Since(start).Seconds())
+			fmt.Fprintf(stdout, "converged on %d/%d nodes in %.1fs%s\n", done, done, time.Since(start).Seconds(), down(out.Members))
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -105,6 +105,20 @@ func waitConverged(ctx context.Context, c *adminClient, app string, version int,
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// down names the members that are not alive, for the convergence line.
+func down(members []gossip.Member) string {
+	var names []string
+	for _, m := range members {
+		if m.State != "alive" {
+			names = append(names, m.Name+" "+m.State)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return " (not counted: " + strings.Join(names, ", ") + ")"
 }
 
 // converged counts the live members serving version of app in sync, and
