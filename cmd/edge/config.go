@@ -63,42 +63,42 @@ func defaultServeConfig() serveConfig {
 	}
 }
 
-// stringList is a repeatable string flag.
-type stringList []string
+// listFlag is a repeatable flag bound to a list: given on the command line
+// it replaces the config file's list instead of adding to it.
+type listFlag struct {
+	dst *[]string
+	set bool
+}
 
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+func (l *listFlag) String() string {
+	if l.dst == nil {
+		return ""
+	}
+	return strings.Join(*l.dst, ",")
+}
 
-// parseServeFlags reads the config file named by --config (if any), then
-// applies the flags that were set explicitly on top of it.
+func (l *listFlag) Set(v string) error {
+	if !l.set {
+		*l.dst, l.set = nil, true
+	}
+	*l.dst = append(*l.dst, v)
+	return nil
+}
+
+// configKeys lists the config file's keys, for --help.
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip, join, gossip_keys, peer"
+
+// parseServeFlags reads the config file named by --config (if any) into the
+// defaults, then parses the flags into the same struct: a flag given on the
+// command line wins over the file.
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	cfg := defaultServeConfig()
-	fs := flag.NewFlagSet("edge serve", flag.ContinueOnError)
-	configFile := fs.String("config", "", "TOML config file (keys: data, http, https, admin, token, apps, log_level, log_format, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip, join, gossip_keys, peer)")
-	data := fs.String("data", cfg.Data, "data directory (TLS CA, and later the cache)")
-	httpAddr := fs.String("http", cfg.HTTP, "plain HTTP listen address (\"\" disables)")
-	httpsAddr := fs.String("https", cfg.HTTPS, "HTTPS address: TCP for HTTP/1.1 and HTTP/2, UDP for HTTP/3 (\"\" disables)")
-	admin := fs.String("admin", cfg.Admin, "admin API address, token-protected (\"\" disables)")
-	token := fs.String("token", "", "admin token (default: $EDGE_TOKEN, else generated into DATA/admin.token)")
-	var apps stringList
-	fs.Var(&apps, "app", "load the app in this directory (repeatable); none: the embedded demo")
-	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
-	logFormat := fs.String("log-format", cfg.LogFormat, "text or json")
-	maxInFlight := fs.Int("max-in-flight", 0, "guests running at once (0: default)")
-	maxQueue := fs.Int("max-queue", 0, "requests waiting for a guest slot (0: default)")
-	queueWait := fs.Duration("queue-wait", cfg.QueueWait, "how long a request waits for a guest slot before 503")
-	var trustKeys stringList
-	fs.Var(&trustKeys, "trust-key", "public key file (edge keygen) deploys may be signed with; repeatable (none: a dev key in DATA/deploy.key)")
-	keepVersions := fs.Int("keep-versions", 0, "versions of each deployed app kept for rollback (0: 10)")
-	maxBundle := fs.Int64("max-bundle", 0, "bytes one deployed version may hold (0: 512 MiB)")
-	artifactBudget := fs.Int64("artifact-budget", 0, "bytes of compiled artifacts kept in the cache, least recently used evicted (0: 1 GiB)")
-	nodeName := fs.String("node-name", "", "this node's unique name in the mesh (default: the hostname)")
-	region := fs.String("region", "", "this node's region: peers of the same region are preferred for blob fetches")
-	gossipAddr := fs.String("gossip", "", "gossip address (UDP+TCP), bound and advertised; turns the mesh on (default with --join: 0.0.0.0:7946)")
-	var join, gossipKeys stringList
-	fs.Var(&join, "join", "gossip address of a mesh node to join (repeatable)")
-	fs.Var(&gossipKeys, "gossip-key", "gossip key file or base64 (edge keygen --gossip); repeatable, the first encrypts")
-	peer := fs.String("peer", "", "peer endpoint address other nodes fetch blobs from (default: the gossip host, any port)")
+	if path := configFlag(args); path != "" {
+		if err := loadConfigFile(path, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	fs := serveFlags(&cfg)
 	if stderr != nil {
 		fs.SetOutput(stderr)
 	}
@@ -108,61 +108,57 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q (apps are given with --app DIR)", fs.Arg(0))
 	}
-	if *configFile != "" {
-		if err := loadConfigFile(*configFile, &cfg); err != nil {
-			return cfg, err
-		}
-	}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "data":
-			cfg.Data = *data
-		case "http":
-			cfg.HTTP = *httpAddr
-		case "https":
-			cfg.HTTPS = *httpsAddr
-		case "app":
-			cfg.Apps = apps
-		case "log-level":
-			cfg.LogLevel = *logLevel
-		case "log-format":
-			cfg.LogFormat = *logFormat
-		case "max-in-flight":
-			cfg.MaxInFlight = *maxInFlight
-		case "max-queue":
-			cfg.MaxQueue = *maxQueue
-		case "queue-wait":
-			cfg.QueueWait = *queueWait
-		case "admin":
-			cfg.Admin = *admin
-		case "token":
-			cfg.Token = *token
-		case "artifact-budget":
-			cfg.ArtifactBudget = *artifactBudget
-		case "trust-key":
-			cfg.TrustKeys = trustKeys
-		case "keep-versions":
-			cfg.KeepVersions = *keepVersions
-		case "max-bundle":
-			cfg.MaxBundle = *maxBundle
-		case "node-name":
-			cfg.NodeName = *nodeName
-		case "region":
-			cfg.Region = *region
-		case "gossip":
-			cfg.Gossip = *gossipAddr
-		case "join":
-			cfg.Join = join
-		case "gossip-key":
-			cfg.GossipKeys = gossipKeys
-		case "peer":
-			cfg.Peer = *peer
-		}
-	})
 	if cfg.Token == "" {
 		cfg.Token = os.Getenv("EDGE_TOKEN")
 	}
 	return cfg, nil
+}
+
+// serveFlags defines every flag of `edge serve` on the matching field of
+// cfg, with the field's current value (default or config file) as default.
+func serveFlags(cfg *serveConfig) *flag.FlagSet {
+	fs := flag.NewFlagSet("edge serve", flag.ContinueOnError)
+	fs.String("config", "", "TOML config file (keys: "+configKeys+")")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory: the cache, the dev CA, tokens and keys")
+	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "plain HTTP listen address (\"\" disables)")
+	fs.StringVar(&cfg.HTTPS, "https", cfg.HTTPS, "HTTPS address: TCP for HTTP/1.1 and HTTP/2, UDP for HTTP/3 (\"\" disables)")
+	fs.StringVar(&cfg.Admin, "admin", cfg.Admin, "admin API address, token-protected (\"\" disables)")
+	fs.StringVar(&cfg.Token, "token", cfg.Token, "admin token (default: $EDGE_TOKEN, else generated into DATA/admin.token)")
+	fs.Var(&listFlag{dst: &cfg.Apps}, "app", "load the app in this directory (repeatable); none: the embedded demo")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
+	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", cfg.MaxInFlight, "guests running at once (0: default)")
+	fs.IntVar(&cfg.MaxQueue, "max-queue", cfg.MaxQueue, "requests waiting for a guest slot (0: default)")
+	fs.DurationVar(&cfg.QueueWait, "queue-wait", cfg.QueueWait, "how long a request waits for a guest slot before 503")
+	fs.Var(&listFlag{dst: &cfg.TrustKeys}, "trust-key", "public key file (edge keygen) deploys may be signed with; repeatable (none: a dev key in DATA/deploy.key)")
+	fs.IntVar(&cfg.KeepVersions, "keep-versions", cfg.KeepVersions, "versions of each deployed app kept for rollback (0: 10)")
+	fs.Int64Var(&cfg.MaxBundle, "max-bundle", cfg.MaxBundle, "bytes one deployed version may hold (0: 512 MiB)")
+	fs.Int64Var(&cfg.ArtifactBudget, "artifact-budget", cfg.ArtifactBudget, "bytes of compiled artifacts kept in the cache, least recently used evicted (0: 1 GiB)")
+	fs.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "this node's unique name in the mesh (default: the hostname)")
+	fs.StringVar(&cfg.Region, "region", cfg.Region, "this node's region: peers of the same region are preferred for blob fetches")
+	fs.StringVar(&cfg.Gossip, "gossip", cfg.Gossip, "gossip address (UDP+TCP), bound and advertised; turns the mesh on (default with --join: 0.0.0.0:7946)")
+	fs.Var(&listFlag{dst: &cfg.Join}, "join", "gossip address of a mesh node to join (repeatable)")
+	fs.Var(&listFlag{dst: &cfg.GossipKeys}, "gossip-key", "gossip key file or base64 (edge keygen --gossip); repeatable, the first encrypts")
+	fs.StringVar(&cfg.Peer, "peer", cfg.Peer, "peer endpoint address other nodes fetch blobs from (default: the gossip host, any port)")
+	return fs
+}
+
+// configFlag finds --config's value in args before the flags are parsed,
+// so the file can supply the defaults the flags then override.
+func configFlag(args []string) string {
+	for i, a := range args {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "config" {
+			continue
+		}
+		if hasValue {
+			return value
+		}
+		if i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
 }
 
 // loadConfigFile overlays a TOML file on cfg. Unknown keys are errors.

@@ -201,6 +201,14 @@ func TestServeConfigFile(t *testing.T) {
 	if cfg.Data != "/tmp/x" || cfg.HTTP != "127.0.0.1:2" || len(cfg.Apps) != 2 || cfg.QueueWait != 3*time.Second {
 		t.Errorf("config file + flag override = %+v", cfg)
 	}
+	// A repeatable flag replaces the file's list rather than adding to it.
+	cfg, err = parseServeFlags([]string{"--app", "c", "--config=" + filepath.Join(dir, "ok.conf"), "--app", "d"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cfg.Apps, ",") != "c,d" || cfg.HTTP != "127.0.0.1:1" {
+		t.Errorf("--app over a config file's apps: apps %v, http %q; want [c d] and the file's http", cfg.Apps, cfg.HTTP)
+	}
 }
 
 func writeFile(t *testing.T, dir, name, content string) string {
