@@ -12,6 +12,8 @@ import (
 // Message kinds, the first byte of every user message.
 const (
 	msgState byte = 1
+	// msgBye is a member's name, sent as it leaves on purpose.
+	msgBye byte = 2
 )
 
 // maxBroadcast is the largest state gossiped in packets: memberlist's UDP
@@ -73,6 +75,12 @@ func (d *delegate) NodeMeta(limit int) []byte {
 func (d *delegate) NotifyMsg(msg []byte) {
 	m := (*Mesh)(d)
 	m.bytes.received.Add(int64(len(msg)))
+	if len(msg) > 1 && msg[0] == msgBye {
+		m.mu.Lock()
+		m.gone[string(msg[1:])] = "left"
+		m.mu.Unlock()
+		return
+	}
 	rec, err := decodeRecord(msg)
 	if err != nil {
 		m.log.Debug("message dropped", "err", err)
@@ -124,14 +132,24 @@ type events Mesh
 func (e *events) NotifyJoin(n *memberlist.Node) {
 	e.mu.Lock()
 	e.seen[n.Name] = n.Address()
+	delete(e.gone, n.Name)
 	e.mu.Unlock()
 	e.log.Info("member joined", "member", n.Name, "addr", n.Address())
 	// a newcomer may lack states gossiped before it came: push/pull at
 	// join covers the node it contacted, the others learn from it.
 }
 
+// NotifyLeave records how a member went: "left" after a graceful leave,
+// "dead" when it stopped answering.
 func (e *events) NotifyLeave(n *memberlist.Node) {
-	e.log.Info("member left or failed", "member", n.Name)
+	how := "dead"
+	e.mu.Lock()
+	if e.gone[n.Name] == "left" { // it said goodbye first
+		how = "left"
+	}
+	e.gone[n.Name] = how
+	e.mu.Unlock()
+	e.log.Info("member gone", "member", n.Name, "state", how)
 }
 
 func (e *events) NotifyUpdate(n *memberlist.Node) {

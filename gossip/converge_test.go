@@ -222,3 +222,29 @@ func TestKeyRotation(t *testing.T) {
 		t.Errorf("mesh split by the rotation")
 	}
 }
+
+// TestMemberStates: a node that leaves gracefully is listed as "left",
+// one that stops answering as "dead"; neither is asked for its apps.
+func TestMemberStates(t *testing.T) {
+	key, priv := keys(t)
+	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}}
+	a := startMesh(t, "a", nil, o)
+	b := startMesh(t, "b", []string{a.mesh.Addr()}, o)
+	waitFor(t, 5*time.Second, "b joins", func() bool { return len(a.mesh.Members(t.Context())) == 2 })
+	b.stop() // Close leaves gracefully
+	var last []gossip.Member
+	defer func() {
+		if t.Failed() {
+			t.Logf("members: %+v", last)
+		}
+	}()
+	waitFor(t, 5*time.Second, "b is listed as left", func() bool {
+		last = a.mesh.Members(t.Context())
+		for _, m := range last {
+			if m.Name == "b" {
+				return m.State == "left" && m.Error == ""
+			}
+		}
+		return false
+	})
+}

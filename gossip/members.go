@@ -65,7 +65,11 @@ func (m *Mesh) Members(ctx context.Context) []Member {
 	m.mu.Lock()
 	for name, addr := range m.seen {
 		if !live[name] {
-			out = append(out, Member{Name: name, Addr: addr, State: "dead"})
+			state := m.gone[name]
+			if state == "" {
+				state = "dead"
+			}
+			out = append(out, Member{Name: name, Addr: addr, State: state})
 		}
 	}
 	m.mu.Unlock()
@@ -73,7 +77,7 @@ func (m *Mesh) Members(ctx context.Context) []Member {
 	defer cancel()
 	var wg sync.WaitGroup
 	for i := range out {
-		if out[i].State == "dead" {
+		if out[i].State == "dead" || out[i].State == "left" {
 			continue
 		}
 		wg.Add(1)

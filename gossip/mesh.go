@@ -75,6 +75,7 @@ type Mesh struct {
 	mu    sync.Mutex
 	best  map[string]Record // the winning state known of each app
 	seen  map[string]string // every member ever seen: name → gossip address
+	gone  map[string]string // members no longer alive: name → "left" or "dead"
 	dirty chan string       // apps whose best state is not applied yet
 	stop  chan struct{}
 	wg    sync.WaitGroup
@@ -105,7 +106,7 @@ func New(cfg Config) (*Mesh, error) {
 	}
 	return &Mesh{
 		cfg: cfg, log: cfg.Log.With("component", "gossip", "node", cfg.Name), ring: ring,
-		best: map[string]Record{}, seen: map[string]string{},
+		best: map[string]Record{}, seen: map[string]string{}, gone: map[string]string{},
 		dirty: make(chan string, 256), stop: make(chan struct{}),
 	}, nil
 }
@@ -220,6 +221,7 @@ func (m *Mesh) Stop() error {
 	m.once.Do(func() {
 		close(m.stop)
 		if m.ml != nil {
+			m.sayGoodbye(time.Second)
 			err = m.ml.Leave(2 * time.Second)
 			err = errors.Join(err, m.ml.Shutdown())
 		}
@@ -257,6 +259,33 @@ func (m *Mesh) broadcast(app string, msg []byte) {
 		return
 	}
 	m.queue.QueueBroadcast(&broadcast{app: app, msg: msg})
+}
+
+// sayGoodbye tells every member this node is leaving on purpose, so they
+// list it as "left" rather than "dead". memberlist's own leave message
+// does not reach its event delegate with that distinction. Bounded by d.
+func (m *Mesh) sayGoodbye(d time.Duration) {
+	msg := append([]byte{msgBye}, m.cfg.Name...)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		for _, n := range m.ml.Members() {
+			if n.Name == m.cfg.Name {
+				continue
+			}
+			wg.Add(1)
+			go func(n *memberlist.Node) {
+				defer wg.Done()
+				_ = m.ml.SendReliable(n, msg)
+			}(n)
+		}
+		wg.Wait()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }
 
 // sendDirect sends msg over TCP to every other member, concurrently.
