@@ -46,10 +46,14 @@ fmt:
 examples:
 	bash modules/examples/build.sh
 
+# Fuzz every parser that meets untrusted bytes: guest CGI output, edge.toml,
+# deploy manifests, gossip messages. The seed corpora also run in make test.
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseCGIResponse -fuzztime $(FUZZTIME) ./modules/
 	$(GO) test -run '^$$' -fuzz FuzzParseManifest -fuzztime $(FUZZTIME) ./edge/
+	$(GO) test -run '^$$' -fuzz FuzzManifest -fuzztime $(FUZZTIME) ./cache/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime $(FUZZTIME) ./gossip/
 
 clean:
 	rm -rf bin

@@ -37,9 +37,20 @@ func (c *Clock) Now() uint64 {
 	return c.last
 }
 
-// Observe moves the clock past a reading made elsewhere.
+// MaxDrift bounds how far ahead of this machine's clock a remote reading
+// may be and still be adopted. A reading further ahead (a badly set clock,
+// or a forged stamp) still orders its own state, but does not drag this
+// clock, and through it every later change of this node, into the future.
+const MaxDrift = time.Minute
+
+// Observe moves the clock past a reading made elsewhere, unless that
+// reading is more than MaxDrift ahead of this machine's time.
 func (c *Clock) Observe(remote uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	limit := uint64(c.now().Add(MaxDrift).UnixMilli()) << 16
+	if remote > limit {
+		return
+	}
 	c.last = max(c.last, remote)
 }

@@ -313,7 +313,6 @@ func (m *Mesh) sendDirect(msg []byte) {
 // known, refused (not relayed, not applied) unless its manifest is signed
 // by a trusted key, then relayed once and applied in the background.
 func (m *Mesh) receive(rec Record, relay bool) {
-	m.cfg.Clock.Observe(rec.Stamp.HLC)
 	m.mu.Lock()
 	cur := m.best[rec.App]
 	m.mu.Unlock()
@@ -324,6 +323,7 @@ func (m *Mesh) receive(rec Record, relay bool) {
 		m.log.Warn("state refused", "app", rec.App, "gen", rec.Stamp.Gen, "origin", rec.Stamp.Node, "err", err)
 		return
 	}
+	m.cfg.Clock.Observe(rec.Stamp.HLC) // only readings of states we accept
 	m.mu.Lock()
 	if cur := m.best[rec.App]; cur != nil && !cur.Stamp.Less(rec.Stamp) {
 		m.mu.Unlock()

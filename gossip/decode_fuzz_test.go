@@ -1,0 +1,34 @@
+package gossip
+
+import (
+	"testing"
+
+	"github.com/edgecdn/edge/cache"
+)
+
+// FuzzDecodeRecord feeds arbitrary bytes to the decoder of gossiped
+// messages: it never panics, and what it accepts names an app and
+// re-encodes to a message it accepts again.
+func FuzzDecodeRecord(f *testing.F) {
+	good, _ := encodeRecord(&cache.AppState{App: "site", Version: 1})
+	for _, seed := range [][]byte{good, {}, {msgState}, {msgBye, 'a'}, append([]byte{msgState}, `{"app":""}`...), append([]byte{msgState}, `{"app":"x","manifest":{"files":null}}`...)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		rec, err := decodeRecord(msg)
+		if err != nil {
+			return
+		}
+		if rec.App == "" {
+			t.Fatalf("accepted a state without an app: %q", msg)
+		}
+		again, err := encodeRecord(rec)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		if _, err := decodeRecord(again); err != nil {
+			t.Fatalf("re-decode: %v", err)
+		}
+		_ = decodeMeta(msg) // node metadata from peers: must not panic either
+	})
+}
