@@ -5,11 +5,17 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/bytecodealliance/wasmtime-go/v39"
 	"github.com/hashicorp/memberlist"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip"
+	"github.com/edgecdn/edge/modules"
 )
 
 // countTransport counts every byte a node sends: packets, and both
@@ -56,17 +62,76 @@ func (c *countConn) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// compilingApplier compiles every module of a version before activating
+// it, as a node's Deployer does: the benchmark then times a deploy all the
+// way to "compiled and active" on every node. The 50 in-process nodes share
+// one engine (one per process, as in the node); each compiles on its own.
+type compilingApplier struct {
+	c      *cache.Cache
+	engine *modules.Engine
+}
+
+func (a compilingApplier) ApplyRemote(rec gossip.Record) error {
+	if rec.Manifest != nil {
+		for p, f := range rec.Manifest.Files {
+			if !strings.HasSuffix(p, ".wasm") {
+				continue
+			}
+			d, err := cache.ParseDigest(f.Digest)
+			if err != nil {
+				return err
+			}
+			wasm, err := a.c.ReadBlob(d)
+			if err != nil {
+				return err
+			}
+			m, err := a.engine.Compile(p, wasm)
+			if err != nil {
+				return err
+			}
+			m.Close()
+		}
+	}
+	_, err := a.c.CommitState(rec, 0)
+	return err
+}
+
+func (a compilingApplier) States() ([]gossip.Record, error) { return a.c.States() }
+
+// moduleFor is a small WASI command whose bytes differ per deploy (a data
+// segment holds i), so every node compiles every version anew.
+func moduleFor(b *testing.B, i int) string {
+	wasm, err := wasmtime.Wat2Wasm(fmt.Sprintf(`(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "Content-Type: text/plain\n\ndeploy %d")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 34))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`, i))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return string(wasm)
+}
+
 // BenchmarkMeshConvergence50: 50 in-process nodes on loopback with
-// memberlist's LAN timings. Ten deploys on one node (a new file each, so
-// 49 nodes fetch a blob from peers): the time until all 50 have the new
-// version active, p50 and p99; then the gossip bytes each node sends per
-// second at rest. Run: go test ./gossip -run - -bench Mesh -benchtime 1x
+// memberlist's LAN timings. Ten deploys on one node, each with a new page
+// and a new module, so 49 nodes fetch two blobs from peers and compile the
+// module: the time until all 50 have the version compiled and active, p50
+// and p99; then the gossip bytes each node sends per second at rest.
+// Run: go test ./gossip -run - -bench Mesh -benchtime 1x
 func BenchmarkMeshConvergence50(b *testing.B) {
 	const size = 50
 	key, priv := keys(b)
 	var sent atomic.Int64
+	engine, err := modules.NewEngineWith(modules.EngineConfig{PoolSize: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(engine.Close)
 	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)},
-		tune: func(mc *memberlist.Config) {}, wrap: func(t memberlist.Transport) memberlist.Transport { return newCountTransport(t, &sent) }}
+		tune: func(mc *memberlist.Config) {}, wrap: func(t memberlist.Transport) memberlist.Transport { return newCountTransport(t, &sent) },
+		applier: func(c *cache.Cache) gossip.Applier { return compilingApplier{c: c, engine: engine} }}
 	nodes := []*node{startMesh(b, "n00", nil, o)}
 	for i := 1; i < size; i++ {
 		nodes = append(nodes, startMesh(b, fmt.Sprintf("n%02d", i), []string{nodes[0].mesh.Addr()}, o))
@@ -84,7 +149,11 @@ func BenchmarkMeshConvergence50(b *testing.B) {
 		var took []time.Duration
 		for i := range 10 {
 			start := time.Now()
-			st := deploy(b, nodes[(i*7)%size], priv, "site", fmt.Sprintf("deploy %d", i))
+			st := deployFiles(b, nodes[(i*7)%size], priv, "site", map[string]string{
+				"edge.toml":         "name = \"site\"\n",
+				"public/index.html": fmt.Sprintf("deploy %d", i),
+				"app.wasm":          moduleFor(b, i),
+			})
 			waitFor(b, 30*time.Second, "all 50 active", func() bool { return serving(nodes, "site", st.Stamp) })
 			took = append(took, time.Since(start))
 		}

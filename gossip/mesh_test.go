@@ -89,6 +89,8 @@ type meshOpts struct {
 	tune    func(*memberlist.Config)
 	wrap    func(memberlist.Transport) memberlist.Transport
 	region  string
+	// applier makes the node's Applier (default: storeApplier).
+	applier func(*cache.Cache) gossip.Applier
 }
 
 func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
@@ -116,9 +118,13 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	if tune == nil {
 		tune = fast
 	}
+	var applier gossip.Applier = storeApplier{store}
+	if o.applier != nil {
+		applier = o.applier(store)
+	}
 	m, err := gossip.New(gossip.Config{
 		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: o.trusted,
-		Cache: store, Applier: storeApplier{store}, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: quiet,
+		Cache: store, Applier: applier, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: quiet,
 		Meta: gossip.Meta{Region: o.region},
 		Tune: func(mc *memberlist.Config) {
 			tune(mc)
@@ -154,7 +160,12 @@ func init() {
 // content is marker, and publishes it, as the Deployer does.
 func deploy(t testing.TB, n *node, key ed25519.PrivateKey, app, marker string) *cache.AppState {
 	t.Helper()
-	files := map[string]string{"edge.toml": "name = \"" + app + "\"\n", "public/index.html": marker}
+	return deployFiles(t, n, key, app, map[string]string{"edge.toml": "name = \"" + app + "\"\n", "public/index.html": marker})
+}
+
+// deployFiles is deploy with the version's files given.
+func deployFiles(t testing.TB, n *node, key ed25519.PrivateKey, app string, files map[string]string) *cache.AppState {
+	t.Helper()
 	m := &cache.Manifest{App: app, Files: map[string]cache.FileRef{}, Created: time.Now().UTC()}
 	for p, content := range files {
 		d, size, err := n.store.PutBlob(strings.NewReader(content), 1<<20)
