@@ -27,12 +27,16 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *Route
 	}
 	release, err := h.limiter.Acquire(r.Context())
 	if err != nil {
+		if errors.Is(err, ErrOverloaded) {
+			h.stats.Overloaded.Add(1)
+		}
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "the node is at capacity, retry shortly", http.StatusServiceUnavailable)
 		return
 	}
 	resp, out, err := h.run(r, rt, body)
 	release()
+	h.stats.countGuest(err)
 	if err != nil {
 		h.guestFailed(w, r, rt, id, out, err)
 		return

@@ -37,6 +37,7 @@ type Handler struct {
 	cfg     HandlerConfig
 	log     *slog.Logger
 	limiter *Limiter
+	stats   Stats
 }
 
 // NewHandler builds the request handler.
@@ -91,6 +92,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		appName = app.Name
 		h.serveStatic(rec, r, route, p, id)
 	}
+	h.stats.countResponse(rec.status)
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("id", id), slog.String("proto", r.Proto), slog.String("method", r.Method),
 		slog.String("host", r.Host), slog.String("path", r.URL.Path), slog.String("app", appName),

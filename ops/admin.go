@@ -34,6 +34,8 @@ type AdminConfig struct {
 	Members MembersFunc
 	// Keyring is the gossip keyring (nil: not in a mesh, 501).
 	Keyring Keyring
+	// Handler is the user-traffic handler whose counters /metrics reports.
+	Handler *edge.Handler
 	Log     *slog.Logger
 }
 
@@ -66,9 +68,13 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	mux.HandleFunc("GET /v1/cache/stats", a.cacheStats)
 	mux.HandleFunc("POST /v1/cache/verify", a.cacheVerify)
 	mux.HandleFunc("POST /v1/cache/gc", a.cacheGC)
+	mux.HandleFunc("GET /metrics", a.metrics)
 	a.routeDeploy(mux)
 	a.routeMesh(mux)
-	a.srv = &http.Server{Handler: a.authenticate(mux), ReadHeaderTimeout: 10 * time.Second}
+	root := http.NewServeMux()
+	root.HandleFunc("GET /healthz", healthz) // the one call without a token
+	root.Handle("/", a.authenticate(mux))
+	a.srv = &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	return a, nil
 }
 

@@ -80,7 +80,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c := store.Counters()
 	log.Info("apps loaded", "apps", len(router.Apps()), "duration", time.Since(loadStart),
 		"compiled", c.Compiles.Load(), "from_cache", c.Deserializes.Load())
-	srv, err = startServer(cfg, router, log)
+	srv, handler, err := startServer(cfg, router, log)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
-	admin, err := startAdmin(cfg, store, engine, deployer, mesh, log)
+	admin, err := startAdmin(cfg, store, engine, deployer, mesh, handler, log)
 	if err != nil {
 		_ = mesh.stop()
 		_ = srv.Shutdown(context.Background())
@@ -137,7 +137,7 @@ func (p *phases) mark(name string) {
 
 // startAdmin serves the admin API unless disabled. Without a token given,
 // one is generated into the data dir, readable only by the node's user.
-func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *edge.Deployer, mesh *meshWiring, log *slog.Logger) (*ops.Admin, error) {
+func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *edge.Deployer, mesh *meshWiring, handler *edge.Handler, log *slog.Logger) (*ops.Admin, error) {
 	if cfg.Admin == "" {
 		return nil, nil
 	}
@@ -148,19 +148,19 @@ func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, dep
 			return nil, err
 		}
 	}
-	admin, err := ops.NewAdmin(ops.AdminConfig{Addr: cfg.Admin, Token: token, Cache: store, Checker: artifactChecker(engine), Deployer: deployer, MaxBlob: cfg.MaxBundle, Members: mesh.members, Keyring: mesh.keyring(), Log: log})
+	admin, err := ops.NewAdmin(ops.AdminConfig{Addr: cfg.Admin, Token: token, Cache: store, Checker: artifactChecker(engine), Deployer: deployer, MaxBlob: cfg.MaxBundle, Members: mesh.members, Keyring: mesh.keyring(), Handler: handler, Log: log})
 	if err != nil {
 		return nil, err
 	}
 	return admin, admin.Start()
 }
 
-func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.Server, error) {
+func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.Server, *edge.Handler, error) {
 	scfg := edge.ServerConfig{HTTPAddr: cfg.HTTP, HTTPSAddr: cfg.HTTPS, Log: log}
 	if cfg.HTTPS != "" {
 		ca, err := edgetls.LoadOrCreateDevCA(filepath.Join(cfg.Data, "tls"))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		scfg.TLS = ca.TLSConfig()
 	}
@@ -171,7 +171,7 @@ func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.
 		AltSvc: func(h http.Header) { srv.AltSvc(h) },
 	})
 	srv = edge.NewServer(scfg, handler)
-	return srv, srv.Start()
+	return srv, handler, srv.Start()
 }
 
 // cacheFile is the node's bbolt file inside the data dir.

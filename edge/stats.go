@@ -1,0 +1,47 @@
+package edge
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/edgecdn/edge/modules"
+)
+
+// Stats counts what the handler did since the node started, for metrics.
+// Counters only grow; read them with Load.
+type Stats struct {
+	// Responses by status class: [0] 1xx … [4] 5xx.
+	Responses [5]atomic.Int64
+	// GuestRuns counts modules run; the failures below are among them.
+	GuestRuns      atomic.Int64
+	GuestTraps     atomic.Int64
+	GuestDeadlines atomic.Int64
+	GuestTooLarge  atomic.Int64
+	GuestBadOutput atomic.Int64
+	// Overloaded counts requests refused with 503 after waiting for a slot.
+	Overloaded atomic.Int64
+}
+
+// Stats returns the handler's live counters.
+func (h *Handler) Stats() *Stats { return &h.stats }
+
+func (s *Stats) countResponse(status int) {
+	if class := status/100 - 1; class >= 0 && class < len(s.Responses) {
+		s.Responses[class].Add(1)
+	}
+}
+
+func (s *Stats) countGuest(err error) {
+	s.GuestRuns.Add(1)
+	switch {
+	case err == nil:
+	case errors.Is(err, modules.ErrDeadline):
+		s.GuestDeadlines.Add(1)
+	case errors.Is(err, modules.ErrOutputTooLarge):
+		s.GuestTooLarge.Add(1)
+	case errors.Is(err, modules.ErrBadResponse):
+		s.GuestBadOutput.Add(1)
+	default:
+		s.GuestTraps.Add(1)
+	}
+}
