@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,8 @@ func BenchmarkHTTPLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 	// The access log is formatted as in production, then discarded.
-	h := edge.NewHandler(edge.HandlerConfig{Router: router, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	inflight, _ := strconv.Atoi(os.Getenv("EDGE_LOAD_INFLIGHT")) // 0: the node's default
+	h := edge.NewHandler(edge.HandlerConfig{Router: router, MaxInFlight: inflight, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/native", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

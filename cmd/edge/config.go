@@ -22,6 +22,7 @@ type serveConfig struct {
 	Apps        []string      `toml:"apps"`
 	LogLevel    string        `toml:"log_level"`
 	LogFormat   string        `toml:"log_format"`
+	AccessLog   bool          `toml:"access_log"`
 	MaxInFlight int           `toml:"max_in_flight"`
 	MaxQueue    int           `toml:"max_queue"`
 	QueueWait   time.Duration `toml:"-"`
@@ -86,7 +87,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 // configKeys lists the config file's keys, for --help.
-const configKeys = "data, http, https, admin, token, apps, log_level, log_format, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip, join, gossip_keys, peer"
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip, join, gossip_keys, peer"
 
 // parseServeFlags reads the config file named by --config (if any) into the
 // defaults, then parses the flags into the same struct: a flag given on the
@@ -127,6 +128,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.Var(&listFlag{dst: &cfg.Apps}, "app", "load the app in this directory (repeatable); none: the embedded demo")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
+	fs.BoolVar(&cfg.AccessLog, "access-log", cfg.AccessLog, "log one line per request (failures are logged either way)")
 	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", cfg.MaxInFlight, "guests running at once (0: default)")
 	fs.IntVar(&cfg.MaxQueue, "max-queue", cfg.MaxQueue, "requests waiting for a guest slot (0: default)")
 	fs.DurationVar(&cfg.QueueWait, "queue-wait", cfg.QueueWait, "how long a request waits for a guest slot before 503")
