@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -40,13 +41,14 @@ func (rt *WAGIRoute) scriptName() string {
 //
 // Some headers are withheld; see headerEnv.
 func WAGICommand(r *http.Request, rt *WAGIRoute, body []byte) *Command {
-	env := cgiEnv(r, rt, len(body))
-	env = append(env, headerEnv(r.Host, r.Header)...)
+	env := make([][2]string, 0, 20+len(r.Header)+len(rt.Env))
+	env = cgiEnv(env, r, rt, len(body))
+	env = headerEnv(env, r.Host, r.Header)
 	env = append(env, routeEnv(rt.Env)...)
 	return &Command{Args: wagiArgs(rt.Module, r.URL.RawQuery), Env: env, Stdin: body}
 }
 
-func cgiEnv(r *http.Request, rt *WAGIRoute, bodyLen int) [][2]string {
+func cgiEnv(env [][2]string, r *http.Request, rt *WAGIRoute, bodyLen int) [][2]string {
 	script := rt.scriptName()
 	pathInfo := strings.TrimPrefix(r.URL.Path, script)
 	rawPathInfo := rawPathInfo(r.URL.EscapedPath(), script, pathInfo)
@@ -55,9 +57,9 @@ func cgiEnv(r *http.Request, rt *WAGIRoute, bodyLen int) [][2]string {
 	if err != nil {
 		remote = r.RemoteAddr
 	}
-	return [][2]string{
+	return append(env, [][2]string{
 		{"AUTH_TYPE", ""},
-		{"CONTENT_LENGTH", fmt.Sprint(bodyLen)},
+		{"CONTENT_LENGTH", strconv.Itoa(bodyLen)},
 		{"CONTENT_TYPE", r.Header.Get("Content-Type")},
 		{"GATEWAY_INTERFACE", "CGI/1.1"},
 		{"PATH_INFO", pathInfo},
@@ -75,7 +77,7 @@ func cgiEnv(r *http.Request, rt *WAGIRoute, bodyLen int) [][2]string {
 		{"X_FULL_URL", fullURL(r, host, port)},
 		{"X_MATCHED_ROUTE", rt.Pattern},
 		{"X_RAW_PATH_INFO", rawPathInfo},
-	}
+	}...)
 }
 
 // rawPathInfo strips the route's prefix from the raw (still escaped) path.
@@ -132,8 +134,8 @@ func fullURL(r *http.Request, host, port string) string {
 // Proxy (which would become HTTP_PROXY, the httpoxy hole), and any header
 // whose name has "_": X_Forwarded_For would otherwise collide with, and
 // spoof, X-Forwarded-For (nginx and Apache drop them for the same reason).
-func headerEnv(host string, h http.Header) [][2]string {
-	env := make([][2]string, 0, len(h)+1)
+func headerEnv(env [][2]string, host string, h http.Header) [][2]string {
+	start := len(env)
 	if host != "" {
 		env = append(env, [2]string{"HTTP_HOST", host})
 	}
@@ -143,11 +145,33 @@ func headerEnv(host string, h http.Header) [][2]string {
 			name == "Proxy", name == "Host", strings.Contains(name, "_"):
 			continue
 		}
-		key := "HTTP_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-		env = append(env, [2]string{key, strings.Join(values, ", ")})
+		value := values[0]
+		if len(values) > 1 {
+			value = strings.Join(values, ", ")
+		}
+		env = append(env, [2]string{cgiName(name), value})
 	}
-	sort.Slice(env, func(i, j int) bool { return env[i][0] < env[j][0] })
+	headers := env[start:]
+	sort.Slice(headers, func(i, j int) bool { return headers[i][0] < headers[j][0] })
 	return env
+}
+
+// cgiName turns a header name into its CGI variable: "X-Forwarded-For"
+// becomes "HTTP_X_FORWARDED_FOR", in one allocation.
+func cgiName(name string) string {
+	b := make([]byte, 0, 5+len(name))
+	b = append(b, "HTTP_"...)
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == '-':
+			b = append(b, '_')
+		case 'a' <= c && c <= 'z':
+			b = append(b, c-'a'+'A')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 func routeEnv(m map[string]string) [][2]string {
