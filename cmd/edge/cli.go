@@ -56,7 +56,7 @@ var errUsage = fmt.Errorf("usage")
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: edge COMMAND [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'edge COMMAND -h' for a command's flags.")
 }
