@@ -37,34 +37,23 @@ func EdgeRequest(r *http.Request, body []byte) []byte {
 // checked like a CGI one: a guest that never responded, or sent a
 // malformed or connection-level header, fails with ErrBadResponse.
 func (e *Engine) RunEdge(m *Module, request []byte, lim Limits) (*Response, *Output, error) {
-	if m.engine != e {
-		return nil, &Output{}, fmt.Errorf("modules: run %s: %w: compiled by another engine", m.name, ErrInvalidModule)
+	r, out, err := e.execute(m, true, &Command{Stdin: request}, lim)
+	if err != nil {
+		return nil, out, err
 	}
-	lim = lim.WithDefaults()
-	lim.Memory = min(lim.Memory, e.cfg.MaxMemory)
-	r := e.c.run(m.c, true, &Command{Stdin: request}, lim, deadlineTicks(lim.Timeout))
-	out := &Output{Stdout: r.stdout, Stderr: r.stderr, Duration: r.duration}
-	switch {
-	case r.stdoutOver || r.headOver:
-		return nil, out, fmt.Errorf("modules: run %s: %w: more than %d bytes", m.name, ErrOutputTooLarge, lim.MaxOutput)
-	case r.err() != nil:
-		return nil, out, fmt.Errorf("modules: run %s: %w", m.name, r.err())
-	case !r.responded:
+	if !r.responded {
 		return nil, out, fmt.Errorf("modules: run %s: %w: the guest returned without calling respond", m.name, ErrBadResponse)
 	}
 	resp := &Response{Status: r.status, Header: http.Header{}, Body: r.stdout}
-	for n, line := range strings.Split(strings.TrimSuffix(string(r.head), "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		name, value, err := parseHeaderLine(strings.TrimSuffix(line, "\r"))
-		if err == nil && hopHeaders[name] {
-			err = fmt.Errorf("%s is set by the server", name)
-		}
-		if err != nil || name == "Status" {
-			return nil, out, fmt.Errorf("modules: run %s: %w: header line %d: %v", m.name, ErrBadResponse, n+1, err)
+	err = eachHeader(string(r.head), func(name, value string) error {
+		if name == "Status" || hopHeaders[name] {
+			return fmt.Errorf("%s is set by the server", name)
 		}
 		resp.Header.Add(name, value)
+		return nil
+	})
+	if err != nil {
+		return nil, out, fmt.Errorf("modules: run %s: %w", m.name, err)
 	}
 	return resp, out, nil
 }

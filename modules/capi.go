@@ -358,14 +358,9 @@ static wasm_trap_t *edge_fd_fdstat_get(void *env, wasmtime_caller_t *c, wasmtime
 	return NULL;
 }
 
-// fd_close(fd): closing stdio is a no-op; nothing else is open.
-static wasm_trap_t *edge_fd_close(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
-	a[0].i32 = a[0].i32 <= 2 ? WASI_ESUCCESS : WASI_EBADF;
-	return NULL;
-}
-
-// fd_fdstat_set_flags(fd, flags): accepted and ignored for stdio.
-static wasm_trap_t *edge_fd_fdstat_set_flags(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
+// fd_close(fd) and fd_fdstat_set_flags(fd, flags): accepted and ignored
+// for stdio; nothing else is open.
+static wasm_trap_t *edge_stdio_noop(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
 	a[0].i32 = a[0].i32 <= 2 ? WASI_ESUCCESS : WASI_EBADF;
 	return NULL;
 }
@@ -434,75 +429,57 @@ static wasm_trap_t *edge_abi_log(void *env, wasmtime_caller_t *c, wasmtime_val_r
 	return NULL;
 }
 
-static wasm_functype_t *edge_functype_results(size_t params, size_t results) {
+// edge_host is one host function: its name, its parameters as one letter
+// each ('i' i32, 'I' i64), whether it returns an i32, and its code.
+typedef struct {
+	const char *name, *params;
+	int result;
+	wasmtime_func_unchecked_callback_t cb;
+} edge_host;
+
+static wasm_functype_t *edge_functype(const char *params, int result) {
 	wasm_valtype_t *ps[8], *rs[1];
-	for (size_t i = 0; i < params; i++) ps[i] = wasm_valtype_new(0);
-	for (size_t i = 0; i < results; i++) rs[i] = wasm_valtype_new(0);
+	size_t np = strlen(params);
+	for (size_t i = 0; i < np; i++) ps[i] = wasm_valtype_new(params[i] == 'I' ? 1 : 0); // WASM_I64 : WASM_I32
+	if (result) rs[0] = wasm_valtype_new(0);
 	wasm_valtype_vec_t pv, rv;
-	wasm_valtype_vec_new(&pv, params, ps);
-	wasm_valtype_vec_new(&rv, results, rs);
+	wasm_valtype_vec_new(&pv, np, ps);
+	wasm_valtype_vec_new(&rv, result ? 1 : 0, rs);
 	return wasm_functype_new(&pv, &rv);
 }
 
-// edge_define_abi defines the edge_v1 host functions.
-static wasmtime_error_t *edge_define_abi(wasmtime_linker_t *linker) {
-	struct { const char *name; size_t params, results; wasmtime_func_unchecked_callback_t cb; } fns[] = {
-		{"request", 2, 1, edge_abi_request}, {"respond", 5, 1, edge_abi_respond},
-		{"body_write", 2, 1, edge_abi_body_write}, {"log", 2, 0, edge_abi_log},
-	};
-	for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-		wasm_functype_t *ty = edge_functype_results(fns[i].params, fns[i].results);
+// edge_define defines host functions in one import module of the linker.
+static wasmtime_error_t *edge_define(wasmtime_linker_t *linker, const char *module, const edge_host *fns, size_t n) {
+	for (size_t i = 0; i < n; i++) {
+		wasm_functype_t *ty = edge_functype(fns[i].params, fns[i].result);
 		wasmtime_error_t *err = wasmtime_linker_define_func_unchecked(linker,
-			"edge_v1", 7, fns[i].name, strlen(fns[i].name), ty, fns[i].cb, NULL, NULL);
+			module, strlen(module), fns[i].name, strlen(fns[i].name), ty, fns[i].cb, NULL, NULL);
 		wasm_functype_delete(ty);
 		if (err) return err;
 	}
 	return NULL;
 }
 
-static wasm_functype_t *edge_functype(const wasm_valkind_t *params, size_t np) {
-	wasm_valtype_t *ps[8], *rs[1];
-	for (size_t i = 0; i < np; i++) ps[i] = wasm_valtype_new(params[i]);
-	rs[0] = wasm_valtype_new(0);
-	wasm_valtype_vec_t pv, rv;
-	wasm_valtype_vec_new(&pv, np, ps);
-	wasm_valtype_vec_new(&rv, 1, rs);
-	return wasm_functype_new(&pv, &rv);
-}
-
-static wasm_functype_t *edge_functype_i32(size_t params) {
-	wasm_valtype_t *ps[8], *rs[1];
-	for (size_t i = 0; i < params; i++) ps[i] = wasm_valtype_new(0); // WASM_I32
-	rs[0] = wasm_valtype_new(0);
-	wasm_valtype_vec_t pv, rv;
-	wasm_valtype_vec_new(&pv, params, ps);
-	wasm_valtype_vec_new(&rv, 1, rs);
-	return wasm_functype_new(&pv, &rv);
+// edge_define_abi defines the edge_v1 host functions.
+static wasmtime_error_t *edge_define_abi(wasmtime_linker_t *linker) {
+	static const edge_host fns[] = {
+		{"request", "ii", 1, edge_abi_request}, {"respond", "iiiii", 1, edge_abi_respond},
+		{"body_write", "ii", 1, edge_abi_body_write}, {"log", "ii", 0, edge_abi_log},
+	};
+	return edge_define(linker, "edge_v1", fns, sizeof fns / sizeof fns[0]);
 }
 
 // edge_define_io shadows Wasmtime's WASI I/O functions with ours.
 static wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker) {
-	struct { const char *name; size_t params; wasmtime_func_unchecked_callback_t cb; } fns[] = {
-		{"args_sizes_get", 2, edge_args_sizes_get}, {"args_get", 2, edge_args_get},
-		{"environ_sizes_get", 2, edge_environ_sizes_get}, {"environ_get", 2, edge_environ_get},
-		{"fd_write", 4, edge_fd_write}, {"fd_read", 4, edge_fd_read},
-		{"fd_fdstat_get", 2, edge_fd_fdstat_get}, {"fd_close", 1, edge_fd_close},
-		{"fd_fdstat_set_flags", 2, edge_fd_fdstat_set_flags},
+	static const edge_host fns[] = {
+		{"args_sizes_get", "ii", 1, edge_args_sizes_get}, {"args_get", "ii", 1, edge_args_get},
+		{"environ_sizes_get", "ii", 1, edge_environ_sizes_get}, {"environ_get", "ii", 1, edge_environ_get},
+		{"fd_write", "iiii", 1, edge_fd_write}, {"fd_read", "iiii", 1, edge_fd_read},
+		{"fd_fdstat_get", "ii", 1, edge_fd_fdstat_get}, {"fd_close", "i", 1, edge_stdio_noop},
+		{"fd_fdstat_set_flags", "ii", 1, edge_stdio_noop}, {"fd_seek", "iIii", 1, edge_fd_seek},
 	};
 	wasmtime_linker_allow_shadowing(linker, true);
-	for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-		wasm_functype_t *ty = edge_functype_i32(fns[i].params);
-		wasmtime_error_t *err = wasmtime_linker_define_func_unchecked(linker,
-			"wasi_snapshot_preview1", 22, fns[i].name, strlen(fns[i].name), ty, fns[i].cb, NULL, NULL);
-		wasm_functype_delete(ty);
-		if (err) return err;
-	}
-	// fd_seek(i32, i64, i32, i32) -> i32
-	wasm_valkind_t seek[] = {0, 1, 0, 0};
-	wasm_functype_t *ty = edge_functype(seek, 4);
-	wasmtime_error_t *err = wasmtime_linker_define_func_unchecked(linker,
-		"wasi_snapshot_preview1", 22, "fd_seek", 7, ty, edge_fd_seek, NULL, NULL);
-	wasm_functype_delete(ty);
+	wasmtime_error_t *err = edge_define(linker, "wasi_snapshot_preview1", fns, sizeof fns / sizeof fns[0]);
 	wasmtime_linker_allow_shadowing(linker, false);
 	return err;
 }

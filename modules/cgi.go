@@ -40,24 +40,42 @@ func ParseCGIResponse(out []byte) (*Response, error) {
 	}
 	resp := &Response{Status: http.StatusOK, Header: http.Header{}, Body: body}
 	status, hasStatus := "", false
-	for n, line := range strings.Split(head, "\n") {
-		line = strings.TrimSuffix(line, "\r")
-		name, value, err := parseHeaderLine(line)
-		if err != nil {
-			return nil, fmt.Errorf("%w: header line %d: %w", ErrBadResponse, n+1, err)
-		}
-		if name == "Status" {
+	err = eachHeader(head, func(name, value string) error {
+		switch {
+		case name == "Status":
 			status, hasStatus = value, true
-			continue
-		}
-		if !hopHeaders[name] {
+		case !hopHeaders[name]:
 			resp.Header.Add(name, value)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := resp.setStatus(status, hasStatus); err != nil {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// eachHeader parses the "Name: value" lines of head (ending in "\n" or
+// "\r\n"; empty lines are skipped) and calls fn for each. A malformed
+// line, or fn's error, fails with ErrBadResponse naming the line.
+func eachHeader(head string, fn func(name, value string) error) error {
+	for n, line := range strings.Split(head, "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			continue
+		}
+		name, value, err := parseHeaderLine(line)
+		if err == nil {
+			err = fn(name, value)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: header line %d: %w", ErrBadResponse, n+1, err)
+		}
+	}
+	return nil
 }
 
 // splitCGI separates the header section from the body at the first blank

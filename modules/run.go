@@ -27,22 +27,28 @@ type Output struct {
 // ErrTrap, ErrDeadline, ErrOutputTooLarge or ErrInvalidModule; Output is
 // returned in every case, so the caller can log the guest's stderr.
 func (e *Engine) Run(m *Module, cmd *Command, lim Limits) (*Output, error) {
+	_, out, err := e.execute(m, false, cmd, lim)
+	return out, err
+}
+
+// execute is one run for either executor (abi: the edge ABI): limits
+// defaulted and capped at the pool's slot size, one fresh store, and the
+// outcome mapped onto our sentinels.
+func (e *Engine) execute(m *Module, abi bool, cmd *Command, lim Limits) (*runResult, *Output, error) {
 	if m.engine != e {
-		return &Output{}, fmt.Errorf("modules: run %s: %w: compiled by another engine", m.name, ErrInvalidModule)
+		return nil, &Output{}, fmt.Errorf("modules: run %s: %w: compiled by another engine", m.name, ErrInvalidModule)
 	}
 	lim = lim.WithDefaults()
-	if lim.Memory > e.cfg.MaxMemory {
-		lim.Memory = e.cfg.MaxMemory
-	}
-	r := e.c.run(m.c, false, cmd, lim, deadlineTicks(lim.Timeout))
+	lim.Memory = min(lim.Memory, e.cfg.MaxMemory)
+	r := e.c.run(m.c, abi, cmd, lim, deadlineTicks(lim.Timeout))
 	out := &Output{Stdout: r.stdout, Stderr: r.stderr, Duration: r.duration}
-	if r.stdoutOver {
-		return out, fmt.Errorf("modules: run %s: %w: more than %d bytes", m.name, ErrOutputTooLarge, lim.MaxOutput)
+	if r.stdoutOver || r.headOver {
+		return r, out, fmt.Errorf("modules: run %s: %w: more than %d bytes", m.name, ErrOutputTooLarge, lim.MaxOutput)
 	}
 	if err := r.err(); err != nil {
-		return out, fmt.Errorf("modules: run %s: %w", m.name, err)
+		return r, out, fmt.Errorf("modules: run %s: %w", m.name, err)
 	}
-	return out, nil
+	return r, out, nil
 }
 
 // err maps a run's outcome onto our sentinels. A WASI exit with status 0 is
