@@ -23,13 +23,6 @@ type blobMeta struct {
 	Created   time.Time `json:"created"`
 }
 
-func (m *blobMeta) chunks() int64 {
-	if m.Size == 0 {
-		return 0
-	}
-	return (m.Size + int64(m.ChunkSize) - 1) / int64(m.ChunkSize)
-}
-
 func chunkKey(id []byte, i uint32) []byte {
 	k := make([]byte, len(id)+4)
 	copy(k, id)

@@ -40,18 +40,13 @@ func (l *ModuleLoader) Engine() *modules.Engine { return l.engine }
 
 // Load returns the compiled module for wasm. name labels logs and errors.
 func (l *ModuleLoader) Load(name string, wasm []byte) (*modules.Module, error) {
-	return l.LoadDigest(name, cache.Sum(wasm), wasm)
+	return l.LoadLazy(name, cache.Sum(wasm), func() ([]byte, error) { return wasm, nil })
 }
 
-// LoadDigest is Load for a caller that already hashed wasm (d must be its
-// sha256), so large modules are hashed once.
-func (l *ModuleLoader) LoadDigest(name string, d cache.Digest, wasm []byte) (*modules.Module, error) {
-	return l.LoadLazy(name, d, func() ([]byte, error) { return wasm, nil })
-}
-
-// LoadLazy is LoadDigest for a caller that has not read the module: read
-// is called only if the module must be compiled (no usable artifact), and
-// what it returns must hash to d.
+// LoadLazy is Load for a caller that knows the module's digest d but has
+// not read it: read is called only if the module must be compiled (no
+// usable artifact), and must return bytes that hash to d (checking them if
+// they come from somewhere that can change).
 func (l *ModuleLoader) LoadLazy(name string, d cache.Digest, read func() ([]byte, error)) (*modules.Module, error) {
 	if m := l.lookup(d); m != nil {
 		return m, nil
@@ -99,9 +94,6 @@ func (l *ModuleLoader) load(name string, d cache.Digest, read func() ([]byte, er
 	wasm, err := read()
 	if err != nil {
 		return nil, err
-	}
-	if cache.Sum(wasm) != d {
-		return nil, fmt.Errorf("%s changed while it was loaded: %w", name, cache.ErrDigestMismatch)
 	}
 	start := time.Now()
 	m, err := l.engine.Compile(name, wasm)

@@ -70,24 +70,18 @@ type assetSource struct {
 // index knows the file and the cache has it, nothing is read: read then
 // loads the bytes only if the module must be compiled.
 func (src *assetSource) module(fsys fs.FS, p string) (cache.Digest, func() ([]byte, error), error) {
-	read := func() ([]byte, error) {
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read: %w", unwrapPath(err))
-		}
-		return b, nil
-	}
 	info, err := fs.Stat(fsys, p)
 	if err != nil {
 		return cache.Digest{}, nil, fmt.Errorf("cannot read: %w", unwrapPath(err))
 	}
 	if d, ok := src.index.lookup(p, info); ok && src.cache.HasBlob(d) {
 		src.blobs[d.String()] = true
-		return d, read, nil
+		// The stored blob, checked against d as it is read.
+		return d, func() ([]byte, error) { return src.cache.ReadBlob(d) }, nil
 	}
-	wasm, err := read()
+	wasm, err := fs.ReadFile(fsys, p)
 	if err != nil {
-		return cache.Digest{}, nil, err
+		return cache.Digest{}, nil, fmt.Errorf("cannot read: %w", unwrapPath(err))
 	}
 	d := cache.Sum(wasm)
 	src.blobs[d.String()] = true
@@ -195,12 +189,17 @@ func (src *assetSource) readToCache(fsys fs.FS, p string, info fs.FileInfo, a *a
 	if d, ok := src.index.lookup(p, info); ok && src.cache.HasBlob(d) {
 		a.digest, a.store = d, src.cache
 		a.contentType = mime.TypeByExtension(path.Ext(p))
-		if a.contentType == "" {
-			head, _, _, err := hashFile(fsys, p) // sniffing needs the bytes
+		if a.contentType == "" { // sniff the stored copy's first bytes
+			r, err := src.cache.OpenBlob(d)
 			if err != nil {
 				return err
 			}
-			a.contentType = http.DetectContentType(head)
+			head := make([]byte, 512)
+			n, err := io.ReadFull(r, head)
+			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				return err
+			}
+			a.contentType = http.DetectContentType(head[:n])
 		}
 		return nil
 	}

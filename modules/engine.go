@@ -119,9 +119,6 @@ func disableErrorBacktraces() {
 // MaxMemory is the most linear memory a guest of this engine may have.
 func (e *Engine) MaxMemory() int64 { return e.cfg.MaxMemory }
 
-// PoolSize is how many guests may run at once.
-func (e *Engine) PoolSize() int { return e.cfg.PoolSize }
-
 // tick advances the epoch so that stores past their deadline trap.
 func (e *Engine) tick() {
 	defer close(e.done)

@@ -1,7 +1,6 @@
 package modules
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -53,19 +52,4 @@ func (l Limits) WithDefaults() Limits {
 		l.MaxStderr = d.MaxStderr
 	}
 	return l
-}
-
-// Validate reports a limit that cannot work.
-func (l Limits) Validate() error {
-	switch {
-	case l.Memory < 64<<10:
-		return fmt.Errorf("memory limit %d bytes is below one wasm page (64 KiB)", l.Memory)
-	case l.Timeout < time.Millisecond:
-		return fmt.Errorf("timeout %s is below 1ms", l.Timeout)
-	case l.MaxOutput < 1:
-		return fmt.Errorf("output limit %d must be positive", l.MaxOutput)
-	case l.TableElements < 1:
-		return fmt.Errorf("table element limit %d must be positive", l.TableElements)
-	}
-	return nil
 }
