@@ -265,22 +265,10 @@ func (m *Mesh) broadcast(app string, msg []byte) {
 // list it as "left" rather than "dead". memberlist's own leave message
 // does not reach its event delegate with that distinction. Bounded by d.
 func (m *Mesh) sayGoodbye(d time.Duration) {
-	msg := append([]byte{msgBye}, m.cfg.Name...)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		var wg sync.WaitGroup
-		for _, n := range m.ml.Members() {
-			if n.Name == m.cfg.Name {
-				continue
-			}
-			wg.Add(1)
-			go func(n *memberlist.Node) {
-				defer wg.Done()
-				_ = m.ml.SendReliable(n, msg)
-			}(n)
-		}
-		wg.Wait()
+		m.sendDirect(append([]byte{msgBye}, m.cfg.Name...))
 	}()
 	select {
 	case <-done:
@@ -288,19 +276,23 @@ func (m *Mesh) sayGoodbye(d time.Duration) {
 	}
 }
 
-// sendDirect sends msg over TCP to every other member, concurrently.
+// sendDirect sends msg over TCP to every other member, 16 at a time, and
+// returns when every send has ended.
 func (m *Mesh) sendDirect(msg []byte) {
 	if m.ml == nil {
 		return
 	}
 	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, n := range m.ml.Members() {
 		if n.Name == m.cfg.Name {
 			continue
 		}
 		sem <- struct{}{}
+		wg.Add(1)
 		go func(n *memberlist.Node) {
-			defer func() { <-sem }()
+			defer func() { <-sem; wg.Done() }()
 			if err := m.ml.SendReliable(n, msg); err != nil {
 				m.log.Debug("direct send failed", "to", n.Name, "err", err)
 			}
