@@ -15,7 +15,11 @@ import (
 // The body is read before a guest slot is taken, so a slow client holds
 // no slot; the guest then runs with everything it needs in memory.
 func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *Route, id string) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
+	var body []byte // most requests (GET) have none: no buffer for them
+	var err error
+	if r.Body != nil && r.Body != http.NoBody {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
