@@ -29,7 +29,7 @@ test-short:
 # Then end-to-end load over HTTP/1.1 (bombardier, 64 connections), each
 # guest against a native Go handler writing the same bytes.
 bench:
-	$(GO) test -run '^$$' -bench . -skip HTTPLoad -benchtime $(BENCHTIME) -benchmem ./modules/ ./edge/
+	$(GO) test -run '^$$' -bench . -skip HTTPLoad -benchtime $(BENCHTIME) -benchmem ./modules/ ./edge/...
 	$(GO) test -run '^$$' -bench RestartGoGuest -benchtime 7x ./cmd/edge/
 	$(GO) install github.com/codesenberg/bombardier@v1.2.6
 	$(GO) test -run '^$$' -bench HTTPLoad -benchtime 1x ./edge/
@@ -51,8 +51,8 @@ examples:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseCGIResponse -fuzztime $(FUZZTIME) ./modules/
-	$(GO) test -run '^$$' -fuzz FuzzParseManifest -fuzztime $(FUZZTIME) ./edge/
-	$(GO) test -run '^$$' -fuzz FuzzManifest -fuzztime $(FUZZTIME) ./cache/
+	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime $(FUZZTIME) ./edge/app/
+	$(GO) test -run '^$$' -fuzz FuzzManifest -fuzztime $(FUZZTIME) ./gossip/trust/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime $(FUZZTIME) ./gossip/
 
 clean:

@@ -20,6 +20,7 @@ var (
 	bucketKV        = []byte("kv")        // namespace → nested bucket
 	bucketStats     = []byte("stats")     // counter name → uint64
 	bucketDeploys   = []byte("deploys")   // app name → nested bucket of versions (versions.go)
+	bucketStates    = []byte("states")    // app name → Head (JSON); outlives the app's removal
 	allBuckets      = [][]byte{bucketBlobs, bucketChunks, bucketArtifacts, bucketArtMeta, bucketApps, bucketKV, bucketStats, bucketDeploys, bucketStates}
 )
 
@@ -68,9 +69,6 @@ type Cache struct {
 	now   func() time.Time
 	gcMu  sync.RWMutex   // GC (writer) against imports in progress (readers)
 	bg    sync.WaitGroup // background bookkeeping writes
-	node  string         // names this node in app state stamps (SetNode)
-	clock func() uint64  // stamps local changes (nil: wall clock)
-	floor func(app string) (gen, version int)
 }
 
 // Open opens or creates the cache file at path and removes what an

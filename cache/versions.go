@@ -71,60 +71,6 @@ func (c *Cache) Missing(ds []Digest) []Digest {
 	return out
 }
 
-// CommitVersion stores m as the next version of its app and makes it the
-// active one, in one transaction that first checks every blob m names is
-// stored. Versions beyond the newest keep are dropped, with the blobs and
-// artifacts no retained version or loaded app still references. m.Version
-// is set to the version assigned.
-func (c *Cache) CommitVersion(m *Manifest, keep int) (pruned []int, err error) {
-	if keep <= 0 {
-		keep = DefaultKeepVersions
-	}
-	c.gcMu.Lock() // pruning collects blobs: no import may be in progress
-	defer c.gcMu.Unlock()
-	var drop dropped
-	err = c.db.Update(func(tx *bolt.Tx) error {
-		if err := checkBlobs(tx, m); err != nil {
-			return err
-		}
-		app, err := tx.Bucket(bucketDeploys).CreateBucketIfNotExists([]byte(m.App))
-		if err != nil {
-			return err
-		}
-		st := getState(tx, m.App)
-		_, floor := c.floorOf(m.App)
-		m.Version = max(getUint(app, keySeq), st.Seq, floor) + 1
-		enc, err := json.Marshal(m)
-		if err != nil {
-			return err
-		}
-		if err := app.Put(versionKey(m.Version), enc); err != nil {
-			return err
-		}
-		if err := putUint(app, keySeq, m.Version); err != nil {
-			return err
-		}
-		if err := putUint(app, keyActive, m.Version); err != nil {
-			return err
-		}
-		if err := c.stampLocal(tx, m.App, m.Version, false); err != nil {
-			return err
-		}
-		var gone []*Manifest
-		if pruned, gone, err = prune(app, keep, m.Version); err != nil {
-			return err
-		}
-		drop, err = dropUnreferenced(tx, gone)
-		return err
-	})
-	if err != nil {
-		m.Version = 0
-		return nil, fmt.Errorf("cache: commit %s: %w", m.App, err)
-	}
-	c.finishDrop(drop)
-	return pruned, nil
-}
-
 func checkBlobs(tx *bolt.Tx, m *Manifest) error {
 	b := tx.Bucket(bucketBlobs)
 	var missing []string
@@ -166,32 +112,6 @@ func versionsOf(app *bolt.Bucket) []*Manifest {
 		}
 	}
 	return out
-}
-
-// ActivateVersion makes version v of app the one that serves, after
-// checking its blobs are all still stored.
-func (c *Cache) ActivateVersion(app string, v int) error {
-	err := c.db.Update(func(tx *bolt.Tx) error {
-		b := appBucket(tx, app)
-		if b == nil || b.Get(versionKey(v)) == nil {
-			return fmt.Errorf("%w: %s v%d", ErrNoVersion, app, v)
-		}
-		m, err := decodeVersion(b, v)
-		if err != nil {
-			return err
-		}
-		if err := checkBlobs(tx, m); err != nil {
-			return err
-		}
-		if err := putUint(b, keyActive, v); err != nil {
-			return err
-		}
-		return c.stampLocal(tx, app, v, false)
-	})
-	if err != nil {
-		return fmt.Errorf("cache: activate: %w", err)
-	}
-	return nil
 }
 
 func appBucket(tx *bolt.Tx, app string) *bolt.Bucket {
@@ -277,35 +197,6 @@ func (c *Cache) History(app string) (*AppVersions, error) {
 		return nil
 	})
 	return out, err
-}
-
-// RemoveApp forgets a deployed app and every version of it, with the blobs
-// and artifacts nothing else references.
-func (c *Cache) RemoveApp(app string) error {
-	c.gcMu.Lock()
-	defer c.gcMu.Unlock()
-	var drop dropped
-	err := c.db.Update(func(tx *bolt.Tx) error {
-		b := appBucket(tx, app)
-		if b == nil {
-			return fmt.Errorf("%w: app %s is not deployed", ErrNoVersion, app)
-		}
-		gone := versionsOf(b)
-		if err := tx.Bucket(bucketDeploys).DeleteBucket([]byte(app)); err != nil {
-			return err
-		}
-		if err := c.stampLocal(tx, app, 0, true); err != nil {
-			return err
-		}
-		var err error
-		drop, err = dropUnreferenced(tx, gone)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("cache: remove app: %w", err)
-	}
-	c.finishDrop(drop)
-	return nil
 }
 
 // deployedRefs adds every blob of every retained version to refs.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/app"
 )
 
 // Benchmarks of one request through the node's handler, no network. The
@@ -16,7 +17,7 @@ import (
 func benchHandler(b *testing.B) http.Handler {
 	b.Helper()
 	r := edge.NewRouter()
-	if err := r.Set([]*edge.App{loadDemo(b, newTestEngine(b))}); err != nil {
+	if err := r.Set([]*app.App{loadDemo(b, newTestEngine(b))}); err != nil {
 		b.Fatal(err)
 	}
 	return edge.NewHandler(edge.HandlerConfig{Router: r, Log: quietLog})

@@ -11,7 +11,9 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/app"
 )
 
 // TestServesFromCacheNotSource loads an app into the cache, deletes its
@@ -25,14 +27,14 @@ func TestServesFromCacheNotSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := openCache(t, t.TempDir())
-	app, err := edge.LoadAppDir(dir, edge.LoadOptions{Loader: edge.NewModuleLoader(newTestEngine(t), c, quietLog), Cache: c})
+	ap, err := app.LoadAppDir(dir, app.LoadOptions{Loader: app.NewModuleLoader(newTestEngine(t), c, quietLog), Cache: c})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	n := startNode(t, edge.HandlerConfig{Log: quietLog}, app)
+	n := startNode(t, edge.HandlerConfig{Log: quietLog}, ap)
 	cl := n.clients(t)["plain"]
 	if resp, body := get(t, cl.c, cl.base+"/"); resp.StatusCode != 200 || body != "<p>from the cache</p>" {
 		t.Errorf("/ = %d %q", resp.StatusCode, body)
@@ -65,12 +67,12 @@ func TestLargeFileBoundedMemory(t *testing.T) {
 	}
 	f.Close()
 	c := openCache(t, t.TempDir())
-	app, err := edge.LoadAppDir(dir, edge.LoadOptions{Cache: c})
+	ap, err := app.LoadAppDir(dir, app.LoadOptions{Cache: c})
 	if err != nil {
 		t.Fatal(err)
 	}
 	heapAfterLoad := heapInUse()
-	n := startNode(t, edge.HandlerConfig{Log: quietLog}, app)
+	n := startNode(t, edge.HandlerConfig{Log: quietLog}, ap)
 	cl := n.clients(t)["plain"]
 
 	resp, err := cl.c.Get(cl.base + "/big.bin")
@@ -125,4 +127,14 @@ func heapInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse
+}
+
+func openCache(t testing.TB, dir string) *cache.Cache {
+	t.Helper()
+	c, err := cache.Open(filepath.Join(dir, "edge.db"), cache.Options{Log: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }

@@ -8,13 +8,14 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/edgecdn/edge/edge/app"
 	"github.com/edgecdn/edge/modules"
 )
 
 // serveDynamic runs the route's module for this request in a fresh store.
 // The body is read before a guest slot is taken, so a slow client holds
 // no slot; the guest then runs with everything it needs in memory.
-func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *Route, id string) {
+func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.Route, id string) {
 	var body []byte // most requests (GET) have none: no buffer for them
 	var err error
 	if r.Body != nil && r.Body != http.NoBody {
@@ -53,12 +54,12 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *Route
 }
 
 // run hands the request to the route's executor.
-func (h *Handler) run(r *http.Request, rt *Route, body []byte) (*modules.Response, *modules.Output, error) {
+func (h *Handler) run(r *http.Request, rt *app.Route, body []byte) (*modules.Response, *modules.Output, error) {
 	engine := rt.Module.Engine()
-	if rt.executor == "edge" {
-		return engine.RunEdge(rt.Module, modules.EdgeRequest(r, body), rt.limits)
+	if rt.Executor == "edge" {
+		return engine.RunEdge(rt.Module, modules.EdgeRequest(r, body), rt.Limits)
 	}
-	return engine.RunWAGI(rt.Module, modules.WAGICommand(r, rt.wagi, body), rt.limits)
+	return engine.RunWAGI(rt.Module, modules.WAGICommand(r, rt.WAGI, body), rt.Limits)
 }
 
 func writeGuestResponse(w http.ResponseWriter, r *http.Request, resp *modules.Response) {
@@ -76,16 +77,9 @@ func writeGuestResponse(w http.ResponseWriter, r *http.Request, resp *modules.Re
 // guestFailed maps a failed run onto a status: 504 past the deadline, 502
 // for output that is not a valid response, 500 for a trap. The client sees
 // the kind of failure and the request id; the log has the detail.
-func (h *Handler) guestFailed(w http.ResponseWriter, r *http.Request, rt *Route, id string, out *modules.Output, err error) {
-	status, kind := http.StatusInternalServerError, "the app's module failed"
-	switch {
-	case errors.Is(err, modules.ErrDeadline):
-		status, kind = http.StatusGatewayTimeout, "the app's module ran past its deadline"
-	case errors.Is(err, modules.ErrOutputTooLarge):
-		status, kind = http.StatusBadGateway, "the app's module wrote more than its output limit"
-	case errors.Is(err, modules.ErrBadResponse):
-		status, kind = http.StatusBadGateway, "the app's module returned an invalid response"
-	}
+func (h *Handler) guestFailed(w http.ResponseWriter, r *http.Request, rt *app.Route, id string, out *modules.Output, err error) {
+	f := classify(err)
+	status, kind := f.status, f.message
 	attrs := []any{"id", id, "module", rt.Module.Name(), "route", rt.Pattern, "status", status, "err", err}
 	if out != nil && len(out.Stderr) > 0 {
 		attrs = append(attrs, "stderr", string(out.Stderr))

@@ -16,6 +16,7 @@ import (
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/app"
 )
 
 // Hostile WAT guests, each misbehaving in one way.
@@ -98,16 +99,16 @@ path = "/garbage"
 module = "garbage.wasm"
 `
 
-func loadHostile(t testing.TB) *edge.App {
+func loadHostile(t testing.TB) *app.App {
 	t.Helper()
 	dir := writeApp(t, hostileManifest, map[string]string{
 		"good": watGood, "loop": watLoop, "trap": watTrap, "bomb": watBomb, "flood": watFlood, "garbage": watGarbage,
 	})
-	app, err := edge.LoadAppDir(dir, edge.LoadOptions{Engine: newTestEngine(t)})
+	ap, err := app.LoadAppDir(dir, app.LoadOptions{Engine: newTestEngine(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return app
+	return ap
 }
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -237,11 +238,11 @@ func TestRequestBodyReachesGuestAndIsCapped(t *testing.T) {
           (drop (call $w (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))
           (br 1))))))`
 	dir := writeApp(t, "name = \"echo\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/echo\"\nmodule = \"echo.wasm\"\n", map[string]string{"echo": echo})
-	app, err := edge.LoadAppDir(dir, edge.LoadOptions{Engine: newTestEngine(t)})
+	ap, err := app.LoadAppDir(dir, app.LoadOptions{Engine: newTestEngine(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := startNode(t, edge.HandlerConfig{Log: quietLog, MaxBody: 1 << 20}, app)
+	n := startNode(t, edge.HandlerConfig{Log: quietLog, MaxBody: 1 << 20}, ap)
 	for proto, cl := range n.clients(t) {
 		body := bytes.Repeat([]byte("edge "), 100_000) // 500 kB
 		resp, err := cl.c.Post(cl.base+"/echo", "text/plain", bytes.NewReader(body))
@@ -294,11 +295,11 @@ func TestEdgeExecutor(t *testing.T) {
     (drop (call $respond (i32.const 200) (i32.const 16) (i32.const 25) (i32.const 4096) (local.get $i)))
     (i32.const 0)))`
 	dir := writeApp(t, "name = \"abi\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/abi/...\"\nmodule = \"abi.wasm\"\nexecutor = \"edge\"\n", map[string]string{"abi": guest})
-	app, err := edge.LoadAppDir(dir, edge.LoadOptions{Engine: newTestEngine(t)})
+	ap, err := app.LoadAppDir(dir, app.LoadOptions{Engine: newTestEngine(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := startNode(t, edge.HandlerConfig{Log: quietLog}, app)
+	n := startNode(t, edge.HandlerConfig{Log: quietLog}, ap)
 	for proto, cl := range n.clients(t) {
 		resp, body := get(t, cl.c, cl.base+"/abi/x?y=1")
 		if resp.StatusCode != 200 || body != "GET /abi/x?y=1" {
@@ -306,7 +307,7 @@ func TestEdgeExecutor(t *testing.T) {
 		}
 	}
 	wrong := writeApp(t, "name = \"abi\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/\"\nmodule = \"good.wasm\"\nexecutor = \"edge\"\n", map[string]string{"good": watGood})
-	if _, err := edge.LoadAppDir(wrong, edge.LoadOptions{Engine: newTestEngine(t)}); err == nil || !strings.Contains(err.Error(), "edge_handle") {
+	if _, err := app.LoadAppDir(wrong, app.LoadOptions{Engine: newTestEngine(t)}); err == nil || !strings.Contains(err.Error(), "edge_handle") {
 		t.Errorf("a WAGI module on an edge route: err = %v, want it to name edge_handle", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/app"
 )
 
 // BenchmarkHTTPLoad drives a real node over HTTP/1.1 keep-alive on loopback
@@ -38,7 +39,7 @@ func BenchmarkHTTPLoad(b *testing.B) {
 		duration = d
 	}
 	router := edge.NewRouter()
-	if err := router.Set([]*edge.App{loadDemo(b, newTestEngine(b))}); err != nil {
+	if err := router.Set([]*app.App{loadDemo(b, newTestEngine(b))}); err != nil {
 		b.Fatal(err)
 	}
 	// The access log is formatted as in production, then discarded.

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+
+	"github.com/edgecdn/edge/edge/app"
 )
 
 // Router maps a request's host and path to an app and one of its routes.
@@ -18,16 +20,16 @@ type Router struct {
 }
 
 type table struct {
-	apps   []*App
+	apps   []*app.App
 	byHost map[string]*routedApp
 	any    *routedApp // the app that listed "*", if any
 }
 
 // routedApp indexes an App's routes for matching.
 type routedApp struct {
-	app   *App
-	exact map[string]*Route
-	wild  []*Route // longest prefix first
+	app   *app.App
+	exact map[string]*app.Route
+	wild  []*app.Route // longest prefix first
 }
 
 // NewRouter returns a router with no apps: every request gets 404.
@@ -37,32 +39,45 @@ func NewRouter() *Router {
 	return r
 }
 
-// Set replaces all apps at once. Two apps may not claim the same host.
-func (r *Router) Set(apps []*App) error {
+// Table is a routing table built and checked for a set of apps, ready to
+// install. Building is where everything that can fail happens, so that a
+// caller can prepare a table, commit a change elsewhere, and then install
+// the table knowing it cannot be refused.
+type Table struct{ t *table }
+
+// Prepare builds the table for apps. Two apps may not claim the same host.
+func (r *Router) Prepare(apps []*app.App) (*Table, error) {
 	t, err := newTable(apps)
+	if err != nil {
+		return nil, err
+	}
+	return &Table{t}, nil
+}
+
+// Install makes a prepared table the one requests are routed by. It
+// cannot fail.
+func (r *Router) Install(t *Table) { r.table.Store(t.t) }
+
+// Set prepares and installs a table for apps in one step.
+func (r *Router) Set(apps []*app.App) error {
+	t, err := r.Prepare(apps)
 	if err != nil {
 		return err
 	}
-	r.table.Store(t)
+	r.Install(t)
 	return nil
 }
 
-// Check reports the error Set would return for apps, changing nothing.
-func (r *Router) Check(apps []*App) error {
-	_, err := newTable(apps)
-	return err
-}
-
-func newTable(apps []*App) (*table, error) {
+func newTable(apps []*app.App) (*table, error) {
 	t := &table{apps: apps, byHost: map[string]*routedApp{}}
 	owner := map[string]string{}
-	for _, app := range apps {
-		ra := index(app)
-		for _, h := range app.Hosts {
+	for _, a := range apps {
+		ra := index(a)
+		for _, h := range a.Hosts {
 			if other, taken := owner[h]; taken {
-				return nil, fmt.Errorf("%w: host %q is claimed by both app %q and app %q", ErrHostConflict, h, other, app.Name)
+				return nil, fmt.Errorf("%w: host %q is claimed by both app %q and app %q", ErrHostConflict, h, other, a.Name)
 			}
-			owner[h] = app.Name
+			owner[h] = a.Name
 			if h == "*" {
 				t.any = ra
 			} else {
@@ -77,25 +92,25 @@ func newTable(apps []*App) (*table, error) {
 var ErrHostConflict = errors.New("edge: conflicting hosts")
 
 // Apps lists the apps being served.
-func (r *Router) Apps() []*App { return r.table.Load().apps }
+func (r *Router) Apps() []*app.App { return r.table.Load().apps }
 
-func index(app *App) *routedApp {
-	ra := &routedApp{app: app, exact: map[string]*Route{}}
-	for _, rt := range app.Routes {
-		if rt.wild {
+func index(a *app.App) *routedApp {
+	ra := &routedApp{app: a, exact: map[string]*app.Route{}}
+	for _, rt := range a.Routes {
+		if rt.Wild {
 			ra.wild = append(ra.wild, rt)
 		} else {
 			ra.exact[rt.Pattern] = rt
 		}
 	}
-	sort.SliceStable(ra.wild, func(i, j int) bool { return len(ra.wild[i].prefix) > len(ra.wild[j].prefix) })
+	sort.SliceStable(ra.wild, func(i, j int) bool { return len(ra.wild[i].Prefix) > len(ra.wild[j].Prefix) })
 	return ra
 }
 
 // Match finds the app for host and the route for urlPath (already
 // cleaned). An exact route beats a wildcard; among wildcards the longest
 // prefix wins; "/x/..." also matches "/x".
-func (r *Router) Match(host, urlPath string) (*App, *Route) {
+func (r *Router) Match(host, urlPath string) (*app.App, *app.Route) {
 	t := r.table.Load()
 	ra := t.byHost[normalizeHost(host)]
 	if ra == nil {
@@ -108,24 +123,11 @@ func (r *Router) Match(host, urlPath string) (*App, *Route) {
 		return ra.app, rt
 	}
 	for _, rt := range ra.wild {
-		if rt.matches(urlPath) {
+		if rt.Matches(urlPath) {
 			return ra.app, rt
 		}
 	}
 	return ra.app, nil
-}
-
-func (rt *Route) matches(p string) bool {
-	if rt.prefix == "" {
-		return true
-	}
-	return p == rt.prefix || strings.HasPrefix(p, rt.prefix+"/")
-}
-
-// rel is the part of p below a wildcard route's prefix, without a leading
-// slash: "" for the route's root.
-func (rt *Route) rel(p string) string {
-	return strings.TrimPrefix(strings.TrimPrefix(p, rt.prefix), "/")
 }
 
 // normalizeHost drops the port and a trailing dot, and lower-cases.

@@ -7,11 +7,12 @@ import (
 	"testing/fstest"
 
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/app"
 )
 
 // staticApp loads an app whose routes all serve one static directory, over
 // an in-memory file system: no wasm engine is involved.
-func staticApp(t *testing.T, name string, hosts []string, paths ...string) *edge.App {
+func staticApp(t *testing.T, name string, hosts []string, paths ...string) *app.App {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "name = %q\nhosts = [", name)
@@ -29,14 +30,14 @@ func staticApp(t *testing.T, name string, hosts []string, paths ...string) *edge
 		"edge.toml":         {Data: []byte(b.String())},
 		"public/index.html": {Data: []byte("<h1>" + name + "</h1>")},
 	}
-	app, err := edge.LoadApp(fsys, "mem/"+name, edge.LoadOptions{})
+	ap, err := app.LoadApp(fsys, "mem/"+name, app.LoadOptions{})
 	if err != nil {
 		t.Fatalf("LoadApp %s: %v", name, err)
 	}
-	return app
+	return ap
 }
 
-func newRouter(t *testing.T, apps ...*edge.App) *edge.Router {
+func newRouter(t *testing.T, apps ...*app.App) *edge.Router {
 	t.Helper()
 	r := edge.NewRouter()
 	if err := r.Set(apps); err != nil {
@@ -95,10 +96,10 @@ func TestRouterMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.host+tt.path, func(t *testing.T) {
-			app, route := r.Match(tt.host, tt.path)
+			ap, route := r.Match(tt.host, tt.path)
 			gotApp, gotRoute := "", ""
-			if app != nil {
-				gotApp = app.Name
+			if ap != nil {
+				gotApp = ap.Name
 			}
 			if route != nil {
 				gotRoute = route.Pattern
@@ -114,8 +115,8 @@ func TestRouterNoFallback(t *testing.T) {
 	r := newRouter(t, staticApp(t, "site", []string{"example.com"}, "/..."))
 	for _, host := range []string{"other.test", "", "example.com.evil", "xexample.com", "127.0.0.1"} {
 		t.Run(host, func(t *testing.T) {
-			if app, route := r.Match(host, "/"); app != nil || route != nil {
-				t.Errorf("Match(%q) = (%v, %v), want no app", host, app, route)
+			if ap, route := r.Match(host, "/"); ap != nil || route != nil {
+				t.Errorf("Match(%q) = (%v, %v), want no app", host, ap, route)
 			}
 		})
 	}
@@ -123,8 +124,8 @@ func TestRouterNoFallback(t *testing.T) {
 
 func TestRouterEmpty(t *testing.T) {
 	r := edge.NewRouter()
-	if app, route := r.Match("example.com", "/"); app != nil || route != nil {
-		t.Errorf("empty router matched (%v, %v)", app, route)
+	if ap, route := r.Match("example.com", "/"); ap != nil || route != nil {
+		t.Errorf("empty router matched (%v, %v)", ap, route)
 	}
 	if n := len(r.Apps()); n != 0 {
 		t.Errorf("empty router has %d apps", n)
@@ -148,7 +149,7 @@ func TestRouterSetConflict(t *testing.T) {
 
 			one := staticApp(t, "one", tt.a, "/...")
 			two := staticApp(t, "two", tt.b, "/...")
-			err := r.Set([]*edge.App{one, two})
+			err := r.Set([]*app.App{one, two})
 			if err == nil {
 				t.Fatal("Set accepted two apps claiming one host")
 			}
@@ -158,8 +159,8 @@ func TestRouterSetConflict(t *testing.T) {
 				}
 			}
 			// A rejected table changes nothing.
-			if app, _ := r.Match("shared.test", "/"); app != old {
-				t.Errorf("after a failed Set, shared.test routes to %v, want the old app", app)
+			if ap, _ := r.Match("shared.test", "/"); ap != old {
+				t.Errorf("after a failed Set, shared.test routes to %v, want the old app", ap)
 			}
 			if apps := r.Apps(); len(apps) != 1 || apps[0] != old {
 				t.Errorf("after a failed Set, Apps() = %v", apps)
@@ -172,12 +173,12 @@ func TestRouterSetReplaces(t *testing.T) {
 	v1 := staticApp(t, "site", []string{"example.com"}, "/...")
 	r := newRouter(t, v1)
 	v2 := staticApp(t, "site", []string{"example.com"}, "/v2/...")
-	if err := r.Set([]*edge.App{v2}); err != nil {
+	if err := r.Set([]*app.App{v2}); err != nil {
 		t.Fatal(err)
 	}
-	app, route := r.Match("example.com", "/")
-	if app != v2 || route != nil {
-		t.Errorf("after Set(v2), / = (%v, %v), want v2 and no route", app, route)
+	ap, route := r.Match("example.com", "/")
+	if ap != v2 || route != nil {
+		t.Errorf("after Set(v2), / = (%v, %v), want v2 and no route", ap, route)
 	}
 	if _, route := r.Match("example.com", "/v2/a"); route == nil || route.Pattern != "/v2/..." {
 		t.Errorf("after Set(v2), /v2/a = %v", route)
@@ -185,7 +186,7 @@ func TestRouterSetReplaces(t *testing.T) {
 	if err := r.Set(nil); err != nil {
 		t.Fatal(err)
 	}
-	if app, _ := r.Match("example.com", "/"); app != nil {
-		t.Errorf("after Set(nil), matched %v", app)
+	if ap, _ := r.Match("example.com", "/"); ap != nil {
+		t.Errorf("after Set(nil), matched %v", ap)
 	}
 }

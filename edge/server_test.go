@@ -14,6 +14,7 @@ import (
 	"github.com/quic-go/quic-go/http3"
 
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/app"
 	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/modules/examples"
 	edgetls "github.com/edgecdn/edge/tls"
@@ -27,7 +28,7 @@ type node struct {
 }
 
 // startNode serves apps on 127.0.0.1 port 0 for plain HTTP and HTTPS+h3.
-func startNode(t *testing.T, cfg edge.HandlerConfig, apps ...*edge.App) *node {
+func startNode(t *testing.T, cfg edge.HandlerConfig, apps ...*app.App) *node {
 	t.Helper()
 	ca, err := edgetls.LoadOrCreateDevCA(filepath.Join(t.TempDir(), "tls"))
 	if err != nil {
@@ -80,13 +81,13 @@ func (n *node) clients(t *testing.T) map[string]struct {
 	}
 }
 
-func loadDemo(t testing.TB, e *modules.Engine) *edge.App {
+func loadDemo(t testing.TB, e *modules.Engine) *app.App {
 	t.Helper()
-	app, err := edge.LoadApp(examples.Demo(), "demo", edge.LoadOptions{Engine: e})
+	ap, err := app.LoadApp(examples.Demo(), "demo", app.LoadOptions{Engine: e})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return app
+	return ap
 }
 
 func newTestEngine(t testing.TB) *modules.Engine {

@@ -1,10 +1,7 @@
 package edge
 
 import (
-	"errors"
 	"sync/atomic"
-
-	"github.com/edgecdn/edge/modules"
 )
 
 // Stats counts what the handler did since the node started, for metrics.
@@ -33,15 +30,7 @@ func (s *Stats) countResponse(status int) {
 
 func (s *Stats) countGuest(err error) {
 	s.GuestRuns.Add(1)
-	switch {
-	case err == nil:
-	case errors.Is(err, modules.ErrDeadline):
-		s.GuestDeadlines.Add(1)
-	case errors.Is(err, modules.ErrOutputTooLarge):
-		s.GuestTooLarge.Add(1)
-	case errors.Is(err, modules.ErrBadResponse):
-		s.GuestBadOutput.Add(1)
-	default:
-		s.GuestTraps.Add(1)
+	if err != nil {
+		classify(err).counter(s)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/gossip"
+	"github.com/edgecdn/edge/gossip/state"
 	"github.com/edgecdn/edge/modules"
 )
 
@@ -92,11 +93,12 @@ func (a compilingApplier) ApplyRemote(rec gossip.Record) error {
 			m.Close()
 		}
 	}
-	_, err := a.c.CommitState(rec, 0)
-	return err
+	return commitState(a.c, rec)
 }
 
-func (a compilingApplier) States() ([]gossip.Record, error) { return a.c.States() }
+func (a compilingApplier) States() ([]gossip.Record, error) {
+	return (&state.Ledger{Cache: a.c}).States()
+}
 
 // moduleFor is a small WASI command whose bytes differ per deploy (a data
 // segment holds i), so every node compiles every version anew.

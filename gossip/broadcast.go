@@ -5,7 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 
-	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip/state"
 	"github.com/hashicorp/memberlist"
 )
 
@@ -32,7 +32,7 @@ func decodeRecord(msg []byte) (Record, error) {
 	if len(msg) == 0 || msg[0] != msgState {
 		return nil, errors.New("gossip: unknown message kind")
 	}
-	var rec cache.AppState
+	var rec state.AppState
 	if err := json.Unmarshal(msg[1:], &rec); err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (d *delegate) LocalState(join bool) []byte {
 func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	m := (*Mesh)(d)
 	m.bytes.received.Add(int64(len(buf)))
-	var recs []*cache.AppState
+	var recs []*state.AppState
 	if err := json.Unmarshal(buf, &recs); err != nil {
 		m.log.Debug("remote state dropped", "err", err)
 		return

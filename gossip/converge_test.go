@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/gossip"
+	"github.com/edgecdn/edge/gossip/trust"
 )
 
 // TestConverge: a deploy on one node reaches every node, blobs fetched
@@ -35,10 +36,10 @@ func TestConverge(t *testing.T) {
 	if st.Version != 2 {
 		t.Errorf("version %d, want 2", st.Version)
 	}
-	if err := a.store.RemoveApp("site"); err != nil {
+	if _, err := a.store.Commit(a.ledger.Remove("site")); err != nil {
 		t.Fatal(err)
 	}
-	tomb, _ := a.store.State("site")
+	tomb, _ := a.ledger.State("site")
 	a.mesh.Publish(tomb)
 	waitFor(t, 5*time.Second, "the removal reaches every node", func() bool { return serving(nodes, "site", tomb.Stamp) })
 	if dep, _ := late.store.Deployed(); len(dep) != 0 {
@@ -142,7 +143,7 @@ func TestBadSignatureIgnored(t *testing.T) {
 	_, other := keys(t)
 	forged := *evil
 	fm := *evil.Manifest
-	fm.Sign(other)
+	trust.Sign(&fm, other)
 	forged.Manifest = &fm
 	forged.Stamp.Gen += 20
 	c.mesh.Publish(&forged)
@@ -150,7 +151,7 @@ func TestBadSignatureIgnored(t *testing.T) {
 	waitFor(t, 5*time.Second, "the validly signed state everywhere", func() bool { return serving([]*node{a, b}, "site", evil.Stamp) })
 	time.Sleep(2500 * time.Millisecond) // a push/pull round
 	for _, n := range []*node{a, b} {
-		if st, _ := n.store.State("site"); st.Stamp != evil.Stamp {
+		if st, _ := n.ledger.State("site"); st.Stamp != evil.Stamp {
 			t.Errorf("%s applied %+v", n.name, st.Stamp)
 		}
 		if best := n.mesh.Best("site"); best.Stamp != evil.Stamp {

@@ -3,14 +3,14 @@ package gossip
 import (
 	"testing"
 
-	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip/state"
 )
 
 // FuzzDecodeRecord feeds arbitrary bytes to the decoder of gossiped
 // messages: it never panics, and what it accepts names an app and
 // re-encodes to a message it accepts again.
 func FuzzDecodeRecord(f *testing.F) {
-	good, _ := encodeRecord(&cache.AppState{App: "site", Version: 1})
+	good, _ := encodeRecord(&state.AppState{App: "site", Version: 1})
 	for _, seed := range [][]byte{good, {}, {msgState}, {msgBye, 'a'}, append([]byte{msgState}, `{"app":""}`...), append([]byte{msgState}, `{"app":"x","manifest":{"files":null}}`...)} {
 		f.Add(seed)
 	}

@@ -2,7 +2,7 @@
 // makes every node converge on the same state of every app, with no
 // central control plane.
 //
-// What is gossiped per app is a small record, a [cache.AppState]: the
+// What is gossiped per app is a small record, a [state.AppState]: the
 // version that serves with its signed manifest, or a tombstone, stamped
 // (generation, hybrid logical clock, origin node). The state with the
 // highest stamp wins on every node, so two deploys made on both sides of a

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip/state"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -32,7 +33,7 @@ func (m *Mesh) apply(app string) {
 	if rec == nil {
 		return
 	}
-	if cur, err := m.cfg.Cache.State(app); err == nil && !cur.Stamp.Less(rec.Stamp) {
+	if cur, err := m.ledger.State(app); err == nil && !cur.Stamp.Less(rec.Stamp) {
 		return
 	}
 	if !rec.Removed {
@@ -44,7 +45,7 @@ func (m *Mesh) apply(app string) {
 	}
 	err := m.cfg.Applier.ApplyRemote(rec)
 	switch {
-	case errors.Is(err, cache.ErrStale):
+	case errors.Is(err, state.ErrStale):
 	case errors.Is(err, cache.ErrMissingBlobs):
 		m.retry(app, 500*time.Millisecond) // a blob pruned meanwhile: fetch again
 	case err != nil:

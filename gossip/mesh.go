@@ -14,15 +14,17 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip/state"
+	"github.com/edgecdn/edge/gossip/trust"
 	"github.com/hashicorp/memberlist"
 )
 
 // Record is one app's state as the mesh gossips it.
-type Record = *cache.AppState
+type Record = *state.AppState
 
 // Applier is what the mesh hands winning states to (edge.Deployer): it
 // verifies, compiles and activates a state whose blobs are all stored, or
-// returns cache.ErrStale when it no longer wins.
+// returns state.ErrStale when it no longer wins.
 type Applier interface {
 	ApplyRemote(rec Record) error
 	States() ([]Record, error)
@@ -47,7 +49,7 @@ type Config struct {
 	Trusted []ed25519.PublicKey
 	Cache   *cache.Cache
 	Applier Applier
-	Clock   *Clock
+	Clock   *state.Clock
 	// RejoinInterval is how often known peers are rejoined when members
 	// are missing (0: 5s).
 	RejoinInterval time.Duration
@@ -71,6 +73,8 @@ type Mesh struct {
 	queue *memberlist.TransmitLimitedQueue
 	peer  *peerServer
 	ring  *memberlist.Keyring
+	// ledger reads the state this node has applied.
+	ledger *state.Ledger
 
 	mu    sync.Mutex
 	best  map[string]Record // the winning state known of each app
@@ -95,7 +99,7 @@ func New(cfg Config) (*Mesh, error) {
 		cfg.Log = slog.Default()
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = NewClock(nil)
+		cfg.Clock = state.NewClock(nil)
 	}
 	if cfg.RejoinInterval <= 0 {
 		cfg.RejoinInterval = 5 * time.Second
@@ -106,7 +110,8 @@ func New(cfg Config) (*Mesh, error) {
 	}
 	return &Mesh{
 		cfg: cfg, log: cfg.Log.With("component", "gossip", "node", cfg.Name), ring: ring,
-		best: map[string]Record{}, seen: map[string]string{}, gone: map[string]string{},
+		ledger: &state.Ledger{Cache: cfg.Cache},
+		best:   map[string]Record{}, seen: map[string]string{}, gone: map[string]string{},
 		dirty: make(chan string, 256), stop: make(chan struct{}),
 	}, nil
 }
@@ -340,12 +345,12 @@ func (m *Mesh) verify(rec Record) error {
 	}
 	man := rec.Manifest
 	if man == nil || man.App != rec.App || rec.Version <= 0 {
-		return fmt.Errorf("%w: state without its manifest", cache.ErrBadManifest)
+		return fmt.Errorf("%w: state without its manifest", trust.ErrBadManifest)
 	}
-	if err := man.Check(); err != nil {
+	if err := trust.Check(man); err != nil {
 		return err
 	}
-	return man.Verify(m.cfg.Trusted)
+	return trust.Verify(man, m.cfg.Trusted)
 }
 
 // Best is the winning state this node knows of app (nil: none).

@@ -16,6 +16,8 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/gossip"
+	"github.com/edgecdn/edge/gossip/state"
+	"github.com/edgecdn/edge/gossip/trust"
 	"github.com/hashicorp/memberlist"
 )
 
@@ -23,17 +25,27 @@ import (
 // without compiling anything (the binary's tests cover the Deployer).
 type storeApplier struct{ c *cache.Cache }
 
-func (a storeApplier) ApplyRemote(rec gossip.Record) error {
-	_, err := a.c.CommitState(rec, 0)
+func (a storeApplier) ApplyRemote(rec gossip.Record) error { return commitState(a.c, rec) }
+func (a storeApplier) States() ([]gossip.Record, error) {
+	return (&state.Ledger{Cache: a.c}).States()
+}
+
+// commitState stores a remote state in c if it wins.
+func commitState(c *cache.Cache, rec gossip.Record) error {
+	ch, err := state.Apply(rec, 0)
+	if err != nil {
+		return err
+	}
+	_, err = c.Commit(ch)
 	return err
 }
-func (a storeApplier) States() ([]gossip.Record, error) { return a.c.States() }
 
 // node is one in-process mesh member.
 type node struct {
-	name  string
-	store *cache.Cache
-	mesh  *gossip.Mesh
+	name   string
+	store  *cache.Cache
+	ledger *state.Ledger // stamps this node's changes, as the Deployer's does
+	mesh   *gossip.Mesh
 }
 
 // sides is a fault-injecting network: while cut, nodes on different
@@ -99,8 +111,8 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := gossip.NewClock(nil)
-	store.SetNode(name, clock.Now)
+	clock := state.NewClock(nil)
+	ledger := &state.Ledger{Cache: store, Node: name, Clock: clock.Now}
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, BindPort: 0})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +150,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	if err := m.Start(); err != nil {
 		t.Fatal(err)
 	}
-	n := &node{name: name, store: store, mesh: m}
+	n := &node{name: name, store: store, ledger: ledger, mesh: m}
 	t.Cleanup(func() { n.stop() })
 	return n
 }
@@ -158,13 +170,13 @@ func init() {
 
 // deploy stores a new signed version of app on n, with a file whose
 // content is marker, and publishes it, as the Deployer does.
-func deploy(t testing.TB, n *node, key ed25519.PrivateKey, app, marker string) *cache.AppState {
+func deploy(t testing.TB, n *node, key ed25519.PrivateKey, app, marker string) *state.AppState {
 	t.Helper()
 	return deployFiles(t, n, key, app, map[string]string{"edge.toml": "name = \"" + app + "\"\n", "public/index.html": marker})
 }
 
 // deployFiles is deploy with the version's files given.
-func deployFiles(t testing.TB, n *node, key ed25519.PrivateKey, app string, files map[string]string) *cache.AppState {
+func deployFiles(t testing.TB, n *node, key ed25519.PrivateKey, app string, files map[string]string) *state.AppState {
 	t.Helper()
 	m := &cache.Manifest{App: app, Files: map[string]cache.FileRef{}, Created: time.Now().UTC()}
 	for p, content := range files {
@@ -174,11 +186,11 @@ func deployFiles(t testing.TB, n *node, key ed25519.PrivateKey, app string, file
 		}
 		m.Files[p] = cache.FileRef{Digest: d.String(), Size: size}
 	}
-	m.Sign(key)
-	if _, err := n.store.CommitVersion(m, 0); err != nil {
+	trust.Sign(m, key)
+	if _, err := n.store.Commit(n.ledger.Deploy(m, 0)); err != nil {
 		t.Fatal(err)
 	}
-	st, err := n.store.State(app)
+	st, err := n.ledger.State(app)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,9 +212,9 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 
 // serving reports whether every node's state of app is want, with the
 // blobs to serve it.
-func serving(nodes []*node, app string, want cache.Stamp) bool {
+func serving(nodes []*node, app string, want state.Stamp) bool {
 	for _, n := range nodes {
-		st, err := n.store.State(app)
+		st, err := n.ledger.State(app)
 		if err != nil || st.Stamp != want {
 			return false
 		}
@@ -220,7 +232,7 @@ func keys(t testing.TB) ([]byte, ed25519.PrivateKey) {
 
 func content(t testing.TB, n *node, app string) string {
 	t.Helper()
-	st, err := n.store.State(app)
+	st, err := n.ledger.State(app)
 	if err != nil || st.Manifest == nil {
 		return ""
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip/state"
 )
 
 // peerServer is the peer endpoint: blobs by digest and this node's app
@@ -91,7 +92,7 @@ type StateInfo struct {
 	App     string      `json:"app"`
 	Version int         `json:"version"`
 	Removed bool        `json:"removed,omitempty"`
-	Stamp   cache.Stamp `json:"stamp"`
+	Stamp   state.Stamp `json:"stamp"`
 }
 
 func (p *peerServer) status(w http.ResponseWriter, _ *http.Request) {

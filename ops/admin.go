@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/deploy"
 )
 
 // AdminConfig configures the admin API.
@@ -27,8 +28,8 @@ type AdminConfig struct {
 	// Checker test-loads artifacts for verify (may be nil).
 	Checker *cache.ArtifactChecker
 	// Deployer takes deploys; nil: the deploy endpoints answer 501.
-	Deployer *edge.Deployer
-	// MaxBlob caps one uploaded blob (0: edge.DefaultMaxBundle).
+	Deployer *deploy.Deployer
+	// MaxBlob caps one uploaded blob (0: deploy.DefaultMaxBundle).
 	MaxBlob int64
 	// Members lists the mesh (nil: not in a mesh, 501).
 	Members MembersFunc
@@ -61,7 +62,7 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 		cfg.Log = slog.Default()
 	}
 	if cfg.MaxBlob <= 0 {
-		cfg.MaxBlob = edge.DefaultMaxBundle
+		cfg.MaxBlob = deploy.DefaultMaxBundle
 	}
 	a := &Admin{cfg: cfg, log: cfg.Log.With("component", "admin")}
 	mux := http.NewServeMux()

@@ -10,6 +10,8 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/deploy"
+	"github.com/edgecdn/edge/gossip/trust"
 )
 
 // DeployStats counts what the deploy endpoints received since the node
@@ -219,13 +221,13 @@ func writeDeployError(w http.ResponseWriter, err error) {
 	case errors.As(err, &miss):
 		writeJSON(w, http.StatusConflict, DeployError{Error: err.Error(), Missing: miss.Digests})
 		return
-	case errors.Is(err, cache.ErrUnsigned), errors.Is(err, cache.ErrUntrustedKey), errors.Is(err, cache.ErrBadSignature):
+	case errors.Is(err, trust.ErrUnsigned), errors.Is(err, trust.ErrUntrustedKey), errors.Is(err, trust.ErrBadSignature):
 		status = http.StatusForbidden
-	case errors.Is(err, cache.ErrBadManifest):
+	case errors.Is(err, trust.ErrBadManifest):
 		status = http.StatusBadRequest
-	case errors.Is(err, edge.ErrInvalidApp):
+	case errors.Is(err, deploy.ErrInvalidApp):
 		status = http.StatusUnprocessableEntity
-	case errors.Is(err, edge.ErrBundleTooLarge):
+	case errors.Is(err, deploy.ErrBundleTooLarge):
 		status = http.StatusRequestEntityTooLarge
 	case errors.Is(err, edge.ErrHostConflict):
 		status = http.StatusConflict

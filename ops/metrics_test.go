@@ -13,6 +13,7 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/app"
 	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/ops"
 )
@@ -37,16 +38,16 @@ func TestMetricsAndHealth(t *testing.T) {
     (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 28))
     (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`)
 	trap, _ := wasmtime.Wat2Wasm(`(module (memory (export "memory") 1) (func (export "_start") unreachable))`)
-	app, err := edge.LoadApp(fstest.MapFS{
+	ap, err := app.LoadApp(fstest.MapFS{
 		"edge.toml": {Data: []byte("name = \"m\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/good\"\nmodule = \"good.wasm\"\n[[routes]]\npath = \"/trap\"\nmodule = \"trap.wasm\"\n")},
 		"good.wasm": {Data: good},
 		"trap.wasm": {Data: trap},
-	}, "m", edge.LoadOptions{Engine: engine})
+	}, "m", app.LoadOptions{Engine: engine})
 	if err != nil {
 		t.Fatal(err)
 	}
 	router := edge.NewRouter()
-	if err := router.Set([]*edge.App{app}); err != nil {
+	if err := router.Set([]*app.App{ap}); err != nil {
 		t.Fatal(err)
 	}
 	quiet := slogDiscard()

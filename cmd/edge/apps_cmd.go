@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/cache"
-	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/deploy"
 	"github.com/edgecdn/edge/ops"
 )
 
@@ -52,7 +52,7 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	var out struct {
-		Apps []edge.AppStatus `json:"apps"`
+		Apps []deploy.AppStatus `json:"apps"`
 	}
 	if err := c.call(ctx, http.MethodGet, "/v1/apps", nil, &out); err != nil {
 		return err
@@ -144,7 +144,7 @@ func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("%s v%d has no older version to roll back to", pos[0], h.Active)
 		}
 	}
-	var res edge.Result
+	var res deploy.Result
 	if err := c.call(ctx, http.MethodPost, "/v1/apps/"+name+"/activate", ops.ActivateRequest{Version: target}, &res); err != nil {
 		return err
 	}

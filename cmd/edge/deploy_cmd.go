@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/cache"
-	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/app"
+	"github.com/edgecdn/edge/edge/deploy"
+	"github.com/edgecdn/edge/gossip/trust"
 	"github.com/edgecdn/edge/ops"
 )
 
@@ -44,7 +46,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *keyFile == "" {
 		*keyFile = filepath.Join(cf.data, devKey+".key")
 	}
-	key, err := cache.ReadPrivateKey(*keyFile)
+	key, err := trust.ReadPrivateKey(*keyFile)
 	if err != nil {
 		return fmt.Errorf("%w (give a key made by edge keygen with --key)", err)
 	}
@@ -108,11 +110,11 @@ func packApp(dir string) (*bundle, error) {
 		return nil, err
 	}
 	defer root.Close()
-	data, err := root.ReadFile(edge.ManifestFile)
+	data, err := root.ReadFile(app.ConfigFile)
 	if err != nil {
-		return nil, fmt.Errorf("%s: no %s: %w", dir, edge.ManifestFile, err)
+		return nil, fmt.Errorf("%s: no %s: %w", dir, app.ConfigFile, err)
 	}
-	spec, err := edge.ParseManifest(filepath.Join(dir, edge.ManifestFile), data)
+	spec, err := app.ParseConfig(filepath.Join(dir, app.ConfigFile), data)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +179,7 @@ type uploaded struct {
 // deploy uploads missing blobs and submits the manifest. A node that lost
 // a blob in between (a concurrent prune) answers 409 with what is missing:
 // those are uploaded and the manifest submitted again.
-func (b *bundle) deploy(ctx context.Context, c *adminClient, key ed25519.PrivateKey, prog *progress) (*edge.Result, uploaded, error) {
+func (b *bundle) deploy(ctx context.Context, c *adminClient, key ed25519.PrivateKey, prog *progress) (*deploy.Result, uploaded, error) {
 	var up uploaded
 	var ds []string
 	for d := range b.source {
@@ -188,7 +190,7 @@ func (b *bundle) deploy(ctx context.Context, c *adminClient, key ed25519.Private
 		return nil, up, err
 	}
 	missing := miss.Missing
-	b.manifest.Sign(key)
+	trust.Sign(b.manifest, key)
 	for attempt := 0; ; attempt++ {
 		prog.start(missing, b)
 		for _, d := range missing {
@@ -202,7 +204,7 @@ func (b *bundle) deploy(ctx context.Context, c *adminClient, key ed25519.Private
 			prog.fileDone()
 		}
 		prog.done()
-		var res edge.Result
+		var res deploy.Result
 		err := c.call(ctx, http.MethodPost, "/v1/apps/"+b.manifest.App+"/versions", b.manifest, &res)
 		var ae *apiError
 		if errors.As(err, &ae) && len(ae.missing) > 0 && attempt < 3 {

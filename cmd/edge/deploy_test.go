@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip/trust"
 )
 
 // site writes an app directory: a page, a WAGI route whose greeting and
@@ -68,15 +69,15 @@ func withCustomSection(wasm []byte, name string) []byte {
 	return append(out, payload...)
 }
 
-// deploy runs `edge deploy` against node and returns its output and code.
-func deploy(t *testing.T, node *process, data, dir string, args ...string) (string, int) {
+// deployTo runs `edge deploy` against node and returns its output and code.
+func deployTo(t *testing.T, node *process, data, dir string, args ...string) (string, int) {
 	t.Helper()
 	return edgeCLI(t, append([]string{"deploy", dir, "--node", node.banner.admin, "--data", data}, args...)...)
 }
 
 func mustDeploy(t *testing.T, node *process, data, dir string, wantVersion int, args ...string) string {
 	t.Helper()
-	out, code := deploy(t, node, data, dir, args...)
+	out, code := deployTo(t, node, data, dir, args...)
 	if code != 0 || !strings.Contains(out, fmt.Sprintf("deployed site v%d", wantVersion)) {
 		t.Fatalf("edge deploy: exit %d, want v%d:\n%s\nnode log:\n%s", code, wantVersion, out, node.stderr())
 	}
@@ -245,17 +246,17 @@ func TestDeploySignaturesAndToken(t *testing.T) {
 	data := t.TempDir()
 	node := startNode(t, data, "--trust-key", filepath.Join(keys, "good.pub"))
 	tok := token(t, data)
-	good, err := cache.ReadPrivateKey(filepath.Join(keys, "good.key"))
+	good, err := trust.ReadPrivateKey(filepath.Join(keys, "good.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := cache.ReadPrivateKey(filepath.Join(keys, "other.key"))
+	other, _ := trust.ReadPrivateKey(filepath.Join(keys, "other.key"))
 
 	dir := site(t, t.TempDir(), "one", nil)
-	if out, code := deploy(t, node, data, dir, "--key", filepath.Join(keys, "other.key")); code == 0 || !strings.Contains(out, "does not trust") {
+	if out, code := deployTo(t, node, data, dir, "--key", filepath.Join(keys, "other.key")); code == 0 || !strings.Contains(out, "does not trust") {
 		t.Errorf("deploy signed by an untrusted key: exit %d\n%s", code, out)
 	}
-	if out, code := deploy(t, node, data, dir); code == 0 || !strings.Contains(out, "deploy.key") {
+	if out, code := deployTo(t, node, data, dir); code == 0 || !strings.Contains(out, "deploy.key") {
 		t.Errorf("deploy with no key to a node trusting only good.pub: exit %d\n%s", code, out)
 	}
 	mustDeploy(t, node, data, dir, 1, "--key", filepath.Join(keys, "good.key"))
@@ -333,7 +334,7 @@ func TestDeploySignaturesAndToken(t *testing.T) {
 }
 
 func signedWith(m *cache.Manifest, key ed25519.PrivateKey) *cache.Manifest {
-	m.Sign(key)
+	trust.Sign(m, key)
 	return m
 }
 
@@ -345,7 +346,7 @@ func TestDeployValidation(t *testing.T) {
 	node := startNode(t, data, "--max-bundle", "4000000")
 	tok := token(t, data)
 	mustDeploy(t, node, data, site(t, t.TempDir(), "one", nil), 1)
-	key, err := cache.ReadPrivateKey(filepath.Join(data, "deploy.key"))
+	key, err := trust.ReadPrivateKey(filepath.Join(data, "deploy.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,12 +387,12 @@ func TestDeployValidation(t *testing.T) {
 	}
 	// A host another deployed app holds: refused as a conflict.
 	other := site(t, t.TempDir(), "x", map[string]string{"edge.toml": strings.Replace(staticToml, `"site"`, `"other"`, 1), "public/index.html": "o"})
-	if out, code := deploy(t, node, data, other); code == 0 || !strings.Contains(out, "409") || !strings.Contains(out, `"127.0.0.1"`) {
+	if out, code := deployTo(t, node, data, other); code == 0 || !strings.Contains(out, "409") || !strings.Contains(out, `"127.0.0.1"`) {
 		t.Errorf("deploy of a second app on the same host: exit %d\n%s", code, out)
 	}
 	// The CLI checks edge.toml before sending anything.
 	bad := site(t, t.TempDir(), "x", map[string]string{"edge.toml": staticToml + "oops = 1\n"})
-	if out, code := deploy(t, node, data, bad); code == 0 || !strings.Contains(out, "oops") || strings.Contains(out, "uploaded 1") {
+	if out, code := deployTo(t, node, data, bad); code == 0 || !strings.Contains(out, "oops") || strings.Contains(out, "uploaded 1") {
 		t.Errorf("deploy of a bad edge.toml: exit %d\n%s", code, out)
 	}
 	wantServing(t, node, "one")
@@ -476,7 +477,7 @@ func TestConcurrentDeploys(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				var code int
-				outs[j], code = deploy(t, node, data, dir)
+				outs[j], code = deployTo(t, node, data, dir)
 				if code != 0 {
 					t.Errorf("concurrent deploy %d: exit %d\n%s", j, code, outs[j])
 				}

@@ -11,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip/trust"
 )
 
 // devKey is the deploy key a node creates in its data dir when it is told
@@ -35,12 +35,12 @@ func runKeygen(_ context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: edge keygen --out NAME")
 		return errUsage
 	}
-	pub, err := cache.GenerateDeployKey(*out)
+	pub, err := trust.GenerateDeployKey(*out)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s.key (secret: sign deploys with edge deploy --key %s.key)\nwrote %s.pub (trust it: edge serve --trust-key %s.pub)\n%s\n",
-		*out, *out, *out, *out, cache.FormatPublicKey(pub))
+		*out, *out, *out, *out, trust.FormatPublicKey(pub))
 	return nil
 }
 
@@ -48,7 +48,7 @@ func runKeygen(_ context.Context, args []string, stdout, stderr io.Writer) error
 // and trusts the data dir's dev key. note says which, for the banner.
 func trustedKeys(cfg serveConfig) (keys []ed25519.PublicKey, note string, err error) {
 	for _, f := range cfg.TrustKeys {
-		pub, err := cache.ReadPublicKey(f)
+		pub, err := trust.ReadPublicKey(f)
 		if err != nil {
 			return nil, "", err
 		}
@@ -72,9 +72,9 @@ func trustedKeys(cfg serveConfig) (keys []ed25519.PublicKey, note string, err er
 // loadOrCreateDevKey finds base.key, or creates the pair. A crash between
 // writing the two files is repaired from the private key.
 func loadOrCreateDevKey(base string) (ed25519.PublicKey, bool, error) {
-	priv, err := cache.ReadPrivateKey(base + ".key")
+	priv, err := trust.ReadPrivateKey(base + ".key")
 	if errors.Is(err, fs.ErrNotExist) {
-		pub, err := cache.GenerateDeployKey(base)
+		pub, err := trust.GenerateDeployKey(base)
 		return pub, err == nil, err
 	}
 	if err != nil {
@@ -82,7 +82,7 @@ func loadOrCreateDevKey(base string) (ed25519.PublicKey, bool, error) {
 	}
 	pub := priv.Public().(ed25519.PublicKey)
 	if _, err := os.Stat(base + ".pub"); errors.Is(err, fs.ErrNotExist) {
-		err = os.WriteFile(base+".pub", []byte(cache.FormatPublicKey(pub)+"\n"), 0o644)
+		err = os.WriteFile(base+".pub", []byte(trust.FormatPublicKey(pub)+"\n"), 0o644)
 		if err != nil {
 			return nil, false, err
 		}

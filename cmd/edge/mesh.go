@@ -12,7 +12,9 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/deploy"
 	"github.com/edgecdn/edge/gossip"
+	"github.com/edgecdn/edge/gossip/state"
 	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/ops"
 )
@@ -23,7 +25,7 @@ const defaultGossip = "0.0.0.0:7946"
 // meshWiring connects the deployer and the mesh, which are built in turn:
 // the deployer's OnChange publishes through the mesh once it exists.
 type meshWiring struct {
-	clock *gossip.Clock
+	clock *state.Clock
 	mesh  *gossip.Mesh
 }
 
@@ -39,15 +41,15 @@ func nodeName(cfg serveConfig) string {
 	return h
 }
 
-// prepareMesh names this node in the cache's state stamps and returns
-// the hook the deployer publishes changes through.
-func prepareMesh(cfg serveConfig, store *cache.Cache) (*meshWiring, func(*cache.AppState)) {
-	w := &meshWiring{clock: gossip.NewClock(nil)}
+// prepareMesh returns the ledger that stamps this node's changes in the
+// mesh's order and the hook the deployer publishes changes through.
+func prepareMesh(cfg serveConfig) (*meshWiring, *state.Ledger, func(*state.AppState)) {
+	w := &meshWiring{clock: state.NewClock(nil)}
 	if !cfg.meshOn() {
-		return w, nil
+		return w, nil, nil
 	}
-	store.SetNode(nodeName(cfg), w.clock.Now)
-	store.SetFloor(func(app string) (int, int) {
+	ledger := &state.Ledger{Node: nodeName(cfg), Clock: w.clock.Now}
+	ledger.Floor = func(app string) (int, int) {
 		if w.mesh == nil {
 			return 0, 0
 		}
@@ -55,8 +57,8 @@ func prepareMesh(cfg serveConfig, store *cache.Cache) (*meshWiring, func(*cache.
 			return best.Stamp.Gen, best.Version
 		}
 		return 0, 0
-	})
-	return w, func(st *cache.AppState) {
+	}
+	return w, ledger, func(st *state.AppState) {
 		if w.mesh != nil {
 			w.mesh.Publish(st)
 		}
@@ -64,7 +66,7 @@ func prepareMesh(cfg serveConfig, store *cache.Cache) (*meshWiring, func(*cache.
 }
 
 // startMesh joins the mesh when --gossip or --join is given.
-func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *edge.Deployer, trusted []ed25519.PublicKey, srv *edge.Server, log *slog.Logger) error {
+func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *deploy.Deployer, trusted []ed25519.PublicKey, srv *edge.Server, log *slog.Logger) error {
 	if !cfg.meshOn() {
 		return nil
 	}
@@ -125,7 +127,7 @@ func (w *meshWiring) members(ctx context.Context) (any, error) {
 var errNoMesh = errors.New("this node is not in a mesh (edge serve --gossip ADDR --join ADDR --gossip-key KEY)")
 
 // applier adapts the deployer to gossip.Applier.
-type applier struct{ d *edge.Deployer }
+type applier struct{ d *deploy.Deployer }
 
 func (a applier) ApplyRemote(rec gossip.Record) error { return a.d.ApplyRemote(rec) }
 func (a applier) States() ([]gossip.Record, error)    { return a.d.States() }

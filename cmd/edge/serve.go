@@ -15,6 +15,8 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/app"
+	"github.com/edgecdn/edge/edge/deploy"
 	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/modules/examples"
 	"github.com/edgecdn/edge/ops"
@@ -55,7 +57,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	loadStart := time.Now()
-	opt := edge.LoadOptions{Loader: edge.NewModuleLoader(engine, store, log), Cache: store, ServerSoftware: "edge/" + version}
+	opt := app.LoadOptions{Loader: app.NewModuleLoader(engine, store, log), Cache: store, ServerSoftware: "edge/" + version}
 	base, fallback, err := loadApps(cfg, opt, store)
 	if err != nil {
 		return err
@@ -67,10 +69,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	phases.mark("record")
 	router := edge.NewRouter()
 	var srv *edge.Server
-	mesh, publish := prepareMesh(cfg, store)
-	deployer := edge.NewDeployer(edge.DeployerConfig{
-		Cache: store, Router: router, Load: opt, Trusted: trusted, Keep: cfg.KeepVersions,
-		MaxBundle: cfg.MaxBundle, URLs: func(a *edge.App) []string { return appURLs(srv, a) },
+	mesh, ledger, publish := prepareMesh(cfg)
+	deployer := deploy.New(deploy.Config{
+		Cache: store, Router: router, Ledger: ledger, Load: opt, Trusted: trusted, Keep: cfg.KeepVersions,
+		MaxBundle: cfg.MaxBundle, URLs: func(a *app.App) []string { return appURLs(srv, a) },
 		OnChange: publish, Log: log,
 	})
 	if err := deployer.Start(base, fallback); err != nil {
@@ -137,7 +139,7 @@ func (p *phases) mark(name string) {
 
 // startAdmin serves the admin API unless disabled. Without a token given,
 // one is generated into the data dir, readable only by the node's user.
-func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *edge.Deployer, mesh *meshWiring, handler *edge.Handler, log *slog.Logger) (*ops.Admin, error) {
+func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *deploy.Deployer, mesh *meshWiring, handler *edge.Handler, log *slog.Logger) (*ops.Admin, error) {
 	if cfg.Admin == "" {
 		return nil, nil
 	}
@@ -181,30 +183,30 @@ const cacheFile = "edge.db"
 // loadApps loads every --app directory (base), or, when there are none
 // and nothing was deployed either, the embedded demo (fallback). Modules
 // and files go through the cache: a restart compiles nothing.
-func loadApps(cfg serveConfig, opt edge.LoadOptions, store *cache.Cache) (base, fallback []*edge.App, err error) {
+func loadApps(cfg serveConfig, opt app.LoadOptions, store *cache.Cache) (base, fallback []*app.App, err error) {
 	if len(cfg.Apps) == 0 {
-		if edge.DeployedCount(store) > 0 {
+		if deploy.DeployedCount(store) > 0 {
 			return nil, nil, nil
 		}
-		app, err := edge.LoadApp(examples.Demo(), "(embedded demo)", opt)
+		demo, err := app.LoadApp(examples.Demo(), "embedded demo", opt)
 		if err != nil {
 			return nil, nil, err
 		}
-		return nil, []*edge.App{app}, nil
+		return nil, []*app.App{demo}, nil
 	}
 	for _, dir := range cfg.Apps {
-		app, err := edge.LoadAppDir(dir, opt)
+		a, err := app.LoadAppDir(dir, opt)
 		if err != nil {
 			return nil, nil, err
 		}
-		base = append(base, app)
+		base = append(base, a)
 	}
 	return base, nil, nil
 }
 
 // appURLs is where an app answers on this node: one URL per host ("*":
 // the listener's own address), on plain HTTP when it is on, else HTTPS.
-func appURLs(srv *edge.Server, a *edge.App) []string {
+func appURLs(srv *edge.Server, a *app.App) []string {
 	if srv == nil {
 		return nil
 	}
@@ -227,7 +229,7 @@ func appURLs(srv *edge.Server, a *edge.App) []string {
 }
 
 // appRecords tells the cache which blobs the loaded apps keep alive.
-func appRecords(apps []*edge.App) []cache.AppRecord {
+func appRecords(apps []*app.App) []cache.AppRecord {
 	recs := make([]cache.AppRecord, len(apps))
 	for i, a := range apps {
 		recs[i] = cache.AppRecord{Name: a.Name, Source: a.Source, Blobs: a.Blobs}
@@ -238,7 +240,7 @@ func appRecords(apps []*edge.App) []cache.AppRecord {
 // printBanner tells a newcomer where to point a browser or curl. Tests read
 // the "http:", "https:", "admin:" and "ca:" lines to find the bound ports;
 // "ca:" comes last of those.
-func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admin, apps []*edge.App, keyNote string, demo bool, meshLine string) {
+func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admin, apps []*app.App, keyNote string, demo bool, meshLine string) {
 	fmt.Fprintf(w, "edge %s serving %d app(s)\n", version, len(apps))
 	for _, a := range apps {
 		fmt.Fprintf(w, "  app %s (%s): hosts %s, %d routes\n", a.Name, a.Source, strings.Join(a.Hosts, " "), len(a.Routes))

@@ -1,4 +1,4 @@
-package edge
+package app
 
 import (
 	"bytes"
@@ -16,43 +16,45 @@ import (
 	"github.com/edgecdn/edge/cache"
 )
 
-// StaticFiles is an immutable in-memory snapshot of a static route's files.
+// StaticFiles is an immutable snapshot of a static route's files: blobs
+// in the node's cache by digest, or bytes in memory for an app loaded
+// without a cache.
 // Serving from a snapshot means a file edited or deleted on disk after load
 // cannot half-change a site, and no request path ever touches the disk, so
 // traversal through "..", encoded or not, or symlinks finds nothing.
 type StaticFiles struct {
-	files map[string]*asset // by slash path relative to the root: "css/site.css"
+	files map[string]*Asset // by slash path relative to the root: "css/site.css"
 	dirs  map[string]bool   // directories, for index.html and redirects
 	// single is set when the route names one file rather than a directory.
-	single *asset
+	single *Asset
 }
 
-// asset is one static file: its bytes in memory, or a blob in the cache.
-type asset struct {
-	name        string
+// Asset is one static file: its bytes in memory, or a blob in the cache.
+type Asset struct {
+	Name        string
 	data        []byte       // nil when the bytes live in store
 	store       *cache.Cache // the blob's home, when data is nil
-	digest      cache.Digest
-	size        int64
-	etag        string // quoted sha256 of the content: its address
-	contentType string
-	modTime     time.Time
+	Digest      cache.Digest
+	Size        int64
+	ETag        string // quoted sha256 of the content: its address
+	ContentType string
+	ModTime     time.Time
 }
 
-// open returns a reader over the asset's content. A cached blob is read
+// Open returns a reader over the asset's content. A cached blob is read
 // one chunk at a time, so memory stays bounded whatever its size.
 // A damaged blob is refused before any byte is sent, and dropped from the
 // cache so the app's next load imports the file again.
-func (a *asset) open() (io.ReadSeeker, error) {
+func (a *Asset) Open() (io.ReadSeeker, error) {
 	if a.data != nil || a.store == nil {
 		return bytes.NewReader(a.data), nil
 	}
-	r, err := a.store.OpenBlob(a.digest)
+	r, err := a.store.OpenBlob(a.Digest)
 	if err == nil {
 		err = r.Prefetch()
 	}
 	if errors.Is(err, cache.ErrCorrupt) {
-		err = errors.Join(err, a.store.DropBlob(a.digest))
+		err = errors.Join(err, a.store.DropBlob(a.Digest))
 	}
 	return r, err
 }
@@ -104,7 +106,7 @@ func loadStatic(fsys fs.FS, dir string, src *assetSource) (*StaticFiles, error) 
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %v", dir, unwrapPath(err))
 	}
-	sf := &StaticFiles{files: map[string]*asset{}, dirs: map[string]bool{"": true}}
+	sf := &StaticFiles{files: map[string]*Asset{}, dirs: map[string]bool{"": true}}
 	if !info.IsDir() {
 		sf.single, err = src.read(fsys, root, info)
 		return sf, err
@@ -150,12 +152,12 @@ func (sf *StaticFiles) add(fsys fs.FS, root, p string, d fs.DirEntry, src *asset
 
 // read loads one file: into the cache as a blob (streamed, so a file of
 // any size is fine), or into memory within the budget.
-func (src *assetSource) read(fsys fs.FS, p string, info fs.FileInfo) (*asset, error) {
+func (src *assetSource) read(fsys fs.FS, p string, info fs.FileInfo) (*Asset, error) {
 	mod := info.ModTime().UTC().Truncate(time.Second)
 	if mod.IsZero() || mod.Unix() <= 0 {
 		mod = loadedAt
 	}
-	a := &asset{name: path.Base(p), modTime: mod, size: info.Size()}
+	a := &Asset{Name: path.Base(p), ModTime: mod, Size: info.Size()}
 	var err error
 	if src.cache != nil {
 		err = src.readToCache(fsys, p, info, a)
@@ -165,31 +167,31 @@ func (src *assetSource) read(fsys fs.FS, p string, info fs.FileInfo) (*asset, er
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	a.etag = `"` + a.digest.String() + `"`
-	src.blobs[a.digest.String()] = true
+	a.ETag = `"` + a.Digest.String() + `"`
+	src.blobs[a.Digest.String()] = true
 	return a, nil
 }
 
-func (src *assetSource) readToMemory(fsys fs.FS, p string, a *asset) error {
-	if src.budget -= a.size; src.budget < 0 {
+func (src *assetSource) readToMemory(fsys fs.FS, p string, a *Asset) error {
+	if src.budget -= a.Size; src.budget < 0 {
 		return errors.New("static files exceed the in-memory limit")
 	}
 	data, err := fs.ReadFile(fsys, p)
 	if err != nil {
 		return unwrapPath(err)
 	}
-	a.data, a.digest, a.size = data, cache.Sum(data), int64(len(data))
-	a.contentType = contentType(p, data)
+	a.data, a.Digest, a.Size = data, cache.Sum(data), int64(len(data))
+	a.ContentType = contentType(p, data)
 	return nil
 }
 
 // readToCache hashes the file first and imports it only when the cache
 // lacks it, so a restart re-reads the app but rewrites nothing.
-func (src *assetSource) readToCache(fsys fs.FS, p string, info fs.FileInfo, a *asset) error {
+func (src *assetSource) readToCache(fsys fs.FS, p string, info fs.FileInfo, a *Asset) error {
 	if d, ok := src.index.lookup(p, info); ok && src.cache.HasBlob(d) {
-		a.digest, a.store = d, src.cache
-		a.contentType = mime.TypeByExtension(path.Ext(p))
-		if a.contentType == "" { // sniff the stored copy's first bytes
+		a.Digest, a.store = d, src.cache
+		a.ContentType = mime.TypeByExtension(path.Ext(p))
+		if a.ContentType == "" { // sniff the stored copy's first bytes
 			r, err := src.cache.OpenBlob(d)
 			if err != nil {
 				return err
@@ -199,7 +201,7 @@ func (src *assetSource) readToCache(fsys fs.FS, p string, info fs.FileInfo, a *a
 			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 				return err
 			}
-			a.contentType = http.DetectContentType(head[:n])
+			a.ContentType = http.DetectContentType(head[:n])
 		}
 		return nil
 	}
@@ -208,8 +210,8 @@ func (src *assetSource) readToCache(fsys fs.FS, p string, info fs.FileInfo, a *a
 		return err
 	}
 	defer func() { src.index.remember(p, info, d) }()
-	a.digest, a.size, a.store = d, size, src.cache
-	a.contentType = contentType(p, head)
+	a.Digest, a.Size, a.store = d, size, src.cache
+	a.ContentType = contentType(p, head)
 	if src.cache.HasBlob(d) {
 		return nil
 	}
@@ -256,13 +258,13 @@ func contentType(name string, data []byte) string {
 	return http.DetectContentType(data)
 }
 
-// errNotFound is returned by lookup for a path with no file.
-var errNotFound = errors.New("not found")
+// ErrNotFound is returned by Lookup for a path with no file.
+var ErrNotFound = errors.New("not found")
 
-// lookup finds the file for rel (a cleaned path relative to the route, no
+// Lookup finds the file for rel (a cleaned path relative to the route, no
 // leading slash). A directory gives its index.html; redirect is set when
 // the directory was asked for without its trailing slash.
-func (sf *StaticFiles) lookup(rel string) (a *asset, redirect bool, err error) {
+func (sf *StaticFiles) Lookup(rel string) (a *Asset, redirect bool, err error) {
 	if sf.single != nil {
 		return sf.single, false, nil
 	}
@@ -274,13 +276,13 @@ func (sf *StaticFiles) lookup(rel string) (a *asset, redirect bool, err error) {
 		rel = path.Join(dir, "index.html")
 	}
 	if a = sf.files[rel]; a == nil {
-		return nil, false, errNotFound
+		return nil, false, ErrNotFound
 	}
 	return a, false, nil
 }
 
-// notFoundPage is the app's own 404.html at the root of the route, if any.
-func (sf *StaticFiles) notFoundPage() *asset {
+// NotFoundPage is the app's own 404.html at the root of the route, if any.
+func (sf *StaticFiles) NotFoundPage() *Asset {
 	if sf.single != nil {
 		return nil
 	}

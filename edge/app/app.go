@@ -1,4 +1,4 @@
-package edge
+package app
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/edgecdn/edge/cache"
@@ -29,15 +30,15 @@ type App struct {
 
 // Route is one route of an App, ready to serve.
 type Route struct {
-	Pattern string // as in the manifest: "/api/hello" or "/api/..."
-	prefix  string // Pattern without "/...", for wildcard routes
-	wild    bool
+	Pattern string // as in edge.toml: "/api/hello" or "/api/..."
+	Prefix  string // Pattern without "/...", for wildcard routes
+	Wild    bool
 
 	// Dynamic routes.
 	Module   *modules.Module
-	executor string // "wagi" or "edge"
-	wagi     *modules.WAGIRoute
-	limits   modules.Limits
+	Executor string // "wagi" or "edge"
+	WAGI     *modules.WAGIRoute
+	Limits   modules.Limits
 
 	// Static routes.
 	Files        *StaticFiles
@@ -95,12 +96,12 @@ func LoadApp(fsys fs.FS, source string, opt LoadOptions) (*App, error) {
 }
 
 func loadApp(fsys fs.FS, source string, opt LoadOptions, ix *fileIndex) (*App, error) {
-	file := path.Join(source, ManifestFile)
-	data, err := fs.ReadFile(fsys, ManifestFile)
+	file := path.Join(source, ConfigFile)
+	data, err := fs.ReadFile(fsys, ConfigFile)
 	if err != nil {
-		return nil, manifestError(file, "", "cannot read: %v", unwrapPath(err))
+		return nil, configError(file, "", "cannot read: %v", unwrapPath(err))
 	}
-	m, err := ParseManifest(file, data)
+	m, err := ParseConfig(file, data)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +121,7 @@ func loadApp(fsys fs.FS, source string, opt LoadOptions, ix *fileIndex) (*App, e
 		field := fmt.Sprintf("routes[%d]", i)
 		rt, err := loadRoute(fsys, spec, opt, src)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %s.%w", file, ErrManifest, field, err)
+			return nil, fmt.Errorf("%s: %w: %s.%w", file, ErrConfig, field, err)
 		}
 		app.Routes = append(app.Routes, rt)
 	}
@@ -136,7 +137,7 @@ const DefaultMaxStaticBytes = 256 << 20
 
 func loadRoute(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource) (*Route, error) {
 	rt := &Route{Pattern: spec.Path}
-	rt.prefix, rt.wild = cutWildcard(spec.Path)
+	rt.Prefix, rt.Wild = cutWildcard(spec.Path)
 	if spec.Static != "" {
 		files, err := loadStatic(fsys, spec.Static, src)
 		if err != nil {
@@ -171,15 +172,15 @@ func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource, 
 		return fmt.Errorf("module: %s does not export %s, which the %q executor calls", spec.Module, need, spec.Executor)
 	}
 	rt.Module = mod
-	rt.executor = spec.Executor
-	rt.limits = modules.Limits{Memory: memory, MaxOutput: output, Timeout: timeout}.WithDefaults()
-	if most := mod.Engine().MaxMemory(); rt.limits.Memory > most {
+	rt.Executor = spec.Executor
+	rt.Limits = modules.Limits{Memory: memory, MaxOutput: output, Timeout: timeout}.WithDefaults()
+	if most := mod.Engine().MaxMemory(); rt.Limits.Memory > most {
 		if memory > 0 {
 			return fmt.Errorf("memory: %s is more than this node allows a guest (%d MiB)", spec.Memory, most>>20)
 		}
-		rt.limits.Memory = most
+		rt.Limits.Memory = most
 	}
-	rt.wagi = &modules.WAGIRoute{Pattern: spec.Path, Module: name, Env: spec.Env, ServerSoftware: opt.ServerSoftware}
+	rt.WAGI = &modules.WAGIRoute{Pattern: spec.Path, Module: name, Env: spec.Env, ServerSoftware: opt.ServerSoftware}
 	return nil
 }
 
@@ -191,15 +192,7 @@ func cutWildcard(p string) (string, bool) {
 	if p == "/..." {
 		return "", true
 	}
-	base, ok := cutSuffix(p, "/...")
-	return base, ok
-}
-
-func cutSuffix(s, suffix string) (string, bool) {
-	if len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix {
-		return s[:len(s)-len(suffix)], true
-	}
-	return s, false
+	return strings.CutSuffix(p, "/...")
 }
 
 // unwrapPath drops the *fs.PathError wrapper whose path would repeat the

@@ -1,8 +1,10 @@
-package edge_test
+package app_test
 
 import (
 	"errors"
+	"io"
 	"io/fs"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -10,7 +12,7 @@ import (
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
 	"github.com/edgecdn/edge/cache"
-	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/app"
 	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/modules/examples"
 )
@@ -52,7 +54,7 @@ func TestLoaderCompilesOnce(t *testing.T) {
 	c := openCache(t, t.TempDir())
 	engine := newTestEngine(t)
 	wasm := demoWasm(t, "hello.wasm")
-	loader := edge.NewModuleLoader(engine, c, quietLog)
+	loader := app.NewModuleLoader(engine, c, quietLog)
 	var wg sync.WaitGroup
 	mods := make([]*modules.Module, 64)
 	for i := range mods {
@@ -77,7 +79,7 @@ func TestLoaderCompilesOnce(t *testing.T) {
 	}
 	runsHello(t, mods[0])
 
-	again := edge.NewModuleLoader(engine, c, quietLog) // as after a restart
+	again := app.NewModuleLoader(engine, c, quietLog) // as after a restart
 	m, err := again.Load("hello.wasm", wasm)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +104,7 @@ func TestLoaderHealsBadArtifacts(t *testing.T) {
 	if err := c.PutArtifact(key, []byte("\x7fELF not really an artifact"), "hello.wasm", engine.Target()); err != nil {
 		t.Fatal(err)
 	}
-	m, err := edge.NewModuleLoader(engine, c, quietLog).Load("hello.wasm", wasm)
+	m, err := app.NewModuleLoader(engine, c, quietLog).Load("hello.wasm", wasm)
 	if err != nil {
 		t.Fatalf("load with a bad artifact: %v", err)
 	}
@@ -138,7 +140,7 @@ func TestArtifactsOfAnotherEngine(t *testing.T) {
 		t.Fatal("differently configured engines share a fingerprint")
 	}
 	wasm := demoWasm(t, "hello.wasm")
-	if _, err := edge.NewModuleLoader(other, c, quietLog).Load("hello.wasm", wasm); err != nil {
+	if _, err := app.NewModuleLoader(other, c, quietLog).Load("hello.wasm", wasm); err != nil {
 		t.Fatal(err)
 	}
 	foreign, err := c.GetArtifact(cache.ArtifactKey{Module: cache.Sum(wasm), Fingerprint: other.Fingerprint()})
@@ -148,7 +150,7 @@ func TestArtifactsOfAnotherEngine(t *testing.T) {
 	if len(foreign) == 0 {
 		t.Fatal("no artifact stored for the other engine")
 	}
-	hm, err := edge.NewModuleLoader(host, c, quietLog).Load("hello.wasm", wasm)
+	hm, err := app.NewModuleLoader(host, c, quietLog).Load("hello.wasm", wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,4 +199,16 @@ func TestOtherTargetsRefused(t *testing.T) {
 		t.Fatalf("the host's own triple refused: %v", err)
 	}
 	e.Close()
+}
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func newTestEngine(t testing.TB) *modules.Engine {
+	t.Helper()
+	e, err := modules.NewEngine(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
 }

@@ -1,23 +1,23 @@
-package edge
+package app
 
 import (
 	"errors"
 	"fmt"
 	"net"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/edgecdn/edge/cache"
 )
 
-// ManifestFile is the name of an app's manifest inside its directory.
-const ManifestFile = "edge.toml"
+// ConfigFile is the name of an app's config inside its directory.
+const ConfigFile = "edge.toml"
 
-// Manifest is an app's edge.toml: its name, the hosts it answers, and its
+// Config is an app's edge.toml: its name, the hosts it answers, and its
 // routes. See the README for the format.
-type Manifest struct {
+type Config struct {
 	Name   string      `toml:"name"`
 	Hosts  []string    `toml:"hosts"`
 	Routes []RouteSpec `toml:"routes"`
@@ -37,33 +37,34 @@ type RouteSpec struct {
 	CacheControl string            `toml:"cache_control"`
 }
 
-// ErrManifest is returned for any manifest that cannot be used; the wrapping
-// error names the file, the field and the reason.
-var ErrManifest = errors.New("invalid manifest")
+// ErrConfig is returned for any edge.toml that cannot be used; the
+// wrapping error names the file, the field and the reason.
+var ErrConfig = errors.New("invalid app config")
 
-// manifestError builds "FILE: FIELD: reason" wrapping ErrManifest.
-func manifestError(file, field, format string, args ...any) error {
+// configError builds "FILE: FIELD: reason" wrapping ErrConfig.
+func configError(file, field, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	if field != "" {
 		msg = field + ": " + msg
 	}
-	return fmt.Errorf("%s: %w: %s", file, ErrManifest, msg)
+	return fmt.Errorf("%s: %w: %s", file, ErrConfig, msg)
 }
 
-// ParseManifest decodes and validates a manifest. file names it in errors.
-// Unknown fields are errors, so a typo never silently changes behaviour.
-func ParseManifest(file string, data []byte) (*Manifest, error) {
-	var m Manifest
+// ParseConfig decodes and validates an edge.toml. file names it in
+// errors. Unknown fields are errors, so a typo never silently changes
+// behaviour.
+func ParseConfig(file string, data []byte) (*Config, error) {
+	var m Config
 	md, err := toml.Decode(string(data), &m)
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
-			return nil, manifestError(file, "", "line %d: %s", perr.Position.Line, perr.Message)
+			return nil, configError(file, "", "line %d: %s", perr.Position.Line, perr.Message)
 		}
-		return nil, manifestError(file, "", "%v", err)
+		return nil, configError(file, "", "%v", err)
 	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
-		return nil, manifestError(file, unknownField(data, undecoded[0]), "unknown field")
+		return nil, configError(file, unknownField(data, undecoded[0]), "unknown field")
 	}
 	if err := m.validate(file); err != nil {
 		return nil, err
@@ -90,46 +91,42 @@ func unknownField(data []byte, key toml.Key) string {
 	return key.String()
 }
 
-var appName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
-func (m *Manifest) validate(file string) error {
-	if !appName.MatchString(m.Name) {
-		return manifestError(file, "name", "%q must be 1-63 lower-case letters, digits or '-'", m.Name)
+func (m *Config) validate(file string) error {
+	if !cache.ValidLabel(m.Name) {
+		return configError(file, "name", "%q must be 1-63 lower-case letters, digits or '-'", m.Name)
 	}
 	if len(m.Hosts) == 0 {
-		return manifestError(file, "hosts", "at least one host is required (\"*\" answers any)")
+		return configError(file, "hosts", "at least one host is required (\"*\" answers any)")
 	}
 	seenHost := map[string]bool{}
 	for i, h := range m.Hosts {
 		h = strings.ToLower(h)
 		if err := validHost(h); err != nil {
-			return manifestError(file, fmt.Sprintf("hosts[%d]", i), "%q %v", h, err)
+			return configError(file, fmt.Sprintf("hosts[%d]", i), "%q %v", h, err)
 		}
 		if seenHost[h] {
-			return manifestError(file, fmt.Sprintf("hosts[%d]", i), "%q is listed twice", h)
+			return configError(file, fmt.Sprintf("hosts[%d]", i), "%q is listed twice", h)
 		}
 		seenHost[h] = true
 		m.Hosts[i] = h
 	}
 	if len(m.Routes) == 0 {
-		return manifestError(file, "routes", "at least one [[routes]] entry is required")
+		return configError(file, "routes", "at least one [[routes]] entry is required")
 	}
 	seen := map[string]int{}
 	for i := range m.Routes {
 		r := &m.Routes[i]
 		field := fmt.Sprintf("routes[%d]", i)
 		if err := r.validate(); err != nil {
-			return manifestError(file, field+"."+err.field, "%s", err.msg)
+			return configError(file, field+"."+err.field, "%s", err.msg)
 		}
 		if j, dup := seen[r.Path]; dup {
-			return manifestError(file, field+".path", "%q is also the path of routes[%d]", r.Path, j)
+			return configError(file, field+".path", "%q is also the path of routes[%d]", r.Path, j)
 		}
 		seen[r.Path] = i
 	}
 	return nil
 }
-
-var hostLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // validHost accepts "*", an IP address, or a DNS name.
 func validHost(h string) error {
@@ -140,7 +137,7 @@ func validHost(h string) error {
 		return errors.New("is longer than 253 characters")
 	}
 	for _, label := range strings.Split(h, ".") {
-		if !hostLabel.MatchString(label) {
+		if !cache.ValidLabel(label) {
 			return errors.New("is not a host name, an IP address or \"*\"")
 		}
 	}

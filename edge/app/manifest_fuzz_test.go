@@ -1,4 +1,4 @@
-package edge_test
+package app_test
 
 import (
 	"bytes"
@@ -9,14 +9,14 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/app"
 )
 
-// FuzzParseManifest feeds arbitrary bytes to ParseManifest. It must never
+// FuzzParseConfig feeds arbitrary bytes to ParseManifest. It must never
 // panic; an error must wrap ErrManifest and name the file; a manifest it
 // accepts must satisfy every rule, and must survive a round trip through
 // the TOML encoder unchanged.
-func FuzzParseManifest(f *testing.F) {
+func FuzzParseConfig(f *testing.F) {
 	seeds := []string{
 		`name = "demo"
 hosts = ["localhost", "127.0.0.1"]
@@ -48,12 +48,12 @@ cache_control = "public, max-age=60"
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := edge.ParseManifest("f/edge.toml", data)
+		m, err := app.ParseConfig("f/edge.toml", data)
 		if err != nil {
 			if m != nil {
 				t.Fatalf("manifest %+v returned with error %v", m, err)
 			}
-			if !errors.Is(err, edge.ErrManifest) || !strings.HasPrefix(err.Error(), "f/edge.toml: ") {
+			if !errors.Is(err, app.ErrConfig) || !strings.HasPrefix(err.Error(), "f/edge.toml: ") {
 				t.Fatalf("error %q should wrap ErrManifest and start with the file name", err)
 			}
 			return
@@ -64,7 +64,7 @@ cache_control = "public, max-age=60"
 		if err := toml.NewEncoder(&buf).Encode(m); err != nil {
 			t.Fatalf("encode accepted manifest: %v", err)
 		}
-		again, err := edge.ParseManifest("f/edge.toml", buf.Bytes())
+		again, err := app.ParseConfig("f/edge.toml", buf.Bytes())
 		if err != nil {
 			t.Fatalf("re-parse of accepted manifest failed: %v\n%s", err, buf.Bytes())
 		}
@@ -75,7 +75,7 @@ cache_control = "public, max-age=60"
 }
 
 // checkManifest asserts the rules of the format on an accepted manifest.
-func checkManifest(t *testing.T, m *edge.Manifest) {
+func checkManifest(t *testing.T, m *app.Config) {
 	t.Helper()
 	if m.Name == "" || len(m.Name) > 63 || strings.ToLower(m.Name) != m.Name {
 		t.Fatalf("accepted name %q", m.Name)
@@ -118,9 +118,9 @@ func checkManifest(t *testing.T, m *edge.Manifest) {
 }
 
 // normalizeEnv treats an empty env like no env: the encoder omits both.
-func normalizeEnv(m *edge.Manifest) *edge.Manifest {
+func normalizeEnv(m *app.Config) *app.Config {
 	c := *m
-	c.Routes = append([]edge.RouteSpec(nil), m.Routes...)
+	c.Routes = append([]app.RouteSpec(nil), m.Routes...)
 	for i := range c.Routes {
 		if len(c.Routes[i].Env) == 0 {
 			c.Routes[i].Env = nil

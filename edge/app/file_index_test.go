@@ -1,4 +1,4 @@
-package edge
+package app
 
 import (
 	"io/fs"
@@ -97,11 +97,11 @@ func TestFileIndexSkipsUnchangedFiles(t *testing.T) {
 	if third["public/a.txt"] == 0 {
 		t.Fatal("a rewritten file (same size and mtime) was not read again")
 	}
-	a, _, err := app.Routes[0].Files.lookup("a.txt")
+	a, _, err := app.Routes[0].Files.Lookup("a.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := a.open()
+	r, err := a.Open()
 	if err != nil {
 		t.Fatal(err)
 	}

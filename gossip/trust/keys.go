@@ -1,4 +1,4 @@
-package cache
+package trust
 
 import (
 	"crypto/ed25519"
@@ -37,11 +37,11 @@ func GenerateDeployKey(base string) (ed25519.PublicKey, error) {
 func writeNew(path, content string, mode os.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
-		return fmt.Errorf("cache: key file: %w", err)
+		return fmt.Errorf("trust: key file: %w", err)
 	}
 	if _, err := f.WriteString(content); err != nil {
 		f.Close()
-		return fmt.Errorf("cache: key file %s: %w", path, err)
+		return fmt.Errorf("trust: key file %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
@@ -69,11 +69,11 @@ func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 func ReadPublicKey(path string) (ed25519.PublicKey, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cache: public key: %w", err)
+		return nil, fmt.Errorf("trust: public key: %w", err)
 	}
 	pub, err := ParsePublicKey(string(b))
 	if err != nil {
-		return nil, fmt.Errorf("cache: public key %s: %w", path, err)
+		return nil, fmt.Errorf("trust: public key %s: %w", path, err)
 	}
 	return pub, nil
 }
@@ -82,12 +82,12 @@ func ReadPublicKey(path string) (ed25519.PublicKey, error) {
 func ReadPrivateKey(path string) (ed25519.PrivateKey, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cache: deploy key: %w", err)
+		return nil, fmt.Errorf("trust: deploy key: %w", err)
 	}
 	s, ok := strings.CutPrefix(strings.TrimSpace(string(b)), privKeyTag)
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
 	if !ok || err != nil || len(raw) != ed25519.PrivateKeySize {
-		return nil, fmt.Errorf("cache: deploy key %s: not an edge deploy key (edge keygen --out NAME writes one)", path)
+		return nil, fmt.Errorf("trust: deploy key %s: not an edge deploy key (edge keygen --out NAME writes one)", path)
 	}
 	return ed25519.PrivateKey(raw), nil
 }

@@ -1,15 +1,15 @@
-package gossip_test
+package state_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/edgecdn/edge/gossip"
+	"github.com/edgecdn/edge/gossip/state"
 )
 
 func TestClock(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	c := gossip.NewClock(func() time.Time { return now })
+	c := state.NewClock(func() time.Time { return now })
 	a := c.Now()
 	if b := c.Now(); b <= a {
 		t.Fatalf("readings do not grow: %d then %d", a, b)

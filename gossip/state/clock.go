@@ -1,4 +1,4 @@
-package gossip
+package state
 
 import (
 	"sync"

@@ -1,0 +1,38 @@
+package edge
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/edgecdn/edge/modules"
+)
+
+// failure is what a failed guest run means for the client and for the
+// counters. The table below is the one place a guest error is classified.
+type failure struct {
+	status  int
+	message string
+	counter func(*Stats) // which counter of Stats the failure adds to
+}
+
+var failures = []struct {
+	err error
+	failure
+}{
+	{modules.ErrDeadline, failure{http.StatusGatewayTimeout, "the app's module ran past its deadline", func(s *Stats) { s.GuestDeadlines.Add(1) }}},
+	{modules.ErrOutputTooLarge, failure{http.StatusBadGateway, "the app's module wrote more than its output limit", func(s *Stats) { s.GuestTooLarge.Add(1) }}},
+	{modules.ErrBadResponse, failure{http.StatusBadGateway, "the app's module returned an invalid response", func(s *Stats) { s.GuestBadOutput.Add(1) }}},
+}
+
+// trapped is every other failure: a trap, a non-zero exit, a memory limit.
+var trapped = failure{http.StatusInternalServerError, "the app's module failed", func(s *Stats) { s.GuestTraps.Add(1) }}
+
+// classify maps a non-nil guest error onto its failure.
+func classify(err error) failure {
+	for _, f := range failures {
+		if errors.Is(err, f.err) {
+			return f.failure
+		}
+	}
+	return trapped
+}
