@@ -1,17 +1,12 @@
 package modules
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-)
+import "fmt"
 
 // Module is a compiled, pre-instantiated guest, shared by every request
 // that runs it.
 type Module struct {
 	engine *Engine
 	name   string
-	digest string
 	c      *cModule
 }
 
@@ -21,20 +16,16 @@ func (m *Module) Name() string { return m.name }
 // Engine is the engine that compiled m; only its stores can run m.
 func (m *Module) Engine() *Engine { return m.engine }
 
-// Digest is the hex sha256 of the module's wasm bytes.
-func (m *Module) Digest() string { return m.digest }
-
 // Compile validates, compiles and pre-instantiates wasm. The name only
 // labels errors and logs. A module that is not valid wasm, is not a WASI
 // command (no _start export), or imports what the node does not provide is
 // refused with ErrInvalidModule and the engine's explanation.
 func (e *Engine) Compile(name string, wasm []byte) (*Module, error) {
-	sum := sha256.Sum256(wasm)
 	c, err := e.c.compile(wasm)
 	if err != nil {
 		return nil, fmt.Errorf("modules: compile %s: %w: %w", name, ErrInvalidModule, err)
 	}
-	return &Module{engine: e, name: name, digest: hex.EncodeToString(sum[:]), c: c}, nil
+	return &Module{engine: e, name: name, c: c}, nil
 }
 
 // Exports reports whether m exports a function called name: how a loader
@@ -57,24 +48,27 @@ func (m *Module) Serialize() ([]byte, error) {
 }
 
 // Deserialize loads compiled code produced by Serialize; Wasmtime copies
-// the bytes. wasmDigest is the module's hex sha256. Foreign or damaged
-// bytes are refused with ErrInvalidModule, never run.
-func (e *Engine) Deserialize(name, wasmDigest string, artifact []byte) (*Module, error) {
+// the bytes. Foreign or damaged bytes are refused with ErrInvalidModule,
+// never run. The second argument is unused: it was the module's digest,
+// kept by Module and never read; it goes when the callers in edge and
+// cmd/edge stop passing it.
+func (e *Engine) Deserialize(name, _ string, artifact []byte) (*Module, error) {
 	c, err := e.c.deserialize(artifact)
 	if err != nil {
 		return nil, fmt.Errorf("modules: load artifact of %s: %w: %w", name, ErrInvalidModule, err)
 	}
-	return &Module{engine: e, name: name, digest: wasmDigest, c: c}, nil
+	return &Module{engine: e, name: name, c: c}, nil
 }
 
 // DeserializeFile loads compiled code from a file by mapping it, the
 // fastest way to start a large module. The file must never be written
 // again while any module uses it (Wasmtime runs code from the mapping);
 // cache.ArtifactFile provides files written once and renamed into place.
-func (e *Engine) DeserializeFile(name, wasmDigest, path string) (*Module, error) {
+// The second argument is unused, as for Deserialize.
+func (e *Engine) DeserializeFile(name, _, path string) (*Module, error) {
 	c, err := e.c.deserializeFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("modules: load artifact of %s: %w: %w", name, ErrInvalidModule, err)
 	}
-	return &Module{engine: e, name: name, digest: wasmDigest, c: c}, nil
+	return &Module{engine: e, name: name, c: c}, nil
 }

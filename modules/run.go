@@ -55,16 +55,12 @@ func (e *Engine) execute(m *Module, abi bool, cmd *Command, lim Limits) (*runRes
 // success: wasi-libc and Go call proc_exit(0) at the end of main.
 func (r *runResult) err() error {
 	switch r.stage {
-	case 0:
+	case stageOK:
 		return nil
-	case 3:
+	case stageNoExport:
 		return fmt.Errorf("%w: the module lacks the export its executor calls", ErrInvalidModule)
-	case 4:
+	case stageSetup:
 		return fmt.Errorf("%w: set up the store: %s", ErrTrap, r.message)
-	}
-	stage := "run"
-	if r.stage == 1 {
-		stage = "instantiate"
 	}
 	switch {
 	case r.exitSet && r.exitCode == 0:
@@ -74,5 +70,5 @@ func (r *runResult) err() error {
 	case r.trapSet && r.trapCode == trapInterrupt:
 		return fmt.Errorf("%w: interrupted", ErrDeadline)
 	}
-	return fmt.Errorf("%w: %s: %s", ErrTrap, stage, r.message)
+	return fmt.Errorf("%w: %s: %s", ErrTrap, r.stage, r.message)
 }
