@@ -52,7 +52,7 @@ func (m *Module) Serialize() ([]byte, error) {
 // never run. The second argument is unused: it was the module's digest,
 // kept by Module and never read; it goes when the callers in edge and
 // cmd/edge stop passing it.
-func (e *Engine) Deserialize(name, _ string, artifact []byte) (*Module, error) {
+func (e *Engine) Deserialize(name string, artifact []byte) (*Module, error) {
 	c, err := e.c.deserialize(artifact)
 	if err != nil {
 		return nil, fmt.Errorf("modules: load artifact of %s: %w: %w", name, ErrInvalidModule, err)
@@ -65,7 +65,7 @@ func (e *Engine) Deserialize(name, _ string, artifact []byte) (*Module, error) {
 // again while any module uses it (Wasmtime runs code from the mapping);
 // cache.ArtifactFile provides files written once and renamed into place.
 // The second argument is unused, as for Deserialize.
-func (e *Engine) DeserializeFile(name, _, path string) (*Module, error) {
+func (e *Engine) DeserializeFile(name, path string) (*Module, error) {
 	c, err := e.c.deserializeFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("modules: load artifact of %s: %w: %w", name, ErrInvalidModule, err)

@@ -119,7 +119,7 @@ func artifactChecker(engine *modules.Engine) *cache.ArtifactChecker {
 	return &cache.ArtifactChecker{
 		Fingerprint: engine.Fingerprint(),
 		Load: func(data []byte) error {
-			m, err := engine.Deserialize("verify", "", data)
+			m, err := engine.Deserialize("verify", data)
 			if err == nil {
 				m.Close()
 			}

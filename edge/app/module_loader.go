@@ -120,7 +120,7 @@ func (l *ModuleLoader) fromArtifact(name string, d cache.Digest) (*modules.Modul
 	if err != nil {
 		return nil, err
 	}
-	m, err := l.engine.DeserializeFile(name, d.String(), path)
+	m, err := l.engine.DeserializeFile(name, path)
 	if errors.Is(err, modules.ErrInvalidModule) {
 		l.cache.Counters().ArtifactCorrupt.Add(1)
 		if derr := l.cache.DeleteArtifact(l.key(d)); derr != nil {

@@ -119,7 +119,7 @@ func TestLoaderHealsBadArtifacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := engine.Deserialize("hello.wasm", key.Module.String(), good); err != nil {
+	if _, err := engine.Deserialize("hello.wasm", good); err != nil {
 		t.Errorf("the replacement artifact does not load: %v", err)
 	}
 }
@@ -178,7 +178,7 @@ func TestIncompatibleArtifactRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newTestEngine(t).Deserialize("hello.wasm", "", art); !errors.Is(err, modules.ErrInvalidModule) {
+	if _, err := newTestEngine(t).Deserialize("hello.wasm", art); !errors.Is(err, modules.ErrInvalidModule) {
 		t.Errorf("loading an artifact compiled without epoch interruption: err = %v, want ErrInvalidModule", err)
 	}
 }
