@@ -49,9 +49,7 @@ func (m *Module) Serialize() ([]byte, error) {
 
 // Deserialize loads compiled code produced by Serialize; Wasmtime copies
 // the bytes. Foreign or damaged bytes are refused with ErrInvalidModule,
-// never run. The second argument is unused: it was the module's digest,
-// kept by Module and never read; it goes when the callers in edge and
-// cmd/edge stop passing it.
+// never run.
 func (e *Engine) Deserialize(name string, artifact []byte) (*Module, error) {
 	c, err := e.c.deserialize(artifact)
 	if err != nil {
@@ -64,7 +62,6 @@ func (e *Engine) Deserialize(name string, artifact []byte) (*Module, error) {
 // fastest way to start a large module. The file must never be written
 // again while any module uses it (Wasmtime runs code from the mapping);
 // cache.ArtifactFile provides files written once and renamed into place.
-// The second argument is unused, as for Deserialize.
 func (e *Engine) DeserializeFile(name, path string) (*Module, error) {
 	c, err := e.c.deserializeFile(path)
 	if err != nil {
