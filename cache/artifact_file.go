@@ -86,30 +86,14 @@ func (c *Cache) restoreArtifact(k ArtifactKey, data []byte) error {
 	return c.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketArtifacts).Put(k.bytes(), data) })
 }
 
-// writeOnce writes data to a new temporary file, syncs it and renames it to
-// path. An existing file at path is replaced by name only.
+// writeOnce writes an artifact file whole. A damaged file at path is
+// replaced by name only: a module mapped from it keeps its pages.
 func writeOnce(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("cache: artifact dir: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
+	if err := ReplaceFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("cache: artifact file: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-		return fmt.Errorf("cache: write artifact file: %w", err)
 	}
 	return nil
 }

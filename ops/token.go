@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/edgecdn/edge/cache"
 )
 
 // TokenFile is where a node keeps the admin token it generated, in its
@@ -29,15 +31,10 @@ func LoadOrCreateToken(dir string) (token string, created bool, err error) {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	tok = hex.EncodeToString(b[:])
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return "", false, fmt.Errorf("ops: create %s: %w", path, err)
+	if err := cache.WriteNewFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("ops: token: %w", err)
 	}
-	if _, err := f.WriteString(tok + "\n"); err != nil {
-		f.Close()
-		return "", false, fmt.Errorf("ops: write %s: %w", path, err)
-	}
-	return tok, true, f.Close()
+	return tok, true, nil
 }
 
 // ReadToken reads a token file, refusing an empty one.

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 
+	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/gossip"
 	"github.com/edgecdn/edge/ops"
 )
@@ -21,15 +21,7 @@ func writeGossipKey(out string, stdout io.Writer) error {
 		return nil
 	}
 	path := out + ".gossip"
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := fmt.Fprintln(f, line); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := cache.WriteNewFile(path, []byte(line+"\n"), 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s (secret: give it to every node with edge serve --gossip-key %s)\n", path, path)

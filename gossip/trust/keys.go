@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/edgecdn/edge/cache"
 )
 
 // Deploy keys are ed25519 keys stored as one line of text: the private key
@@ -35,19 +37,10 @@ func GenerateDeployKey(base string) (ed25519.PublicKey, error) {
 }
 
 func writeNew(path, content string, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
+	if err := cache.WriteNewFile(path, []byte(content), mode); err != nil {
 		return fmt.Errorf("trust: key file: %w", err)
 	}
-	if _, err := f.WriteString(content); err != nil {
-		f.Close()
-		return fmt.Errorf("trust: key file %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return nil
 }
 
 // FormatPublicKey is the text form of a public key file.
