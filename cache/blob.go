@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,12 +29,6 @@ func chunkKey(id []byte, i uint32) []byte {
 	return k
 }
 
-// uploads tracks chunk IDs being written, so GC leaves them alone.
-var uploads = struct {
-	sync.Mutex
-	active map[string]bool
-}{active: map[string]bool{}}
-
 // PutBlob stores what r yields as a blob and returns its digest and size.
 // Each chunk is written in its own short transaction and the blob becomes
 // visible only in the last one. Identical content is stored once. More
@@ -54,13 +47,13 @@ func (c *Cache) PutBlobVerified(r io.Reader, want Digest, maxSize int64) (int64,
 func (c *Cache) putBlob(r io.Reader, maxSize int64, want *Digest) (Digest, int64, error) {
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
-	uploads.Lock()
-	uploads.active[string(id)] = true
-	uploads.Unlock()
+	c.uploads.Lock()
+	c.uploads.active[string(id)] = true
+	c.uploads.Unlock()
 	defer func() {
-		uploads.Lock()
-		delete(uploads.active, string(id))
-		uploads.Unlock()
+		c.uploads.Lock()
+		delete(c.uploads.active, string(id))
+		c.uploads.Unlock()
 	}()
 
 	meta := &blobMeta{ChunkID: id, ChunkSize: c.opt.ChunkSize, Created: c.now().UTC()}

@@ -69,6 +69,12 @@ type Cache struct {
 	now   func() time.Time
 	gcMu  sync.RWMutex   // GC (writer) against imports in progress (readers)
 	bg    sync.WaitGroup // background bookkeeping writes
+	// uploads tracks the chunk IDs of blobs being written, so that GC
+	// leaves them alone.
+	uploads struct {
+		sync.Mutex
+		active map[string]bool
+	}
 }
 
 // Open opens or creates the cache file at path and removes what an
@@ -94,6 +100,7 @@ func Open(path string, opt Options) (*Cache, error) {
 		return nil, fmt.Errorf("cache: open %s: %w", path, err)
 	}
 	c := &Cache{db: db, opt: opt, log: opt.Log.With("component", "cache"), stats: &Counters{}, now: time.Now}
+	c.uploads.active = map[string]bool{}
 	if opt.ReadOnly {
 		return c, nil
 	}

@@ -139,13 +139,13 @@ func (c *Cache) Hold() (release func()) {
 // blob commits, so every chunk seen here belongs to a committed blob, to
 // an upload in the registry, or to nobody.
 func (c *Cache) removeOrphanChunks() (int, error) {
-	uploads.Lock()
+	c.uploads.Lock()
 	active := map[string]bool{}
-	for id := range uploads.active {
+	for id := range c.uploads.active {
 		active[id] = true
 	}
 	orphans, n, err := c.scanOrphans(active)
-	uploads.Unlock()
+	c.uploads.Unlock()
 	if err != nil {
 		return 0, err
 	}

@@ -111,7 +111,7 @@ func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size i
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+PeerToken(m.ring.GetPrimaryKey()))
-	resp, err := peerClient.Do(req)
+	resp, err := m.client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,12 @@ func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size i
 	return nil
 }
 
-var peerClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second}}
+// newPeerClient is the HTTP client a mesh talks to its peers with. Each
+// Mesh has its own, so that meshes in one process (tests, benchmarks)
+// share no connections, and Stop closes its idle ones.
+func newPeerClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second}}
+}
 
 // peerInfo is a member's peer endpoint.
 type peerInfo struct{ name, addr, region string }

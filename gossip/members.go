@@ -105,7 +105,7 @@ func (m *Mesh) statusOf(ctx context.Context, mb *Member) (*PeerStatus, error) {
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+PeerToken(m.ring.GetPrimaryKey()))
-	resp, err := peerClient.Do(req)
+	resp, err := m.client.Do(req)
 	if err != nil {
 		return nil, err
 	}

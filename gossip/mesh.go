@@ -9,6 +9,7 @@ import (
 	"log"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -75,6 +76,7 @@ type Mesh struct {
 	ring  *memberlist.Keyring
 	// ledger reads the state this node has applied.
 	ledger *state.Ledger
+	client *http.Client // to peers' endpoints
 
 	mu    sync.Mutex
 	best  map[string]Record // the winning state known of each app
@@ -110,8 +112,8 @@ func New(cfg Config) (*Mesh, error) {
 	}
 	return &Mesh{
 		cfg: cfg, log: cfg.Log.With("component", "gossip", "node", cfg.Name), ring: ring,
-		ledger: &state.Ledger{Cache: cfg.Cache},
-		best:   map[string]Record{}, seen: map[string]string{}, gone: map[string]string{},
+		ledger: &state.Ledger{Cache: cfg.Cache}, client: newPeerClient(),
+		best: map[string]Record{}, seen: map[string]string{}, gone: map[string]string{},
 		dirty: make(chan string, 256), stop: make(chan struct{}),
 	}, nil
 }
@@ -234,6 +236,7 @@ func (m *Mesh) Stop() error {
 			m.peer.close()
 		}
 		m.wg.Wait()
+		m.client.CloseIdleConnections()
 	})
 	return err
 }
