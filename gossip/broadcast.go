@@ -1,8 +1,10 @@
 package gossip
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync/atomic"
 
 	"github.com/edgecdn/edge/gossip/state"
@@ -132,6 +134,7 @@ type events Mesh
 func (e *events) NotifyJoin(n *memberlist.Node) {
 	e.mu.Lock()
 	e.seen[n.Name] = n.Address()
+	e.live[n.Name] = copyNode(n)
 	delete(e.gone, n.Name)
 	e.mu.Unlock()
 	e.log.Info("member joined", "member", n.Name, "addr", n.Address())
@@ -148,6 +151,7 @@ func (e *events) NotifyLeave(n *memberlist.Node) {
 		how = "left"
 	}
 	e.gone[n.Name] = how
+	delete(e.live, n.Name)
 	e.mu.Unlock()
 	e.log.Info("member gone", "member", n.Name, "state", how)
 }
@@ -155,7 +159,31 @@ func (e *events) NotifyLeave(n *memberlist.Node) {
 func (e *events) NotifyUpdate(n *memberlist.Node) {
 	e.mu.Lock()
 	e.seen[n.Name] = n.Address()
+	e.live[n.Name] = copyNode(n)
 	e.mu.Unlock()
+}
+
+// copyNode copies a node memberlist tells an event about. Events are
+// delivered while memberlist holds its node lock, so this is the one
+// moment its *Node may be read: memberlist keeps updating the nodes that
+// Members() hands out, and reading them later races with it.
+func copyNode(n *memberlist.Node) memberlist.Node {
+	c := *n
+	c.Meta = bytes.Clone(n.Meta)
+	c.Addr = slices.Clone(n.Addr)
+	return c
+}
+
+// liveNodes lists copies of the members memberlist holds alive (this node
+// included), as its events reported them.
+func (m *Mesh) liveNodes() []memberlist.Node {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]memberlist.Node, 0, len(m.live))
+	for _, n := range m.live {
+		out = append(out, n)
+	}
+	return out
 }
 
 var (

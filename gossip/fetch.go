@@ -142,7 +142,7 @@ type peerInfo struct{ name, addr, region string }
 // first within its group (it surely has the blobs).
 func (m *Mesh) peersFor(origin string) []peerInfo {
 	var ps []peerInfo
-	for _, n := range m.ml.Members() {
+	for _, n := range m.liveNodes() {
 		meta := decodeMeta(n.Meta)
 		if n.Name == m.cfg.Name || meta.Peer == "" {
 			continue

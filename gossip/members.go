@@ -54,7 +54,7 @@ func stateName(s memberlist.NodeStateType) string {
 func (m *Mesh) Members(ctx context.Context) []Member {
 	live := map[string]bool{}
 	var out []Member
-	for _, n := range m.ml.Members() {
+	for _, n := range m.liveNodes() {
 		live[n.Name] = true
 		meta := decodeMeta(n.Meta)
 		out = append(out, Member{

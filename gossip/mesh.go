@@ -8,8 +8,10 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -79,10 +81,11 @@ type Mesh struct {
 	client *http.Client // to peers' endpoints
 
 	mu    sync.Mutex
-	best  map[string]Record // the winning state known of each app
-	seen  map[string]string // every member ever seen: name → gossip address
-	gone  map[string]string // members no longer alive: name → "left" or "dead"
-	dirty chan string       // apps whose best state is not applied yet
+	best  map[string]Record          // the winning state known of each app
+	seen  map[string]string          // every member ever seen: name → gossip address
+	gone  map[string]string          // members no longer alive: name → "left" or "dead"
+	live  map[string]memberlist.Node // alive members, copied at each event
+	dirty chan string                // apps whose best state is not applied yet
 	stop  chan struct{}
 	wg    sync.WaitGroup
 	once  sync.Once
@@ -113,7 +116,7 @@ func New(cfg Config) (*Mesh, error) {
 	return &Mesh{
 		cfg: cfg, log: cfg.Log.With("component", "gossip", "node", cfg.Name), ring: ring,
 		ledger: &state.Ledger{Cache: cfg.Cache}, client: newPeerClient(),
-		best: map[string]Record{}, seen: map[string]string{}, gone: map[string]string{},
+		best: map[string]Record{}, seen: map[string]string{}, gone: map[string]string{}, live: map[string]memberlist.Node{},
 		dirty: make(chan string, 256), stop: make(chan struct{}),
 	}, nil
 }
@@ -179,7 +182,10 @@ func (m *Mesh) Start() error {
 	m.wg.Add(2)
 	go m.applyLoop()
 	go m.rejoinLoop()
-	for app := range m.best {
+	m.mu.Lock()
+	apps := slices.Collect(maps.Keys(m.best))
+	m.mu.Unlock()
+	for _, app := range apps {
 		m.kick(app)
 	}
 	return nil
@@ -293,15 +299,15 @@ func (m *Mesh) sendDirect(msg []byte) {
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for _, n := range m.ml.Members() {
+	for _, n := range m.liveNodes() {
 		if n.Name == m.cfg.Name {
 			continue
 		}
 		sem <- struct{}{}
 		wg.Add(1)
-		go func(n *memberlist.Node) {
+		go func(n memberlist.Node) {
 			defer func() { <-sem; wg.Done() }()
-			if err := m.ml.SendReliable(n, msg); err != nil {
+			if err := m.ml.SendReliable(&n, msg); err != nil {
 				m.log.Debug("direct send failed", "to", n.Name, "err", err)
 			}
 			m.bytes.sent.Add(int64(len(msg)))

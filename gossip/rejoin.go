@@ -24,7 +24,7 @@ func (m *Mesh) rejoinLoop() {
 
 func (m *Mesh) rejoin() {
 	live := map[string]bool{}
-	for _, n := range m.ml.Members() {
+	for _, n := range m.liveNodes() {
 		live[n.Name] = true
 	}
 	m.mu.Lock()
