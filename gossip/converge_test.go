@@ -139,6 +139,9 @@ func TestBadSignatureIgnored(t *testing.T) {
 	good := deploy(t, a, priv, "site", "good")
 	waitFor(t, 5*time.Second, "good everywhere", func() bool { return serving([]*node{a, b, c}, "site", good.Stamp) })
 
+	// c sends what it publishes straight to the members it knows: it must
+	// know both, or a state may reach b only inside a later one.
+	waitFor(t, 5*time.Second, "one mesh of 3", func() bool { return alive(a) == 3 && alive(b) == 3 && alive(c) == 3 })
 	evil := deploy(t, c, priv, "site", "evil") // c is the rogue member
 	bad := *evil
 	m := *evil.Manifest
