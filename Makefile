@@ -18,8 +18,13 @@ build:
 run: build
 	./bin/edge serve
 
+# gotestsum runs go test and keeps its output (each package's ok or FAIL
+# line, the failures) and its exit code, then ends with a summary that
+# lists every skipped test with its reason: a skip is seen, not passed by.
+GOTESTSUM ?= $(GO) run gotest.tools/gotestsum@v1.13.0
+
 test: lint
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GOTESTSUM) --format standard-quiet -- -race -count=1 -timeout 15m ./...
 
 test-short:
 	$(GO) test -short -count=1 ./...

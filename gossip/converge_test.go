@@ -3,6 +3,7 @@ package gossip_test
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -81,7 +82,10 @@ func TestPartitionHeals(t *testing.T) {
 	waitFor(t, 10*time.Second, "each side sees the other dead", func() bool {
 		return alive(a) == 2 && alive(nodes[2]) == 2
 	})
-	time.Sleep(1200 * time.Millisecond) // past GossipToTheDeadTime (1s)
+	// Not a wait for an event: the partition must outlast memberlist's
+	// GossipToTheDeadTime (1s), after which only the rejoin loop can heal
+	// it. A slow machine only makes the partition longer.
+	time.Sleep(1200 * time.Millisecond)
 	left := deploy(t, nodes[1], priv, "site", "left")
 	right := deploy(t, nodes[3], priv, "site", "right")
 	if left.Stamp.Gen != right.Stamp.Gen || left.Version != right.Version {
@@ -123,16 +127,22 @@ func alive(n *node) int {
 
 // TestBadSignatureIgnored: a member holding the gossip key publishes a
 // state whose manifest was altered after signing, and one signed by an
-// untrusted key: no other node accepts, relays or applies either.
+// untrusted key: no other node accepts, relays or applies either, whether
+// it gets them in a message or in the push/pull exchange of a join.
 func TestBadSignatureIgnored(t *testing.T) {
 	key, priv := keys(t)
 	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}}
-	a := startMesh(t, "a", nil, o)
-	b := startMesh(t, "b", []string{a.mesh.Addr()}, o)
+	oa, logA := logged(o)
+	ob, logB := logged(o)
+	a := startMesh(t, "a", nil, oa)
+	b := startMesh(t, "b", []string{a.mesh.Addr()}, ob)
 	c := startMesh(t, "c", []string{a.mesh.Addr()}, o)
 	good := deploy(t, a, priv, "site", "good")
 	waitFor(t, 5*time.Second, "good everywhere", func() bool { return serving([]*node{a, b, c}, "site", good.Stamp) })
 
+	// c sends what it publishes straight to the members it knows: it must
+	// know both, or a state may reach b only inside a later one.
+	waitFor(t, 5*time.Second, "one mesh of 3", func() bool { return alive(a) == 3 && alive(b) == 3 && alive(c) == 3 })
 	evil := deploy(t, c, priv, "site", "evil") // c is the rogue member
 	bad := *evil
 	m := *evil.Manifest
@@ -147,9 +157,22 @@ func TestBadSignatureIgnored(t *testing.T) {
 	forged.Manifest = &fm
 	forged.Stamp.Gen += 20
 	c.mesh.Publish(&forged)
+	// c sends each state to every member over TCP: wait until a and b
+	// have checked and refused both, so that what follows asserts on
+	// states they have seen, not on states still in flight.
+	for _, n := range []struct {
+		name string
+		log  *logbook
+	}{{"a", logA}, {"b", logB}} {
+		for _, st := range []cache.AppState{bad, forged} {
+			gen := fmt.Sprintf("gen=%d", st.Stamp.Gen)
+			waitFor(t, 5*time.Second, n.name+" refuses the state of "+gen, func() bool {
+				return n.log.has("state refused", "app=site", gen, "origin=c")
+			})
+		}
+	}
 	// the honest evil deploy (gen+1) is valid and wins; the forged ones never do
 	waitFor(t, 5*time.Second, "the validly signed state everywhere", func() bool { return serving([]*node{a, b}, "site", evil.Stamp) })
-	time.Sleep(2500 * time.Millisecond) // a push/pull round
 	for _, n := range []*node{a, b} {
 		if st, _ := n.ledger.State("site"); st.Stamp != evil.Stamp {
 			t.Errorf("%s applied %+v", n.name, st.Stamp)
@@ -158,6 +181,16 @@ func TestBadSignatureIgnored(t *testing.T) {
 			t.Errorf("%s holds %+v as best", n.name, best.Stamp)
 		}
 	}
+	// c's best is the forged state: a node joining through c gets it in
+	// the push/pull exchange, which memberlist merges before Join returns.
+	od, logD := logged(o)
+	d := startMesh(t, "d", []string{c.mesh.Addr()}, od)
+	if !logD.has("state refused", "app=site", fmt.Sprintf("gen=%d", forged.Stamp.Gen)) {
+		t.Errorf("d did not refuse the forged state at join; its log:\n%s", logD)
+	}
+	if best := d.mesh.Best("site"); best != nil && best.Stamp != evil.Stamp {
+		t.Errorf("d holds %+v as best after its join", best.Stamp)
+	}
 }
 
 // TestWrongKeyCannotJoin: a node with another gossip key cannot join, and
@@ -165,11 +198,18 @@ func TestBadSignatureIgnored(t *testing.T) {
 func TestWrongKeyCannotJoin(t *testing.T) {
 	key, priv := keys(t)
 	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}}
-	a := startMesh(t, "a", nil, o)
-	o2 := o
+	oa, logA := logged(o)
+	a := startMesh(t, "a", nil, oa)
+	o2, logX := logged(o)
 	o2.key = gossip.GenerateKey()
+	// Start joins before it returns: x sends its push/pull state and a,
+	// unable to decrypt it, logs so and merges nothing. Wait for that
+	// proof that a has read and refused x before counting members.
 	x := startMesh(t, "x", []string{a.mesh.Addr()}, o2)
-	time.Sleep(700 * time.Millisecond) // two rejoin rounds
+	if !logX.has("join failed") {
+		t.Fatalf("x's join did not fail; x's log:\n%s", logX)
+	}
+	waitFor(t, 5*time.Second, "a refuses x's state", func() bool { return logA.has("failed to receive", "could decrypt") })
 	if n := alive(a); n != 1 {
 		t.Errorf("a sees %d members, want itself alone", n)
 	}

@@ -1,6 +1,7 @@
 package gossip_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -101,6 +102,8 @@ type meshOpts struct {
 	tune    func(*memberlist.Config)
 	wrap    func(memberlist.Transport) memberlist.Transport
 	region  string
+	// log, if set, receives the node's log (default: discarded).
+	log *slog.Logger
 	// applier makes the node's Applier (default: storeApplier).
 	applier func(*cache.Cache) gossip.Applier
 }
@@ -130,13 +133,17 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	if tune == nil {
 		tune = fast
 	}
+	log := quiet
+	if o.log != nil {
+		log = o.log
+	}
 	var applier gossip.Applier = storeApplier{store}
 	if o.applier != nil {
 		applier = o.applier(store)
 	}
 	m, err := gossip.New(gossip.Config{
 		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: o.trusted,
-		Cache: store, Applier: applier, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: quiet,
+		Cache: store, Applier: applier, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: log,
 		Meta: gossip.Meta{Region: o.region},
 		Tune: func(mc *memberlist.Config) {
 			tune(mc)
@@ -196,6 +203,65 @@ func deployFiles(t testing.TB, n *node, key ed25519.PrivateKey, app string, file
 	}
 	n.mesh.Publish(st)
 	return st
+}
+
+// logbook is a slog.Handler that keeps a node's messages, memberlist's
+// too, one line each ("msg key=value ..."): tests wait on them for proof
+// that a node has processed something it must not act upon.
+type logbook struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logbook) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logbook) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logbook) WithGroup(string) slog.Handler            { return l }
+
+func (l *logbook) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	})
+	l.mu.Lock()
+	l.lines = append(l.lines, b.String())
+	l.mu.Unlock()
+	return nil
+}
+
+// has reports whether a line has every one of parts.
+func (l *logbook) has(parts ...string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if containsAll(line, parts) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *logbook) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// logged is o with a logbook of its own, for one node.
+func logged(o meshOpts) (meshOpts, *logbook) {
+	l := &logbook{}
+	o.log = slog.New(l)
+	return o, l
 }
 
 // waitFor polls cond every 10ms until it holds or d elapses.

@@ -256,7 +256,7 @@ func TestKillNineDuringCompileAndImport(t *testing.T) {
 	}
 	app := t.TempDir()
 	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	rng := killRand(t)
 	var sum string
 	stages := map[string]int{}
 	for i := 0; i < 20; i++ {

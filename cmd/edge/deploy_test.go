@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -414,6 +415,7 @@ func TestDeployKill9(t *testing.T) {
 	}
 	data := t.TempDir()
 	dir := t.TempDir()
+	rng := killRand(t)
 	node := startNode(t, data)
 	mustDeploy(t, node, data, site(t, dir, "m0", nil), 1)
 	serving := "m0"
@@ -427,14 +429,15 @@ func TestDeployKill9(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
+		delay := time.Duration(rng.IntN(300)) * time.Millisecond
+		time.Sleep(delay)
 		node.kill()
 		_ = cmd.Wait()
 		node = startNode(t, data)
 		_, body := page(t, node, "/")
 		now := strings.TrimSuffix(strings.TrimPrefix(body, "<html>page "), "</html>")
 		if now != serving && now != marker {
-			t.Fatalf("kill %d: serving %q, want %q or %q\ndeploy said:\n%s", i, body, serving, marker, out.String())
+			t.Fatalf("kill %d (+%v): serving %q, want %q or %q\ndeploy said:\n%s", i, delay, body, serving, marker, out.String())
 		}
 		wantServing(t, node, now)
 		var h cache.AppVersions
@@ -449,7 +452,7 @@ func TestDeployKill9(t *testing.T) {
 		if h.Active != wantVersion {
 			t.Fatalf("kill %d: active v%d serving %s, want v%d", i, h.Active, now, wantVersion)
 		}
-		t.Logf("kill %d after %s: serving %s (v%d)", i, strings.TrimSpace(strings.ReplaceAll(out.String(), "\n", " | ")), now, h.Active)
+		t.Logf("kill %d (+%v) after %s: serving %s (v%d)", i, delay, strings.TrimSpace(strings.ReplaceAll(out.String(), "\n", " | ")), now, h.Active)
 		serving, version = now, wantVersion
 	}
 	node.stop(t)
@@ -458,6 +461,23 @@ func TestDeployKill9(t *testing.T) {
 	}
 	node = startNode(t, data)
 	wantServing(t, node, serving)
+}
+
+// killRand is the source of a kill test's random moments, seeded from
+// EDGE_KILL_SEED if set, else from the clock, and logged either way: a
+// failing run's kill times can be replayed.
+func killRand(t *testing.T) *rand.Rand {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("EDGE_KILL_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("EDGE_KILL_SEED=%q: %v", s, err)
+		}
+		seed = v
+	}
+	t.Logf("kill times drawn with seed %d (EDGE_KILL_SEED=%d replays them)", seed, seed)
+	return rand.New(rand.NewPCG(seed, 1))
 }
 
 // TestConcurrentDeploys deploys two versions of one app at once, several

@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,24 +27,27 @@ static = "public"
 `})
 }
 
-// gossipPort finds a port free for TCP and UDP on ip.
-func gossipPort(t *testing.T, ip string) string {
+// Gossip ports of mesh test nodes. A node process binds its gossip port
+// itself (TCP and UDP on one number) and must find it again when it
+// restarts, since the mesh knows a member by name and address; so the
+// test chooses the port, and cannot hand the node a bound listener.
+// Probing a free port and closing it would leave a window for another
+// process to take it. Instead each node has a loopback address of its
+// own (127.0.0.x), its port is drawn below the kernel's ephemeral range
+// (Linux 32768–60999, macOS and Windows from 49152), which port-0 binds
+// and outgoing connections never take, and a start that fails with
+// EADDRINUSE (another test run drew the same port) is retried on another.
+const gossipPortMin, gossipPortMax = 20000, 32768
+
+// needLoopback skips the test where ip is not a loopback address this
+// machine can bind (127.0.0.2 and up are not, by default, on macOS).
+func needLoopback(t *testing.T, ip string) {
 	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", ip+":0")
-		if err != nil {
-			t.Skipf("loopback %s unusable: %v", ip, err)
-		}
-		addr := ln.Addr().String()
-		pc, err := net.ListenPacket("udp", addr)
-		ln.Close()
-		if err == nil {
-			pc.Close()
-			return addr
-		}
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Skipf("loopback %s unusable: %v", ip, err)
 	}
-	t.Fatal("no free gossip port")
-	return ""
+	ln.Close()
 }
 
 // meshKit is what the nodes of one test mesh share.
@@ -65,12 +70,15 @@ func newMeshKit(t *testing.T) meshKit {
 // meshNode is a node process of a mesh with its flags, to restart it.
 type meshNode struct {
 	*process
-	name, data string
-	args       []string
+	name, data, gossip string
+	args               []string
 }
 
-func (k meshKit) start(t *testing.T, name, ip, gossipAddr string, join string, key string) *meshNode {
+// start starts node name on ip, joining join unless empty, with the gossip
+// key file key (default: the kit's), on a gossip port of its own.
+func (k meshKit) start(t *testing.T, name, ip, join, key string, extra ...string) *meshNode {
 	t.Helper()
+	needLoopback(t, ip)
 	base := filepath.Join(k.dir, "base-"+name)
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		t.Fatal(err)
@@ -79,16 +87,43 @@ func (k meshKit) start(t *testing.T, name, ip, gossipAddr string, join string, k
 	if key == "" {
 		key = k.gossipKey
 	}
-	args := []string{"--http", ip + ":0", "--admin", ip + ":0", "--https", "", "--app", base,
-		"--node-name", name, "--region", "r1", "--gossip", gossipAddr, "--gossip-key", key, "--trust-key", k.ciPub}
-	if join != "" {
-		args = append(args, "--join", join)
+	n := &meshNode{name: name, data: filepath.Join(k.dir, "data-"+name)}
+	for attempt := 1; ; attempt++ {
+		n.gossip = net.JoinHostPort(ip, strconv.Itoa(gossipPortMin+rand.IntN(gossipPortMax-gossipPortMin)))
+		n.args = append([]string{"--http", ip + ":0", "--admin", ip + ":0", "--https", "", "--app", base,
+			"--node-name", name, "--region", "r1", "--gossip", n.gossip, "--gossip-key", key, "--trust-key", k.ciPub}, extra...)
+		if join != "" {
+			n.args = append(n.args, "--join", join)
+		}
+		p, err := tryStartNode(t, n.data, n.args...)
+		if err == nil {
+			n.process = p
+			return n
+		}
+		if !strings.Contains(p.stderr(), "address already in use") || attempt == 10 {
+			t.Fatalf("node %s: %v\n%s", name, err, p.stderr())
+		}
+		t.Logf("node %s: gossip address %s taken, drawing another port", name, n.gossip)
 	}
-	n := &meshNode{name: name, data: filepath.Join(k.dir, "data-"+name), args: args}
-	n.process = startNode(t, n.data, args...)
-	return n
 }
 
+// tryStartNode is startNode for a node that may fail to start: it
+// returns the exited process, its log read to the end, with the error.
+func tryStartNode(t *testing.T, data string, args ...string) (*process, error) {
+	t.Helper()
+	p, stdout := spawnNode(t, data, args...)
+	b, err := scanBanner(stdout)
+	if err != nil {
+		<-p.logged
+		p.kill()
+		return p, err
+	}
+	p.banner = b
+	return p, nil
+}
+
+// restart starts the node again on the same addresses: the mesh knows
+// it by its gossip address.
 func (n *meshNode) restart(t *testing.T) {
 	n.process = startNode(t, n.data, n.args...)
 }
@@ -124,10 +159,11 @@ func waitServing(t *testing.T, n *meshNode, marker string) {
 // cannot join.
 func TestMeshProcesses(t *testing.T) {
 	k := newMeshKit(t)
-	ga := gossipPort(t, "127.0.0.2")
-	a := k.start(t, "a", "127.0.0.2", ga, "", "")
-	b := k.start(t, "b", "127.0.0.3", gossipPort(t, "127.0.0.3"), ga, "")
-	c := k.start(t, "c", "127.0.0.4", gossipPort(t, "127.0.0.4"), ga, "")
+	// a logs at debug level, memberlist's lines too: the last step
+	// waits for a's refusal of a stranger.
+	a := k.start(t, "a", "127.0.0.2", "", "", "--log-level", "debug")
+	b := k.start(t, "b", "127.0.0.3", a.gossip, "")
+	c := k.start(t, "c", "127.0.0.4", a.gossip, "")
 	dir := meshSite(t, t.TempDir(), "one")
 	if out := k.deploy(t, a, dir); !strings.Contains(out, "deployed site v1") || !strings.Contains(out, "converged on 3/3 nodes") {
 		t.Fatalf("deploy to a:\n%s", out)
@@ -172,13 +208,48 @@ func TestMeshProcesses(t *testing.T) {
 	if out, code := edgeCLI(t, "keygen", "--gossip", "--out", other); code != 0 {
 		t.Fatal(out)
 	}
-	d := k.start(t, "d", "127.0.0.5", gossipPort(t, "127.0.0.5"), ga, other+".gossip")
-	time.Sleep(1500 * time.Millisecond)
-	out, _ = edgeCLI(t, "members", "--json", "--node", a.banner.admin, "--data", a.data)
-	if strings.Contains(out, `"name": "d"`) {
-		t.Errorf("a node with another gossip key joined:\n%s", out)
+	// d joins at start, before it prints its banner: it sends its
+	// push/pull state, and a, unable to decrypt it, logs so and merges
+	// nothing. Wait for both ends to have logged the refusal before
+	// asking a for its members, so that the answer is not early.
+	d := k.start(t, "d", "127.0.0.5", a.gossip, other+".gossip")
+	d.waitLog(t, "join failed")
+	a.waitLogLine(t, "failed to receive", "could decrypt") // d is the only stranger
+	out, code = edgeCLI(t, "members", "--json", "--node", a.banner.admin, "--data", a.data)
+	mb = membersBody{}
+	if err := json.Unmarshal([]byte(out), &mb); code != 0 || err != nil {
+		t.Fatalf("edge members --json: %d %v\n%s", code, err, out)
 	}
-	if !strings.Contains(d.stderr(), "join failed") {
-		t.Errorf("d did not report its failed join:\n%s", d.stderr())
+	for _, m := range mb.Members {
+		if m.Name == "d" {
+			t.Errorf("a node with another gossip key joined:\n%s", out)
+		}
 	}
+}
+
+// waitLogLine waits until one line of the node's log contains every one
+// of parts.
+func (p *process) waitLogLine(t *testing.T, parts ...string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, line := range strings.Split(p.stderr(), "\n") {
+			if containsAll(line, parts) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node never logged a line with %q:\n%s", parts, p.stderr())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	ctls "crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -28,6 +29,16 @@ var bannerLine = regexp.MustCompile(`^(http|https|admin|ca):\s+(\S+)`)
 // when HTTPS is on), then keeps draining it in the background.
 func readBanner(t *testing.T, r io.Reader) banner {
 	t.Helper()
+	b, err := scanBanner(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// scanBanner is readBanner for callers that handle a node that failed to
+// start.
+func scanBanner(r io.Reader) (banner, error) {
 	var b banner
 	sc := bufio.NewScanner(r)
 	for b.ca == "" && sc.Scan() {
@@ -47,10 +58,10 @@ func readBanner(t *testing.T, r io.Reader) banner {
 		}
 	}
 	if b.ca == "" {
-		t.Fatalf("node exited before printing its addresses: %v", sc.Err())
+		return b, fmt.Errorf("node exited before printing its addresses: %v", sc.Err())
 	}
 	go func() { _, _ = io.Copy(io.Discard, r) }()
-	return b
+	return b, nil
 }
 
 // serveInProcess runs `edge serve args...` in this process on port 0 and
