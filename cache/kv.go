@@ -8,7 +8,7 @@ import (
 )
 
 // KV is a namespace of the small key-value area, for components that need
-// a few durable records (TLS certificates and locks, app state).
+// a few durable records of their own, each namespace apart.
 type KV struct {
 	c  *Cache
 	ns []byte

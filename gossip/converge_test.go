@@ -10,6 +10,7 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/gossip"
+	"github.com/edgecdn/edge/gossip/state"
 	"github.com/edgecdn/edge/gossip/trust"
 )
 
@@ -164,7 +165,7 @@ func TestBadSignatureIgnored(t *testing.T) {
 		name string
 		log  *logbook
 	}{{"a", logA}, {"b", logB}} {
-		for _, st := range []cache.AppState{bad, forged} {
+		for _, st := range []state.AppState{bad, forged} {
 			gen := fmt.Sprintf("gen=%d", st.Stamp.Gen)
 			waitFor(t, 5*time.Second, n.name+" refuses the state of "+gen, func() bool {
 				return n.log.has("state refused", "app=site", gen, "origin=c")
