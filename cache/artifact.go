@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,19 +50,6 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // CRC suffices where blobs, which arrive from outside, use sha256; it
 // keeps the warm start at memory speed (about 1 ms for an 8 MiB artifact).
 func checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
-
-// GetArtifact returns a private copy of an artifact, checked against the
-// checksum stored with it. A damaged one is reported as ErrDigestMismatch
-// (the caller compiles again, as for ErrNotFound) and then restored from
-// its artifact file if that is intact, or deleted.
-func (c *Cache) GetArtifact(k ArtifactKey) ([]byte, error) {
-	var data []byte
-	err := c.WithArtifact(k, func(b []byte) error {
-		data = bytes.Clone(b)
-		return nil
-	})
-	return data, err
-}
 
 // WithArtifact calls use with the artifact's bytes, checked against their
 // checksum, inside a read transaction, and returns use's error. The bytes

@@ -78,7 +78,7 @@ func TestArtifactFileHealsDamagedCopy(t *testing.T) {
 	if err != nil || !rep.Clean() || rep.Artifacts != 1 {
 		t.Errorf("Verify after healing = %+v, %v; want one sound artifact", rep, err)
 	}
-	if got, err := c.GetArtifact(k); err != nil || !bytes.Equal(got, data) {
+	if got, err := getArtifact(c, k); err != nil || !bytes.Equal(got, data) {
 		t.Errorf("GetArtifact after healing: %v", err)
 	}
 	if n := c.Counters().ArtifactCorrupt.Load(); n != 0 {
@@ -103,7 +103,7 @@ func TestArtifactFilesFollowTheirArtifacts(t *testing.T) {
 	// evicted is now the least recently used; kept and collected are touched.
 	for _, k := range []cache.ArtifactKey{kept, collected} {
 		info, _ := artifactInfo(t, c, k)
-		if _, err := c.GetArtifact(k); err != nil {
+		if _, err := getArtifact(c, k); err != nil {
 			t.Fatal(err)
 		}
 		waitTouched(t, c, k, info.LastUsed)

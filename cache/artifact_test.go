@@ -52,14 +52,14 @@ func TestArtifactRoundTrip(t *testing.T) {
 	}
 	in[0] ^= 0xff // the caller's slice is not kept
 
-	got, err := c.GetArtifact(k)
+	got, err := getArtifact(c, k)
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("GetArtifact: %v (equal %v)", err, bytes.Equal(got, data))
 	}
 	for i := range got { // a private copy: scribbling on it changes nothing
 		got[i] = 0
 	}
-	again, err := c.GetArtifact(k)
+	again, err := getArtifact(c, k)
 	if err != nil || !bytes.Equal(again, data) {
 		t.Fatalf("second GetArtifact after mutating the first copy: %v (equal %v)", err, bytes.Equal(again, data))
 	}
@@ -95,7 +95,7 @@ func TestArtifactMisses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got, err := c.GetArtifact(tc.key); !errors.Is(err, cache.ErrNotFound) || got != nil {
+			if got, err := getArtifact(c, tc.key); !errors.Is(err, cache.ErrNotFound) || got != nil {
 				t.Errorf("GetArtifact = %q, %v; want ErrNotFound", got, err)
 			}
 		})
@@ -106,7 +106,7 @@ func TestArtifactMisses(t *testing.T) {
 	if got := c.Counters().ArtifactHits.Load(); got != 0 {
 		t.Errorf("misses counted as hits: %d", got)
 	}
-	if _, err := c.GetArtifact(k); err != nil {
+	if _, err := getArtifact(c, k); err != nil {
 		t.Errorf("the stored artifact after misses: %v", err)
 	}
 }
@@ -116,7 +116,7 @@ func TestArtifactOverwriteAndDelete(t *testing.T) {
 	k := artKey("app.wasm", engineA)
 	mustPutArtifact(t, c, k, bytes.Repeat([]byte("a"), 500))
 	mustPutArtifact(t, c, k, []byte("recompiled"))
-	got, err := c.GetArtifact(k)
+	got, err := getArtifact(c, k)
 	if err != nil || string(got) != "recompiled" {
 		t.Fatalf("GetArtifact after overwrite = %q, %v", got, err)
 	}
@@ -130,7 +130,7 @@ func TestArtifactOverwriteAndDelete(t *testing.T) {
 	if err := c.DeleteArtifact(k); err != nil {
 		t.Errorf("deleting a missing artifact: %v", err)
 	}
-	if _, err := c.GetArtifact(k); !errors.Is(err, cache.ErrNotFound) {
+	if _, err := getArtifact(c, k); !errors.Is(err, cache.ErrNotFound) {
 		t.Errorf("GetArtifact after delete: %v", err)
 	}
 }
@@ -141,7 +141,7 @@ func TestArtifactEmpty(t *testing.T) {
 	mustPutArtifact(t, c, k, nil)
 	closeCache(t, c)
 	c = openCache(t, path, cache.Options{})
-	got, err := c.GetArtifact(k)
+	got, err := getArtifact(c, k)
 	if err != nil || len(got) != 0 {
 		t.Fatalf("GetArtifact of an empty artifact = %q, %v", got, err)
 	}
@@ -226,7 +226,7 @@ func TestArtifactCorruption(t *testing.T) {
 				}
 
 				c = openCache(t, path, cache.Options{})
-				got, err := c.GetArtifact(bad)
+				got, err := getArtifact(c, bad)
 				// Never damaged bytes: either the damage is reported, or
 				// (file intact) the bytes are the original ones.
 				healed := fs == fileIntact && err == nil && bytes.Equal(got, data)
@@ -236,7 +236,7 @@ func TestArtifactCorruption(t *testing.T) {
 				if n := c.Counters().ArtifactCorrupt.Load(); n != 1 {
 					t.Errorf("ArtifactCorrupt = %d, want 1", n)
 				}
-				got, err = c.GetArtifact(bad)
+				got, err = getArtifact(c, bad)
 				if fs == fileIntact {
 					// Restored from its file, which alone is enough.
 					if err != nil || !bytes.Equal(got, data) {
@@ -256,12 +256,12 @@ func TestArtifactCorruption(t *testing.T) {
 				if n := c.Counters().ArtifactCorrupt.Load(); n != 1 {
 					t.Errorf("ArtifactCorrupt after the second get = %d, want 1", n)
 				}
-				if got, err := c.GetArtifact(good); err != nil || !bytes.Equal(got, data) {
+				if got, err := getArtifact(c, good); err != nil || !bytes.Equal(got, data) {
 					t.Errorf("the undamaged artifact: %v", err)
 				}
 				// Recompiled and stored again, it loads.
 				mustPutArtifact(t, c, bad, data)
-				if got, err := c.GetArtifact(bad); err != nil || !bytes.Equal(got, data) {
+				if got, err := getArtifact(c, bad); err != nil || !bytes.Equal(got, data) {
 					t.Errorf("GetArtifact after storing again: %v", err)
 				}
 			})
@@ -288,7 +288,7 @@ func TestArtifactLRUEviction(t *testing.T) {
 		t.Fatalf("evicted %d while within budget", got)
 	}
 	infoA, _ := artifactInfo(t, c, a)
-	if _, err := c.GetArtifact(a); err != nil {
+	if _, err := getArtifact(c, a); err != nil {
 		t.Fatal(err)
 	}
 	waitTouched(t, c, a, infoA.LastUsed)
@@ -305,7 +305,7 @@ func TestArtifactLRUEviction(t *testing.T) {
 			break
 		}
 	}
-	if _, err := c.GetArtifact(b); !errors.Is(err, cache.ErrNotFound) {
+	if _, err := getArtifact(c, b); !errors.Is(err, cache.ErrNotFound) {
 		t.Errorf("GetArtifact(b): %v, want ErrNotFound", err)
 	}
 	if got := c.Counters().ArtifactEvictions.Load(); got != 1 {
@@ -322,7 +322,7 @@ func TestArtifactLRUTouchSurvivesReopen(t *testing.T) {
 	a, b, cc := artKey("a", engineA), artKey("b", engineA), artKey("c", engineA)
 	mustPutArtifact(t, c, a, make([]byte, 1000))
 	mustPutArtifact(t, c, b, make([]byte, 1000))
-	if _, err := c.GetArtifact(a); err != nil {
+	if _, err := getArtifact(c, a); err != nil {
 		t.Fatal(err)
 	}
 	closeCache(t, c) // waits for the touch
@@ -342,7 +342,7 @@ func TestArtifactJustPutIsNeverEvicted(t *testing.T) {
 	mustPutArtifact(t, c, small, make([]byte, 400))
 	big := randomBytes(40, 5000)
 	mustPutArtifact(t, c, huge, big)
-	if got, err := c.GetArtifact(huge); err != nil || !bytes.Equal(got, big) {
+	if got, err := getArtifact(c, huge); err != nil || !bytes.Equal(got, big) {
 		t.Fatalf("the artifact just put, alone over budget: %v", err)
 	}
 	if _, ok := artifactInfo(t, c, small); ok {
@@ -367,11 +367,11 @@ func TestArtifactCountersPersist(t *testing.T) {
 	mustPutArtifact(t, c, a, []byte("A"))
 	mustPutArtifact(t, c, b, []byte("B"))
 	for range 3 {
-		if _, err := c.GetArtifact(a); err != nil {
+		if _, err := getArtifact(c, a); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.GetArtifact(artKey("missing", engineA)); !errors.Is(err, cache.ErrNotFound) {
+	if _, err := getArtifact(c, artKey("missing", engineA)); !errors.Is(err, cache.ErrNotFound) {
 		t.Fatal(err)
 	}
 	closeCache(t, c)
@@ -384,7 +384,7 @@ func TestArtifactCountersPersist(t *testing.T) {
 	if h := c.Counters().ArtifactHits.Load(); h != 0 {
 		t.Errorf("a new process starts with %d live hits", h)
 	}
-	if _, err := c.GetArtifact(b); err != nil {
+	if _, err := getArtifact(c, b); err != nil {
 		t.Fatal(err)
 	}
 	mustPutArtifact(t, c, artKey("c", engineA), []byte("C"))
@@ -465,13 +465,23 @@ func TestArtifactDamagedRecord(t *testing.T) {
 		return tx.Bucket([]byte("artmeta")).Put(kb, []byte(`{"size":`))
 	})
 	c = openCache(t, path, cache.Options{})
-	if _, err := c.GetArtifact(k); !errors.Is(err, cache.ErrDigestMismatch) {
+	if _, err := getArtifact(c, k); !errors.Is(err, cache.ErrDigestMismatch) {
 		t.Fatalf("GetArtifact with a damaged record = %v, want ErrDigestMismatch", err)
 	}
-	if _, err := c.GetArtifact(k); !errors.Is(err, cache.ErrNotFound) {
+	if _, err := getArtifact(c, k); !errors.Is(err, cache.ErrNotFound) {
 		t.Errorf("second GetArtifact = %v, want ErrNotFound", err)
 	}
 	if got := c.Counters().ArtifactCorrupt.Load(); got != 1 {
 		t.Errorf("ArtifactCorrupt = %d, want 1", got)
 	}
+}
+
+// getArtifact is a private copy of an artifact, through WithArtifact.
+func getArtifact(c *cache.Cache, k cache.ArtifactKey) ([]byte, error) {
+	var data []byte
+	err := c.WithArtifact(k, func(b []byte) error {
+		data = bytes.Clone(b)
+		return nil
+	})
+	return data, err
 }

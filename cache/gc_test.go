@@ -60,12 +60,12 @@ func TestGCRemovesUnreferenced(t *testing.T) {
 	}
 	mustVerifyClean(t, c) // before any GetArtifact: its hit is written in the background
 	for _, k := range keepArts {
-		if _, err := c.GetArtifact(k); err != nil {
+		if _, err := getArtifact(c, k); err != nil {
 			t.Errorf("artifact of a referenced module after GC: %v", err)
 		}
 	}
 	for _, k := range dropArts {
-		if _, err := c.GetArtifact(k); !errors.Is(err, cache.ErrNotFound) {
+		if _, err := getArtifact(c, k); !errors.Is(err, cache.ErrNotFound) {
 			t.Errorf("artifact of an unreferenced module after GC: %v", err)
 		}
 	}

@@ -303,7 +303,7 @@ func TestVerifyArtifacts(t *testing.T) {
 	if _, ok := artifactInfo(t, c, damaged); !ok {
 		t.Error("Verify deleted the damaged artifact")
 	}
-	if _, err := c.GetArtifact(damaged); !errors.Is(err, cache.ErrDigestMismatch) {
+	if _, err := getArtifact(c, damaged); !errors.Is(err, cache.ErrDigestMismatch) {
 		t.Errorf("GetArtifact(damaged) = %v, want ErrDigestMismatch", err)
 	}
 }

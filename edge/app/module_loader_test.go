@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"io/fs"
@@ -115,7 +116,7 @@ func TestLoaderHealsBadArtifacts(t *testing.T) {
 	if got := c.Counters().Compiles.Load(); got != 1 {
 		t.Errorf("compiles = %d, want 1 (the bad artifact replaced)", got)
 	}
-	good, err := c.GetArtifact(key)
+	good, err := getArtifact(c, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestArtifactsOfAnotherEngine(t *testing.T) {
 	if _, err := app.NewModuleLoader(other, c, quietLog).Load("hello.wasm", wasm); err != nil {
 		t.Fatal(err)
 	}
-	foreign, err := c.GetArtifact(cache.ArtifactKey{Module: cache.Sum(wasm), Fingerprint: other.Fingerprint()})
+	foreign, err := getArtifact(c, cache.ArtifactKey{Module: cache.Sum(wasm), Fingerprint: other.Fingerprint()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,4 +212,14 @@ func newTestEngine(t testing.TB) *modules.Engine {
 	}
 	t.Cleanup(e.Close)
 	return e
+}
+
+// getArtifact is a private copy of an artifact, through WithArtifact.
+func getArtifact(c *cache.Cache, k cache.ArtifactKey) ([]byte, error) {
+	var data []byte
+	err := c.WithArtifact(k, func(b []byte) error {
+		data = bytes.Clone(b)
+		return nil
+	})
+	return data, err
 }
