@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgecdn/edge/ops/api"
 )
 
 // meshSite is site() answering on any host: mesh nodes listen on
@@ -145,7 +147,7 @@ func TestMeshProcesses(t *testing.T) {
 	waitServing(t, c, "one")
 
 	out, code = edgeCLI(t, "members", "--json", "--node", c.banner.admin, "--data", c.data)
-	var mb membersBody
+	var mb api.Members
 	if err := json.Unmarshal([]byte(out), &mb); code != 0 || err != nil || len(mb.Members) != 3 {
 		t.Fatalf("edge members --json: %d %v\n%s", code, err, out)
 	}
