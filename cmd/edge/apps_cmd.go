@@ -49,13 +49,7 @@ func appsCmd() *cobra.Command {
 
 // appCmd is `edge app history NAME` and `edge app rm NAME`.
 func appCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "app",
-		Short: "Show a deployed app's versions, or remove it",
-		Args:  exactArgs(),
-	}
-	cmd.AddCommand(appHistoryCmd(), appRmCmd())
-	return cmd
+	return groupCmd("app", "Show a deployed app's versions, or remove it", appHistoryCmd(), appRmCmd())
 }
 
 func appHistoryCmd() *cobra.Command {

@@ -22,11 +22,7 @@ import (
 // cache file directly when the node is stopped, and asks the running
 // node's admin API when the node holds the file.
 func cacheCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "cache",
-		Short: "Inspect the node's cache: stats, verify, gc",
-		Args:  exactArgs(),
-	}
+	cmd := groupCmd("cache", "Inspect the node's cache: stats, verify, gc")
 	for _, op := range []struct{ name, short string }{
 		{"stats", "Show what the cache holds and its hit counters"},
 		{"verify", "Check every blob and artifact against its digest (exit 1 on damage)"},

@@ -90,3 +90,25 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 		return usagef("wants %s, got %d argument(s)", strings.Join(names, " "), len(args))
 	}
 }
+
+// groupCmd is a command that only holds subcommands: called alone or with
+// an unknown subcommand, it is a usage error naming the ones it has.
+func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var names []string
+			for _, c := range cmd.Commands() {
+				names = append(names, c.Name())
+			}
+			if len(args) > 0 {
+				return usagef("unknown command %q, want one of: %s", args[0], strings.Join(names, ", "))
+			}
+			return usagef("wants a command: %s", strings.Join(names, ", "))
+		},
+	}
+	cmd.AddCommand(subs...)
+	return cmd
+}

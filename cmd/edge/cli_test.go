@@ -34,6 +34,9 @@ func TestCLIConventions(t *testing.T) {
 		{[]string{"deploy", "--nosuch", "x"}, 2, []string{"unknown flag: --nosuch"}},
 		{[]string{"serve", "extra"}, 2, []string{"--app DIR"}},
 		{[]string{"keygen"}, 2, []string{"--out NAME"}},
+		{[]string{"app"}, 2, []string{"history, rm"}},
+		{[]string{"cache", "nosuch"}, 2, []string{`unknown command "nosuch"`, "gc, stats, verify"}},
+		{[]string{"app", "--help"}, 0, []string{"history", "rm"}},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

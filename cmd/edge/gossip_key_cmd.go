@@ -40,13 +40,9 @@ func writeGossipKey(out string, stdout io.Writer) error {
 // one node. A rotation without downtime: install the new key on every
 // node, then use it on every node, then remove the old one on every node.
 func gossipKeyCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "gossip-key",
-		Short: "Rotate a node's gossip keyring: list, install, use, remove",
-		Long: `Rotate a node's gossip keyring without downtime: install the new key on
-every node, then use it on every node, then remove the old one on every node.`,
-		Args: exactArgs(),
-	}
+	cmd := groupCmd("gossip-key", "Rotate a node's gossip keyring: list, install, use, remove")
+	cmd.Long = `Rotate a node's gossip keyring without downtime: install the new key on
+every node, then use it on every node, then remove the old one on every node.`
 	var cf clientFlags
 	list := &cobra.Command{
 		Use:   "list",
