@@ -417,6 +417,9 @@ func TestDeployKill9(t *testing.T) {
 	mustDeploy(t, node, data, site(t, dir, "m0", nil), 1)
 	serving := "m0"
 	version := 1
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("kill times from seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, seed))
 	for i := 1; i <= 20; i++ {
 		marker := fmt.Sprintf("m%d", i)
 		site(t, dir, marker, map[string]string{"public/blob.bin": strings.Repeat(marker, 1_000_000)})
@@ -426,7 +429,7 @@ func TestDeployKill9(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
+		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 		node.kill()
 		_ = cmd.Wait()
 		node = startNode(t, data)
