@@ -157,7 +157,8 @@ func TestDeployCycle(t *testing.T) {
 	if status, _ := page(t, node, "/"); status != 404 {
 		t.Errorf("after app rm: GET / = %d", status)
 	}
-	if out, code := edgeCLI(t, "cache", "verify", "--data", data, "--admin", node.banner.admin); code != 0 {
+	// --admin is the deprecated alias of --node: it still works, and says so.
+	if out, code := edgeCLI(t, "cache", "verify", "--data", data, "--admin", node.banner.admin); code != 0 || !strings.Contains(out, "use --node") {
 		t.Errorf("cache verify: %d\n%s", code, out)
 	}
 }
