@@ -120,6 +120,15 @@ func TestDeployChecksLocally(t *testing.T) {
 	if s := deployStats(t, node, data); s.BlobBytes != 0 || s.Deploys != 0 {
 		t.Errorf("node received %+v from an app refused locally", s)
 	}
+	// A module that is there but does not compile is refused by the node;
+	// the error still names the user's path, not the node's name for it.
+	if err := os.WriteFile(filepath.Join(dir, "bin", "hello.wasm"), []byte("\x00asm\x01\x00\x00\x00\x01\x05"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code = deploy(t, node, data, dir)
+	if code != 1 || !strings.Contains(out, filepath.Join(dir, "edge.toml")) || !strings.Contains(out, "routes[0]") || strings.Contains(out, "@new") {
+		t.Errorf("deploy of a module that does not compile: exit %d\n%s", code, out)
+	}
 	if out, code := edgeCLI(t, "app", "rm", "nosuch", "--node", node.banner.admin, "--data", data); code != 1 || !strings.Contains(out, `no app "nosuch" is deployed`) || strings.Contains(out, "cache:") {
 		t.Errorf("app rm of an unknown app: exit %d\n%s", code, out)
 	}

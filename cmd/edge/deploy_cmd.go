@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,7 +79,7 @@ func runDeploy(cmd *cobra.Command, dir string, cf *clientFlags, keyFile string, 
 	defer b.Close()
 	res, up, err := c.Deploy(ctx, b, key, newProgress(cmd.ErrOrStderr()))
 	if err != nil {
-		return err
+		return &inDir{err: err, from: app + "@new/", to: dir + string(filepath.Separator)}
 	}
 	out := deployOutput{DeployResult: *res, Files: len(b.Manifest.Files), Bytes: b.Manifest.TotalSize(), Uploaded: up}
 	progressOut := stdout
@@ -111,3 +112,13 @@ func plural(n int, noun string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }
+
+// inDir names the user's files by their own path in the node's errors,
+// which call the version being deployed APP@new.
+type inDir struct {
+	err      error
+	from, to string
+}
+
+func (e *inDir) Error() string { return strings.ReplaceAll(e.err.Error(), e.from, e.to) }
+func (e *inDir) Unwrap() error { return e.err }

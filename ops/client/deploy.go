@@ -59,7 +59,7 @@ func (c *Client) Deploy(ctx context.Context, b *Bundle, key ed25519.PrivateKey, 
 			continue
 		}
 		if err != nil {
-			return nil, up, fmt.Errorf("deploy refused: %w", err)
+			return nil, up, err
 		}
 		return &res, up, nil
 	}
