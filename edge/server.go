@@ -36,6 +36,7 @@ type Server struct {
 
 	plain, secure *http.Server
 	h3            *http3.Server
+	httpLn, tcp   net.Listener // bound by Listen, served by Start
 	udp           net.PacketConn
 	httpAddr      net.Addr
 	httpsAddr     net.Addr
@@ -54,23 +55,48 @@ func NewServer(cfg ServerConfig, h http.Handler) *Server {
 	return &Server{cfg: cfg, handler: h, log: cfg.Log.With("component", "edge")}
 }
 
-// Start binds every configured listener and serves in the background. It
-// returns once the node accepts connections, or the first bind error.
-func (s *Server) Start() error {
+// Listen binds every configured listener without serving yet, so a busy
+// port is reported before anything slow (loading apps) runs. Start calls
+// it if it was not called; Shutdown closes what it bound.
+func (s *Server) Listen() error {
+	if s.httpAddr != nil || s.httpsAddr != nil {
+		return nil
+	}
 	if s.cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("edge: listen http %s: %w", s.cfg.HTTPAddr, err)
 		}
-		s.httpAddr = ln.Addr()
-		s.plain = s.newHTTPServer()
-		s.serve("http", func() error { return s.plain.Serve(ln) })
+		s.httpLn, s.httpAddr = ln, ln.Addr()
 	}
 	if s.cfg.HTTPSAddr != "" {
-		if err := s.startTLS(); err != nil {
+		if s.cfg.TLS == nil {
+			_ = s.Shutdown(context.Background())
+			return errors.New("edge: https listener needs a TLS config")
+		}
+		tcp, udp, err := listenPair(s.cfg.HTTPSAddr)
+		if err != nil {
 			_ = s.Shutdown(context.Background())
 			return err
 		}
+		s.tcp, s.udp, s.httpsAddr = tcp, udp, tcp.Addr()
+	}
+	return nil
+}
+
+// Start binds every configured listener (unless Listen did) and serves in
+// the background. It returns once the node accepts connections, or the
+// first bind error.
+func (s *Server) Start() error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	if s.httpLn != nil {
+		s.plain = s.newHTTPServer()
+		s.serve("http", func() error { return s.plain.Serve(s.httpLn) })
+	}
+	if s.tcp != nil {
+		s.startTLS()
 	}
 	return nil
 }
@@ -86,18 +112,10 @@ func (s *Server) newHTTPServer() *http.Server {
 	}
 }
 
-// startTLS binds TCP and then UDP on the same port, so one address serves
-// h1, h2 and h3. With port 0 the kernel picks a TCP port, which may be taken
-// on UDP: then it tries again.
-func (s *Server) startTLS() error {
-	if s.cfg.TLS == nil {
-		return errors.New("edge: https listener needs a TLS config")
-	}
-	tcp, udp, err := listenPair(s.cfg.HTTPSAddr)
-	if err != nil {
-		return err
-	}
-	s.httpsAddr, s.udp = tcp.Addr(), udp
+// startTLS serves h1 and h2 on the TCP listener and h3 on the UDP one,
+// both bound by Listen on the same port.
+func (s *Server) startTLS() {
+	tcp, udp := s.tcp, s.udp
 	s.secure = s.newHTTPServer()
 	s.secure.TLSConfig = s.cfg.TLS.Clone()
 	s.secure.TLSConfig.NextProtos = []string{"h2", "http/1.1"}
@@ -110,9 +128,11 @@ func (s *Server) startTLS() error {
 	}
 	s.h3.Port = tcp.Addr().(*net.TCPAddr).Port
 	s.serve("h3", func() error { return s.h3.Serve(udp) })
-	return nil
 }
 
+// listenPair binds TCP and then UDP on the same port, so one address serves
+// h1, h2 and h3. With port 0 the kernel picks a TCP port, which may be taken
+// on UDP: then it tries again.
 func listenPair(addr string) (net.Listener, net.PacketConn, error) {
 	_, port, _ := net.SplitHostPort(addr)
 	for try := 0; ; try++ {
@@ -171,6 +191,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			if srv != nil {
 				errs = append(errs, srv.Shutdown(ctx))
 			}
+		}
+		// Bound by Listen but never served: close them here.
+		if s.plain == nil && s.httpLn != nil {
+			errs = append(errs, s.httpLn.Close())
+		}
+		if s.secure == nil && s.tcp != nil {
+			errs = append(errs, s.tcp.Close())
 		}
 		if s.h3 != nil {
 			errs = append(errs, s.h3.Shutdown(ctx))

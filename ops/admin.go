@@ -16,6 +16,7 @@ import (
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/deploy"
+	"github.com/edgecdn/edge/ops/api"
 )
 
 // AdminConfig configures the admin API.
@@ -33,8 +34,9 @@ type AdminConfig struct {
 	MaxBlob int64
 	// Members lists the mesh (nil: not in a mesh, 501).
 	Members MembersFunc
-	// Keyring is the gossip keyring (nil: not in a mesh, 501).
-	Keyring Keyring
+	// Keyring returns the gossip keyring (nil, or returning nil: not in a
+	// mesh, 501). A func: the node joins its mesh after the API is bound.
+	Keyring func() Keyring
 	// Handler is the user-traffic handler whose counters /metrics reports.
 	Handler *edge.Handler
 	Log     *slog.Logger
@@ -45,6 +47,7 @@ type AdminConfig struct {
 type Admin struct {
 	cfg  AdminConfig
 	srv  *http.Server
+	ln   net.Listener // bound by Listen, served by Start
 	addr net.Addr
 	once sync.Once
 	log  *slog.Logger
@@ -79,15 +82,27 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	return a, nil
 }
 
-// Start binds the listener and serves in the background.
-func (a *Admin) Start() error {
+// Listen binds the listener without serving yet: a busy port is reported
+// before the node loads its apps. Start calls it if it was not called.
+func (a *Admin) Listen() error {
+	if a.ln != nil {
+		return nil
+	}
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("ops: listen admin %s: %w", a.cfg.Addr, err)
 	}
-	a.addr = ln.Addr()
+	a.ln, a.addr = ln, ln.Addr()
+	return nil
+}
+
+// Start binds the listener (unless Listen did) and serves in the background.
+func (a *Admin) Start() error {
+	if err := a.Listen(); err != nil {
+		return err
+	}
 	go func() {
-		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("admin listener stopped", "err", err)
 		}
 	}()
@@ -105,7 +120,12 @@ func (a *Admin) Addr() string {
 // Shutdown stops the API, waiting for calls in flight until ctx ends.
 func (a *Admin) Shutdown(ctx context.Context) error {
 	var err error
-	a.once.Do(func() { err = a.srv.Shutdown(ctx) })
+	a.once.Do(func() {
+		err = a.srv.Shutdown(ctx)
+		if a.ln != nil {
+			_ = a.ln.Close() // bound by Listen, maybe never served
+		}
+	})
 	return err
 }
 
@@ -152,13 +172,8 @@ func (a *Admin) cacheGC(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
-// APIError is the body of every error response.
-type APIError struct {
-	Error string `json:"error"`
-}
-
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, APIError{Error: msg})
+	writeJSON(w, status, api.Error{Error: msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -12,16 +12,8 @@ import (
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/deploy"
 	"github.com/edgecdn/edge/gossip/trust"
+	"github.com/edgecdn/edge/ops/api"
 )
-
-// DeployStats counts what the deploy endpoints received since the node
-// started: a redeploy of unchanged files adds nothing to BlobBytes.
-type DeployStats struct {
-	Blobs     int64 `json:"blobs_uploaded"`
-	BlobBytes int64 `json:"bytes_uploaded"`
-	Deploys   int64 `json:"deploys"`
-	Refused   int64 `json:"deploys_refused"`
-}
 
 type deployCounters struct{ blobs, bytes, deploys, refused atomic.Int64 }
 
@@ -58,17 +50,8 @@ func (a *Admin) deployer(w http.ResponseWriter) bool {
 	return true
 }
 
-// MissingRequest and MissingResponse are the bodies of POST /v1/blobs/missing.
-type MissingRequest struct {
-	Digests []string `json:"digests"`
-}
-
-type MissingResponse struct {
-	Missing []string `json:"missing"`
-}
-
 func (a *Admin) blobsMissing(w http.ResponseWriter, r *http.Request) {
-	var req MissingRequest
+	var req api.MissingRequest
 	if !readJSON(w, r, &req) {
 		return
 	}
@@ -81,7 +64,7 @@ func (a *Admin) blobsMissing(w http.ResponseWriter, r *http.Request) {
 		}
 		ds = append(ds, d)
 	}
-	resp := MissingResponse{Missing: []string{}}
+	resp := api.MissingResponse{Missing: []string{}}
 	for _, d := range a.cfg.Cache.Missing(ds) {
 		resp.Missing = append(resp.Missing, d.String())
 	}
@@ -96,7 +79,7 @@ func (a *Admin) blobPut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.cfg.Cache.HasBlob(d) {
-		writeJSON(w, http.StatusOK, map[string]any{"digest": d.String(), "stored": false})
+		writeJSON(w, http.StatusOK, api.BlobStored{Digest: d.String()})
 		return
 	}
 	n, err := a.cfg.Cache.PutBlobVerified(r.Body, d, a.cfg.MaxBlob)
@@ -113,7 +96,7 @@ func (a *Admin) blobPut(w http.ResponseWriter, r *http.Request) {
 	}
 	a.counters.blobs.Add(1)
 	a.counters.bytes.Add(n)
-	writeJSON(w, http.StatusCreated, map[string]any{"digest": d.String(), "stored": true, "size": n})
+	writeJSON(w, http.StatusCreated, api.BlobStored{Digest: d.String(), Stored: true, Size: n})
 }
 
 func (a *Admin) appsList(w http.ResponseWriter, _ *http.Request) {
@@ -125,7 +108,7 @@ func (a *Admin) appsList(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"apps": apps})
+	writeJSON(w, http.StatusOK, api.AppList{Apps: appStatuses(apps)})
 }
 
 func (a *Admin) versionSubmit(w http.ResponseWriter, r *http.Request) {
@@ -152,7 +135,7 @@ func (a *Admin) versionSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.counters.deploys.Add(1)
-	writeJSON(w, http.StatusCreated, res)
+	writeJSON(w, http.StatusCreated, deployResult(res))
 }
 
 func (a *Admin) versionsList(w http.ResponseWriter, r *http.Request) {
@@ -167,16 +150,11 @@ func (a *Admin) versionsList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h)
 }
 
-// ActivateRequest is the body of POST /v1/apps/{name}/activate.
-type ActivateRequest struct {
-	Version int `json:"version"`
-}
-
 func (a *Admin) versionActivate(w http.ResponseWriter, r *http.Request) {
 	if !a.deployer(w) {
 		return
 	}
-	var req ActivateRequest
+	var req api.ActivateRequest
 	if !readJSON(w, r, &req) {
 		return
 	}
@@ -185,7 +163,7 @@ func (a *Admin) versionActivate(w http.ResponseWriter, r *http.Request) {
 		writeDeployError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, deployResult(res))
 }
 
 func (a *Admin) appRemove(w http.ResponseWriter, r *http.Request) {
@@ -196,21 +174,14 @@ func (a *Admin) appRemove(w http.ResponseWriter, r *http.Request) {
 		writeDeployError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"removed": r.PathValue("name")})
+	writeJSON(w, http.StatusOK, api.Removed{Removed: r.PathValue("name")})
 }
 
 func (a *Admin) deployStats(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, DeployStats{
+	writeJSON(w, http.StatusOK, api.DeployStats{
 		Blobs: a.counters.blobs.Load(), BlobBytes: a.counters.bytes.Load(),
 		Deploys: a.counters.deploys.Load(), Refused: a.counters.refused.Load(),
 	})
-}
-
-// DeployError is the body of a refused deploy: the message, and for
-// missing blobs, which ones (upload them and submit again).
-type DeployError struct {
-	Error   string   `json:"error"`
-	Missing []string `json:"missing,omitempty"`
 }
 
 // writeDeployError maps deploy errors to statuses.
@@ -219,7 +190,7 @@ func writeDeployError(w http.ResponseWriter, err error) {
 	status := http.StatusInternalServerError
 	switch {
 	case errors.As(err, &miss):
-		writeJSON(w, http.StatusConflict, DeployError{Error: err.Error(), Missing: miss.Digests})
+		writeJSON(w, http.StatusConflict, api.Error{Error: err.Error(), Missing: miss.Digests})
 		return
 	case errors.Is(err, trust.ErrUnsigned), errors.Is(err, trust.ErrUntrustedKey), errors.Is(err, trust.ErrBadSignature):
 		status = http.StatusForbidden

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+
+	"github.com/edgecdn/edge/ops/api"
 )
 
 // Keyring is the live gossip keyring (memberlist.Keyring): a rotation
@@ -18,19 +20,6 @@ type Keyring interface {
 	RemoveKey(key []byte) error
 	GetKeys() [][]byte
 	GetPrimaryKey() []byte
-}
-
-// KeyRequest is the body of POST /v1/gossip/keys.
-type KeyRequest struct {
-	Op  string `json:"op"`  // install, use or remove
-	Key string `json:"key"` // base64
-}
-
-// KeysResponse lists the keyring by fingerprint (sha256 of the key, first
-// 8 bytes in hex): keys never leave the node.
-type KeysResponse struct {
-	Primary string   `json:"primary"`
-	Keys    []string `json:"keys"`
 }
 
 func (a *Admin) routeMesh(mux *http.ServeMux) {
@@ -58,34 +47,38 @@ func KeyFingerprint(k []byte) string {
 	return hex.EncodeToString(s[:8])
 }
 
-func (a *Admin) keyring(w http.ResponseWriter) bool {
-	if a.cfg.Keyring == nil {
-		writeError(w, http.StatusNotImplemented, "this node is not in a mesh")
-		return false
+// keyring is the live keyring, or nil with a 501 written.
+func (a *Admin) keyring(w http.ResponseWriter) Keyring {
+	var k Keyring
+	if a.cfg.Keyring != nil {
+		k = a.cfg.Keyring()
 	}
-	return true
+	if k == nil {
+		writeError(w, http.StatusNotImplemented, "this node is not in a mesh")
+	}
+	return k
 }
 
 func (a *Admin) keysList(w http.ResponseWriter, _ *http.Request) {
-	if !a.keyring(w) {
-		return
+	if k := a.keyring(w); k != nil {
+		writeJSON(w, http.StatusOK, listKeys(k))
 	}
-	writeJSON(w, http.StatusOK, a.listKeys())
 }
 
-func (a *Admin) listKeys() KeysResponse {
-	resp := KeysResponse{Primary: KeyFingerprint(a.cfg.Keyring.GetPrimaryKey()), Keys: []string{}}
-	for _, k := range a.cfg.Keyring.GetKeys() {
+func listKeys(k Keyring) api.KeysResponse {
+	resp := api.KeysResponse{Primary: KeyFingerprint(k.GetPrimaryKey()), Keys: []string{}}
+	for _, k := range k.GetKeys() {
 		resp.Keys = append(resp.Keys, KeyFingerprint(k))
 	}
 	return resp
 }
 
 func (a *Admin) keysChange(w http.ResponseWriter, r *http.Request) {
-	if !a.keyring(w) {
+	ring := a.keyring(w)
+	if ring == nil {
 		return
 	}
-	var req KeyRequest
+	var req api.KeyRequest
 	if !readJSON(w, r, &req) {
 		return
 	}
@@ -96,11 +89,11 @@ func (a *Admin) keysChange(w http.ResponseWriter, r *http.Request) {
 	}
 	switch req.Op {
 	case "install":
-		err = a.cfg.Keyring.AddKey(key)
+		err = ring.AddKey(key)
 	case "use":
-		err = a.cfg.Keyring.UseKey(key)
+		err = ring.UseKey(key)
 	case "remove":
-		err = a.cfg.Keyring.RemoveKey(key)
+		err = ring.RemoveKey(key)
 	default:
 		err = fmt.Errorf("op: %q, want install, use or remove", req.Op)
 	}
@@ -109,8 +102,8 @@ func (a *Admin) keysChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("gossip keyring changed", "op", req.Op, "key", KeyFingerprint(key))
-	writeJSON(w, http.StatusOK, a.listKeys())
+	writeJSON(w, http.StatusOK, listKeys(ring))
 }
 
 // MembersFunc lists the mesh's members for GET /v1/members.
-type MembersFunc func(ctx context.Context) (any, error)
+type MembersFunc func(ctx context.Context) (*api.Members, error)

@@ -4,53 +4,65 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/modules"
-	"github.com/edgecdn/edge/ops"
+	"github.com/edgecdn/edge/ops/client"
 )
 
-// runCache is `edge cache stats|verify|gc`. It opens the data dir's cache
-// file directly when the node is stopped, and asks the running node's
-// admin API when the node holds the file.
-func runCache(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "stats" && args[0] != "verify" && args[0] != "gc") {
-		fmt.Fprintln(stderr, "usage: edge cache stats|verify|gc [--data DIR] [--admin ADDR] [--token T] [--json]")
-		return errUsage
+// cacheCmd is `edge cache stats|verify|gc`. Each opens the data dir's
+// cache file directly when the node is stopped, and asks the running
+// node's admin API when the node holds the file.
+func cacheCmd() *cobra.Command {
+	cmd := groupCmd("cache", "Inspect the node's cache: stats, verify, gc")
+	for _, op := range []struct{ name, short string }{
+		{"stats", "Show what the cache holds and its hit counters"},
+		{"verify", "Check every blob and artifact against its digest (exit 1 on damage)"},
+		{"gc", "Remove blobs no app version names, and orphaned upload chunks"},
+	} {
+		var cf clientFlags
+		sub := &cobra.Command{
+			Use:   op.name,
+			Short: op.short,
+			Args:  exactArgs(),
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return runCache(cmd, op.name, &cf)
+			},
+		}
+		cf.register(sub)
+		cmd.AddCommand(sub)
 	}
-	op := args[0]
-	fs := flag.NewFlagSet("edge cache "+op, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", "./edge-data", "the node's data directory")
-	admin := fs.String("admin", "127.0.0.1:9090", "the running node's admin address, used when it holds the cache file")
-	token := fs.String("token", "", "admin token (default: $EDGE_TOKEN, else DATA/admin.token)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args[1:]); err != nil {
-		return errUsage
+	return cmd
+}
+
+func runCache(cmd *cobra.Command, op string, cf *clientFlags) error {
+	c, err := cf.client() // resolves --data from the config file too
+	if err != nil {
+		return err
 	}
-	report, err := cacheLocal(op, filepath.Join(*data, cacheFile))
+	report, err := cacheLocal(op, filepath.Join(cf.data, cacheFile))
 	if errors.Is(err, cache.ErrLocked) {
-		report, err = cacheRemote(ctx, op, *admin, adminToken(*token, *data))
+		report, err = cacheRemote(cmd.Context(), op, c)
 	}
 	if err != nil {
 		return err
 	}
-	return printCacheReport(stdout, op, report, *asJSON)
+	return printCacheReport(cmd.OutOrStdout(), report, cf.json)
 }
 
 // cacheLocal runs op on the file itself. A missing file is an error, not
 // an empty cache created by accident.
 func cacheLocal(op, path string) (any, error) {
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no cache at %s (is --data right?): %w", path, err)
+		return nil, fmt.Errorf("no cache at %s: give the node's data directory with --data", path)
 	}
 	c, err := cache.Open(path, cache.Options{LockTimeout: 200 * time.Millisecond, Log: discardLog()})
 	if err != nil {
@@ -72,46 +84,22 @@ func cacheLocal(op, path string) (any, error) {
 	}
 }
 
-// cacheRemote asks the running node.
-func cacheRemote(ctx context.Context, op, addr, token string) (any, error) {
-	method, out := http.MethodPost, any(nil)
+// cacheRemote asks the running node, which holds the file.
+func cacheRemote(ctx context.Context, op string, c *client.Client) (any, error) {
+	var report any
+	var err error
 	switch op {
 	case "stats":
-		method, out = http.MethodGet, &cache.Stats{}
+		report, err = c.CacheStats(ctx)
 	case "verify":
-		out = &cache.VerifyReport{}
+		report, err = c.VerifyCache(ctx)
 	default:
-		out = &cache.GCReport{}
+		report, err = c.GCCache(ctx)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+"/v1/cache/"+op, nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the cache file is in use by a running node, and asking it failed: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("the cache file is in use, and the node's admin API at %s does not answer: %w", addr, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var apiErr ops.APIError
-		_ = json.NewDecoder(resp.Body).Decode(&apiErr)
-		return nil, fmt.Errorf("admin API %s: %s", resp.Status, apiErr.Error)
-	}
-	return out, json.NewDecoder(resp.Body).Decode(out)
-}
-
-// adminToken picks the token: the flag, then $EDGE_TOKEN, then the file a
-// node generated in its data dir.
-func adminToken(flagValue, dataDir string) string {
-	if flagValue != "" {
-		return flagValue
-	}
-	if env := os.Getenv("EDGE_TOKEN"); env != "" {
-		return env
-	}
-	tok, _ := ops.ReadToken(filepath.Join(dataDir, ops.TokenFile))
-	return tok
+	return report, nil
 }
 
 // artifactChecker test-loads artifacts with this host's engine.
@@ -128,7 +116,7 @@ func artifactChecker(engine *modules.Engine) *cache.ArtifactChecker {
 	}
 }
 
-func printCacheReport(w io.Writer, op string, report any, asJSON bool) error {
+func printCacheReport(w io.Writer, report any, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

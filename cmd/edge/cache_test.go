@@ -40,7 +40,7 @@ func TestRestartCompilesNothing(t *testing.T) {
 	// Hits are recorded in the background: poll until they show.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		out, code := edgeCLI(t, "cache", "stats", "--data", data, "--admin", second.banner.admin)
+		out, code := edgeCLI(t, "cache", "stats", "--data", data, "--node", second.banner.admin)
 		if code == 0 && strings.Contains(out, fmt.Sprintf("hits       %d\n", mods)) && strings.Contains(out, fmt.Sprintf("misses     %d\n", mods)) {
 			break
 		}

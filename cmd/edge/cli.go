@@ -2,61 +2,113 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
 )
 
-// command is one subcommand: edge NAME [flags].
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}
+// Exit codes: 0 success, 1 the command failed, 2 it was called wrongly.
+const (
+	exitFailure = 1
+	exitUsage   = 2
+)
 
-func commands() []command {
-	return []command{
-		{"serve", "run a node (with no --app: the embedded demo site)", runServe},
-		{"deploy", "deploy an app directory to a node: edge deploy DIR [--node URL]", runDeploy},
-		{"apps", "list the apps a node serves, with their versions", runApps},
-		{"app", "edge app history NAME | edge app rm NAME", runApp},
-		{"rollback", "activate an earlier version: edge rollback NAME [--to N]", runRollback},
-		{"members", "list the nodes of the mesh, with each app's version and sync", runMembers},
-		{"keygen", "write a deploy key pair (edge keygen --out NAME) or a gossip key (--gossip)", runKeygen},
-		{"gossip-key", "rotate a node's gossip keyring: edge gossip-key list|install|use|remove [KEY]", runGossipKey},
-		{"cache", "inspect the node's cache: stats, verify, gc", runCache},
-		{"version", "print the version of edge and its runtime", runVersion},
-	}
-}
+// usageError is a command called wrongly: exit 2, with the command's usage.
+type usageError struct{ msg string }
 
-// run dispatches to a subcommand and turns its error into an exit code.
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// run builds the command tree for args, runs it, and turns its error into
+// an exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout)
+	root := newRoot(args)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
 		return 0
 	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			if err := c.run(ctx, args[1:], stdout, stderr); err != nil {
-				if err == errUsage {
-					return 2
-				}
-				fmt.Fprintf(stderr, "edge %s: %v\n", c.name, err)
-				return 1
-			}
-			return 0
-		}
+	if isUsage(err) {
+		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", cmd.CommandPath(), err, cmd.CommandPath())
+		return exitUsage
 	}
-	fmt.Fprintf(stderr, "edge: unknown command %q\n", args[0])
-	usage(stderr)
-	return 2
+	fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), err)
+	return exitFailure
 }
 
-// errUsage means the flag package already printed what was wrong.
-var errUsage = fmt.Errorf("usage")
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: edge COMMAND [flags]\n\ncommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+// isUsage tells usage errors, ours and cobra's (unknown command or flag),
+// from failures.
+func isUsage(err error) bool {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return true
 	}
-	fmt.Fprintln(w, "\nRun 'edge COMMAND -h' for a command's flags.")
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") ||
+		strings.HasPrefix(msg, "unknown shorthand flag")
+}
+
+// newRoot is the `edge` command and its subcommands. args are the command
+// line: `edge serve --config FILE` reads the file before its flags are
+// defined, so they bind onto what the file filled.
+func newRoot(args []string) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "edge",
+		Short:         "An edge CDN compute node and its command-line client",
+		Long:          "edge runs a node (edge serve) and talks to a running node's admin API (every other command).",
+		Version:       versionString(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
+	root.AddCommand(
+		serveCmd(args, runServe), deployCmd(), appsCmd(), appCmd(), rollbackCmd(), membersCmd(),
+		keygenCmd(), gossipKeyCmd(), cacheCmd(), versionCmd(),
+	)
+	return root
+}
+
+// exactArgs wants the positional arguments named in names, no more, no
+// fewer: a usage error otherwise.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == len(names) {
+			return nil
+		}
+		if len(names) == 0 {
+			return usagef("takes no arguments, got %q", args)
+		}
+		return usagef("wants %s, got %d argument(s)", strings.Join(names, " "), len(args))
+	}
+}
+
+// groupCmd is a command that only holds subcommands: called alone or with
+// an unknown subcommand, it is a usage error naming the ones it has.
+func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var names []string
+			for _, c := range cmd.Commands() {
+				names = append(names, c.Name())
+			}
+			if len(args) > 0 {
+				return usagef("unknown command %q, want one of: %s", args[0], strings.Join(names, ", "))
+			}
+			return usagef("wants a command: %s", strings.Join(names, ", "))
+		},
+	}
+	cmd.AddCommand(subs...)
+	return cmd
 }

@@ -2,14 +2,17 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/spf13/pflag"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/deploy"
+	"github.com/edgecdn/edge/ops/client"
 )
 
 // serveConfig is everything `edge serve` can be told, from flags or from a
@@ -25,8 +28,7 @@ type serveConfig struct {
 	AccessLog   bool          `toml:"access_log"`
 	MaxInFlight int           `toml:"max_in_flight"`
 	MaxQueue    int           `toml:"max_queue"`
-	QueueWait   time.Duration `toml:"-"`
-	QueueWaitS  string        `toml:"queue_wait"`
+	QueueWait   time.Duration `toml:"queue_wait"` // "2s": the TOML library decodes durations
 	Admin       string        `toml:"admin"`
 	Token       string        `toml:"token"`
 	// ArtifactBudget caps the AOT artifacts kept in the cache, in bytes.
@@ -52,15 +54,22 @@ type serveConfig struct {
 // meshOn reports whether the node joins a mesh.
 func (c serveConfig) meshOn() bool { return c.Gossip != "" || len(c.Join) > 0 }
 
+// defaultServeConfig is a node on loopback with the components' own
+// defaults spelled out, so --help shows values.
 func defaultServeConfig() serveConfig {
 	return serveConfig{
-		Data:      "./edge-data",
-		HTTP:      "127.0.0.1:8080",
-		HTTPS:     "127.0.0.1:8443",
-		Admin:     "127.0.0.1:9090",
-		LogLevel:  "info",
-		LogFormat: "text",
-		QueueWait: 2 * time.Second,
+		Data:           "./edge-data",
+		HTTP:           "127.0.0.1:8080",
+		HTTPS:          "127.0.0.1:8443",
+		Admin:          client.DefaultNode,
+		LogLevel:       "info",
+		LogFormat:      "text",
+		MaxInFlight:    edge.DefaultMaxInFlight,
+		MaxQueue:       edge.DefaultMaxQueue,
+		QueueWait:      edge.DefaultQueueWait,
+		KeepVersions:   cache.DefaultKeepVersions,
+		MaxBundle:      deploy.DefaultMaxBundle,
+		ArtifactBudget: cache.DefaultArtifactBudget,
 	}
 }
 
@@ -78,6 +87,8 @@ func (l *listFlag) String() string {
 	return strings.Join(*l.dst, ",")
 }
 
+func (l *listFlag) Type() string { return "list" }
+
 func (l *listFlag) Set(v string) error {
 	if !l.set {
 		*l.dst, l.set = nil, true
@@ -89,60 +100,32 @@ func (l *listFlag) Set(v string) error {
 // configKeys lists the config file's keys, for --help.
 const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip, join, gossip_keys, peer"
 
-// parseServeFlags reads the config file named by --config (if any) into the
-// defaults, then parses the flags into the same struct: a flag given on the
-// command line wins over the file.
-func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
-	cfg := defaultServeConfig()
-	if path := configFlag(args); path != "" {
-		if err := loadConfigFile(path, &cfg); err != nil {
-			return cfg, err
-		}
-	}
-	fs := serveFlags(&cfg)
-	if stderr != nil {
-		fs.SetOutput(stderr)
-	}
-	if err := fs.Parse(args); err != nil {
-		return cfg, errUsage
-	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (apps are given with --app DIR)", fs.Arg(0))
-	}
-	if cfg.Token == "" {
-		cfg.Token = os.Getenv("EDGE_TOKEN")
-	}
-	return cfg, nil
-}
-
 // serveFlags defines every flag of `edge serve` on the matching field of
 // cfg, with the field's current value (default or config file) as default.
-func serveFlags(cfg *serveConfig) *flag.FlagSet {
-	fs := flag.NewFlagSet("edge serve", flag.ContinueOnError)
-	fs.String("config", "", "TOML config file (keys: "+configKeys+")")
-	fs.StringVar(&cfg.Data, "data", cfg.Data, "data directory: the cache, the dev CA, tokens and keys")
-	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "plain HTTP listen address (\"\" disables)")
-	fs.StringVar(&cfg.HTTPS, "https", cfg.HTTPS, "HTTPS address: TCP for HTTP/1.1 and HTTP/2, UDP for HTTP/3 (\"\" disables)")
-	fs.StringVar(&cfg.Admin, "admin", cfg.Admin, "admin API address, token-protected (\"\" disables)")
-	fs.StringVar(&cfg.Token, "token", cfg.Token, "admin token (default: $EDGE_TOKEN, else generated into DATA/admin.token)")
-	fs.Var(&listFlag{dst: &cfg.Apps}, "app", "load the app in this directory (repeatable); none: the embedded demo")
+func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
+	fs.String("config", "", "TOML config `file` (keys: "+configKeys+"); flags override it")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data `directory`: the cache, the dev CA, tokens and keys")
+	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "plain HTTP listen `address` (\"\" disables)")
+	fs.StringVar(&cfg.HTTPS, "https", cfg.HTTPS, "HTTPS `address`: TCP for HTTP/1.1 and HTTP/2, UDP for HTTP/3 (\"\" disables)")
+	fs.StringVar(&cfg.Admin, "admin", cfg.Admin, "admin API `address`, token-protected (\"\" disables)")
+	fs.StringVar(&cfg.Token, "token", cfg.Token, "admin token (default: $"+client.TokenEnv+", else generated into DATA/"+client.TokenFile+")")
+	fs.Var(&listFlag{dst: &cfg.Apps}, "app", "load the app in this `directory` (repeatable); none: the embedded demo")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	fs.BoolVar(&cfg.AccessLog, "access-log", cfg.AccessLog, "log one line per request (failures are logged either way)")
-	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", cfg.MaxInFlight, "guests running at once (0: default)")
-	fs.IntVar(&cfg.MaxQueue, "max-queue", cfg.MaxQueue, "requests waiting for a guest slot (0: default)")
+	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", cfg.MaxInFlight, "guests running at once")
+	fs.IntVar(&cfg.MaxQueue, "max-queue", cfg.MaxQueue, "requests waiting for a guest slot")
 	fs.DurationVar(&cfg.QueueWait, "queue-wait", cfg.QueueWait, "how long a request waits for a guest slot before 503")
-	fs.Var(&listFlag{dst: &cfg.TrustKeys}, "trust-key", "public key file (edge keygen) deploys may be signed with; repeatable (none: a dev key in DATA/deploy.key)")
-	fs.IntVar(&cfg.KeepVersions, "keep-versions", cfg.KeepVersions, "versions of each deployed app kept for rollback (0: 10)")
-	fs.Int64Var(&cfg.MaxBundle, "max-bundle", cfg.MaxBundle, "bytes one deployed version may hold (0: 512 MiB)")
-	fs.Int64Var(&cfg.ArtifactBudget, "artifact-budget", cfg.ArtifactBudget, "bytes of compiled artifacts kept in the cache, least recently used evicted (0: 1 GiB)")
-	fs.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "this node's unique name in the mesh (default: the hostname)")
+	fs.Var(&listFlag{dst: &cfg.TrustKeys}, "trust-key", "public key `file` (edge keygen) deploys may be signed with; repeatable (none: a dev key in DATA/deploy.key)")
+	fs.IntVar(&cfg.KeepVersions, "keep-versions", cfg.KeepVersions, "versions of each deployed app kept for rollback")
+	fs.Int64Var(&cfg.MaxBundle, "max-bundle", cfg.MaxBundle, "`bytes` one deployed version may hold")
+	fs.Int64Var(&cfg.ArtifactBudget, "artifact-budget", cfg.ArtifactBudget, "`bytes` of compiled artifacts kept in the cache, least recently used evicted")
+	fs.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "this node's unique `name` in the mesh (default: the hostname)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "this node's region: peers of the same region are preferred for blob fetches")
-	fs.StringVar(&cfg.Gossip, "gossip", cfg.Gossip, "gossip address (UDP+TCP), bound and advertised; turns the mesh on (default with --join: 0.0.0.0:7946)")
-	fs.Var(&listFlag{dst: &cfg.Join}, "join", "gossip address of a mesh node to join (repeatable)")
-	fs.Var(&listFlag{dst: &cfg.GossipKeys}, "gossip-key", "gossip key file or base64 (edge keygen --gossip); repeatable, the first encrypts")
-	fs.StringVar(&cfg.Peer, "peer", cfg.Peer, "peer endpoint address other nodes fetch blobs from (default: the gossip host, any port)")
-	return fs
+	fs.StringVar(&cfg.Gossip, "gossip", cfg.Gossip, "gossip `address` (UDP+TCP), bound and advertised; turns the mesh on (default with --join: "+defaultGossip+")")
+	fs.Var(&listFlag{dst: &cfg.Join}, "join", "gossip `address` of a mesh node to join (repeatable)")
+	fs.Var(&listFlag{dst: &cfg.GossipKeys}, "gossip-key", "gossip `key` file or base64 (edge keygen --gossip); repeatable, the first encrypts")
+	fs.StringVar(&cfg.Peer, "peer", cfg.Peer, "peer endpoint `address` other nodes fetch blobs from (default: the gossip host, any port)")
 }
 
 // configFlag finds --config's value in args before the flags are parsed,
@@ -172,12 +155,8 @@ func loadConfigFile(path string, cfg *serveConfig) error {
 	if und := md.Undecoded(); len(und) > 0 {
 		return fmt.Errorf("config %s: unknown key %q", path, und[0].String())
 	}
-	if cfg.QueueWaitS != "" {
-		d, err := time.ParseDuration(cfg.QueueWaitS)
-		if err != nil || d <= 0 {
-			return fmt.Errorf("config %s: queue_wait: %q is not a positive duration", path, cfg.QueueWaitS)
-		}
-		cfg.QueueWait = d
+	if cfg.QueueWait <= 0 {
+		return fmt.Errorf("config %s: queue_wait: %s is not a positive duration (write it as \"2s\")", path, cfg.QueueWait)
 	}
 	if cfg.Data == "" {
 		return errors.New("config " + path + ": data must not be empty")

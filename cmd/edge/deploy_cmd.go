@@ -1,235 +1,124 @@
 package main
 
 import (
-	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"net/http"
-	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/edgecdn/edge/cache"
-	"github.com/edgecdn/edge/edge/app"
-	"github.com/edgecdn/edge/edge/deploy"
-	"github.com/edgecdn/edge/gossip/trust"
-	"github.com/edgecdn/edge/ops"
+	"github.com/spf13/cobra"
+
+	"github.com/edgecdn/edge/ops/api"
+	"github.com/edgecdn/edge/ops/client"
 )
 
-// runDeploy is `edge deploy DIR`: pack the app, upload what the node
-// lacks, submit the signed manifest, print the new version and its URLs.
-func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("edge deploy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// deployOutput is `edge deploy --json`: the node's result and what was sent.
+type deployOutput struct {
+	api.DeployResult
+	Files    int             `json:"files"`
+	Bytes    int64           `json:"bytes"`
+	Uploaded client.Uploaded `json:"uploaded"`
+}
+
+func deployCmd() *cobra.Command {
 	var cf clientFlags
-	cf.register(fs)
-	keyFile := fs.String("key", "", "deploy key to sign with (default: DATA/deploy.key, the dev key of a local node)")
-	wait := fs.Duration("wait", 30*time.Second, "in a mesh, wait this long for every node to serve the new version (0: do not wait)")
-	if err := fs.Parse(reorder(args)); err != nil {
-		return errUsage
+	var keyFile string
+	var wait time.Duration
+	cmd := &cobra.Command{
+		Use:   "deploy DIR",
+		Short: "Deploy an app directory to a node",
+		Long: `Deploy the app in DIR (its edge.toml and every file it serves) to a node.
+
+The app is checked locally first (edge.toml parses, the files it names
+exist), then only the files the node lacks are uploaded, and the manifest
+is submitted signed with a deploy key. The node serves the new version
+once every module has compiled. In a mesh, deploy waits until every node
+serves it (--wait).
+
+A node started without --app serves an embedded demo on every host: the
+first deploy replaces it.`,
+		Example: "  edge deploy ./site\n  edge deploy ./site --node 10.0.0.5:9090 --key ci.key --json",
+		Args:    exactArgs("DIR"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDeploy(cmd, args[0], &cf, keyFile, wait)
+		},
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: edge deploy DIR [--node URL] [--token T] [--key FILE]")
-		return errUsage
-	}
-	client, err := cf.client()
+	cf.register(cmd)
+	cmd.Flags().StringVar(&keyFile, "key", "", "deploy key to sign with (default: DATA/deploy.key, the dev key of a local node)")
+	cmd.Flags().DurationVar(&wait, "wait", 30*time.Second, "in a mesh, wait this long for every node to serve the new version (0: do not wait)")
+	return cmd
+}
+
+// runDeploy checks the token, then the app, then uploads: a wrong token
+// or a broken app sends nothing.
+func runDeploy(cmd *cobra.Command, dir string, cf *clientFlags, keyFile string, wait time.Duration) error {
+	ctx, stdout := cmd.Context(), cmd.OutOrStdout()
+	c, err := cf.client()
 	if err != nil {
 		return err
 	}
-	if *keyFile == "" {
-		*keyFile = filepath.Join(cf.data, devKey+".key")
+	if err := c.CheckToken(ctx); err != nil {
+		return err
 	}
-	key, err := trust.ReadPrivateKey(*keyFile)
-	if err != nil {
-		return fmt.Errorf("%w (give a key made by edge keygen with --key)", err)
-	}
-	b, err := packApp(fs.Arg(0))
+	app, err := checkApp(dir)
 	if err != nil {
 		return err
 	}
-	res, up, err := b.deploy(ctx, client, key, newProgress(stderr))
-	fmt.Fprintf(stdout, "uploaded %d files, %d bytes\n", up.files, up.bytes)
+	if keyFile == "" {
+		keyFile = filepath.Join(cf.data, devKey+".key")
+	}
+	key, err := readDeployKey(keyFile)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "deployed %s v%d (%d files, %s)\n", res.App, res.Version, len(b.manifest.Files), size(b.manifest.TotalSize()))
-	for _, u := range res.URLs {
-		fmt.Fprintf(stdout, "  %s\n", u)
-	}
-	return waitConverged(ctx, client, res.App, res.Version, *wait, stdout)
-}
-
-// reorder moves flags before the positional arguments, so that both
-// `edge deploy DIR --node URL` and `edge deploy --node URL DIR` work.
-func reorder(args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			pos = append(pos, args[i+1:]...)
-			i = len(args)
-		case strings.HasPrefix(a, "-") && len(a) > 1:
-			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) && !isBoolFlag(a) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-		default:
-			pos = append(pos, a)
-		}
-	}
-	return append(flags, pos...)
-}
-
-func isBoolFlag(a string) bool {
-	a = strings.TrimLeft(a, "-")
-	return a == "json" || a == "h" || a == "help"
-}
-
-// bundle is a packed app directory: its manifest and where each digest's
-// bytes are on disk.
-type bundle struct {
-	dir      string
-	manifest *cache.Manifest
-	source   map[string]string // digest → one path (relative) holding it
-}
-
-// packApp hashes every file under dir (hidden files and directories, like
-// .git, are left out), and checks edge.toml parses before anything is sent.
-func packApp(dir string) (*bundle, error) {
-	root, err := os.OpenRoot(dir)
+	b, err := client.Pack(dir, app)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer root.Close()
-	data, err := root.ReadFile(app.ConfigFile)
+	defer b.Close()
+	res, up, err := c.Deploy(ctx, b, key, newProgress(cmd.ErrOrStderr()))
 	if err != nil {
-		return nil, fmt.Errorf("%s: no %s: %w", dir, app.ConfigFile, err)
+		return &inDir{err: err, from: app + "@new/", to: dir + string(filepath.Separator)}
 	}
-	spec, err := app.ParseConfig(filepath.Join(dir, app.ConfigFile), data)
-	if err != nil {
-		return nil, err
-	}
-	b := &bundle{dir: dir, source: map[string]string{}, manifest: &cache.Manifest{
-		App: spec.Name, Files: map[string]cache.FileRef{}, Created: time.Now().UTC().Truncate(time.Second),
-	}}
-	fsys := root.FS()
-	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+	out := deployOutput{DeployResult: *res, Files: len(b.Manifest.Files), Bytes: b.Manifest.TotalSize(), Uploaded: up}
+	progressOut := stdout
+	if cf.json {
+		if err := printJSON(stdout, out); err != nil {
 			return err
 		}
-		if p != "." && strings.HasPrefix(path.Base(p), ".") {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			return nil
-		}
-		info, err := fs.Stat(fsys, p)
-		if err != nil {
-			return fmt.Errorf("%s: %w (a symlink must stay inside the app directory)", p, err)
-		}
-		if !info.Mode().IsRegular() {
-			return nil
-		}
-		ref, err := hashInFS(fsys, p)
-		if err != nil {
-			return err
-		}
-		b.manifest.Files[p] = ref
-		b.source[ref.Digest] = p
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pack %s: %w", dir, err)
+		progressOut = cmd.ErrOrStderr()
+	} else {
+		printDeploy(stdout, out)
 	}
-	return b, nil
+	return waitConverged(ctx, c, res.App, res.Version, wait, progressOut)
 }
 
-func hashInFS(fsys fs.FS, p string) (cache.FileRef, error) {
-	f, err := fsys.Open(p)
-	if err != nil {
-		return cache.FileRef{}, err
+func printDeploy(w io.Writer, out deployOutput) {
+	fmt.Fprintf(w, "uploaded %s, %d bytes\n", plural(out.Uploaded.Files, "file"), out.Uploaded.Bytes)
+	fmt.Fprintf(w, "deployed %s v%d (%s, %s)\n", out.App, out.Version, plural(out.Files, "file"), size(out.Bytes))
+	for _, u := range out.URLs {
+		fmt.Fprintf(w, "  %s\n", u)
 	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return cache.FileRef{}, fmt.Errorf("%s: %w", p, err)
-	}
-	return cache.FileRef{Digest: fmt.Sprintf("%x", h.Sum(nil)), Size: n}, nil
-}
-
-// uploaded counts what a deploy sent.
-type uploaded struct {
-	files int
-	bytes int64
-}
-
-// deploy uploads missing blobs and submits the manifest. A node that lost
-// a blob in between (a concurrent prune) answers 409 with what is missing:
-// those are uploaded and the manifest submitted again.
-func (b *bundle) deploy(ctx context.Context, c *adminClient, key ed25519.PrivateKey, prog *progress) (*deploy.Result, uploaded, error) {
-	var up uploaded
-	var ds []string
-	for d := range b.source {
-		ds = append(ds, d)
-	}
-	var miss ops.MissingResponse
-	if err := c.call(ctx, http.MethodPost, "/v1/blobs/missing", ops.MissingRequest{Digests: ds}, &miss); err != nil {
-		return nil, up, err
-	}
-	missing := miss.Missing
-	trust.Sign(b.manifest, key)
-	for attempt := 0; ; attempt++ {
-		prog.start(missing, b)
-		for _, d := range missing {
-			n, err := b.upload(ctx, c, d, prog)
-			if err != nil {
-				prog.done()
-				return nil, up, err
-			}
-			up.files++
-			up.bytes += n
-			prog.fileDone()
-		}
-		prog.done()
-		var res deploy.Result
-		err := c.call(ctx, http.MethodPost, "/v1/apps/"+b.manifest.App+"/versions", b.manifest, &res)
-		var ae *apiError
-		if errors.As(err, &ae) && len(ae.missing) > 0 && attempt < 3 {
-			missing = ae.missing
-			continue
-		}
-		if err != nil {
-			return nil, up, fmt.Errorf("deploy refused: %w", err)
-		}
-		return &res, up, nil
+	if out.ReplacedDemo {
+		fmt.Fprintf(w, "note: the node was serving the embedded demo on every host; %s replaces it\n", out.App)
 	}
 }
 
-func (b *bundle) upload(ctx context.Context, c *adminClient, digest string, prog *progress) (int64, error) {
-	rel, ok := b.source[digest]
-	if !ok {
-		return 0, fmt.Errorf("node asked for blob %s, which this app does not have", digest)
+// plural is "1 file", "2 files".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
 	}
-	f, err := os.Open(filepath.Join(b.dir, filepath.FromSlash(rel)))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	if err := c.call(ctx, http.MethodPut, "/v1/blobs/"+digest, io.Reader(&countingReader{r: f, prog: prog}), nil); err != nil {
-		return 0, fmt.Errorf("upload %s: %w", rel, err)
-	}
-	return b.manifest.Files[rel].Size, nil
+	return fmt.Sprintf("%d %ss", n, noun)
 }
+
+// inDir names the user's files by their own path in the node's errors,
+// which call the version being deployed APP@new.
+type inDir struct {
+	err      error
+	from, to string
+}
+
+func (e *inDir) Error() string { return strings.ReplaceAll(e.err.Error(), e.from, e.to) }
+func (e *inDir) Unwrap() error { return e.err }

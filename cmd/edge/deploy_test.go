@@ -104,7 +104,7 @@ func wantServing(t *testing.T, node *process, marker string) {
 	}
 }
 
-var uploadedLine = regexp.MustCompile(`uploaded (\d+) files, (\d+) bytes`)
+var uploadedLine = regexp.MustCompile(`uploaded (\d+) files?, (\d+) bytes`)
 
 // TestDeployCycle is the user's loop, all through the CLI against a real
 // node process: deploy, serve, change and redeploy, roll back, redeploy
@@ -159,13 +159,14 @@ func TestDeployCycle(t *testing.T) {
 	if status, _ := page(t, node, "/"); status != 404 {
 		t.Errorf("after app rm: GET / = %d", status)
 	}
-	if out, code := edgeCLI(t, "cache", "verify", "--data", data, "--admin", node.banner.admin); code != 0 {
+	// --admin is the deprecated alias of --node: it still works, and says so.
+	if out, code := edgeCLI(t, "cache", "verify", "--data", data, "--admin", node.banner.admin); code != 0 || !strings.Contains(out, "use --node") {
 		t.Errorf("cache verify: %d\n%s", code, out)
 	}
 }
 
-// api calls the node's admin API with token.
-func api(t *testing.T, node *process, token, method, path string, body any) (int, string) {
+// callAPI calls the node's admin API with token.
+func callAPI(t *testing.T, node *process, token, method, path string, body any) (int, string) {
 	t.Helper()
 	var r io.Reader
 	switch b := body.(type) {
@@ -205,7 +206,7 @@ type statsBody struct {
 
 func deployStats(t *testing.T, node *process, data string) statsBody {
 	t.Helper()
-	status, body := api(t, node, token(t, data), "GET", "/v1/stats", nil)
+	status, body := callAPI(t, node, token(t, data), "GET", "/v1/stats", nil)
 	var s statsBody
 	if status != 200 || json.Unmarshal([]byte(body), &s) != nil {
 		t.Fatalf("GET /v1/stats: %d %s", status, body)
@@ -221,7 +222,7 @@ func upload(t *testing.T, node *process, tok string, files map[string]string) *c
 	for name, content := range files {
 		sum := sha256.Sum256([]byte(content))
 		d := hex.EncodeToString(sum[:])
-		if status, body := api(t, node, tok, "PUT", "/v1/blobs/"+d, []byte(content)); status/100 != 2 {
+		if status, body := callAPI(t, node, tok, "PUT", "/v1/blobs/"+d, []byte(content)); status/100 != 2 {
 			t.Fatalf("PUT blob %s: %d %s", name, status, body)
 		}
 		m.Files[name] = cache.FileRef{Digest: d, Size: int64(len(content))}
@@ -289,7 +290,7 @@ func TestDeploySignaturesAndToken(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			status, body := api(t, node, tok, "POST", "/v1/apps/site/versions", c.m())
+			status, body := callAPI(t, node, tok, "POST", "/v1/apps/site/versions", c.m())
 			if status != c.status || !strings.Contains(body, c.want) {
 				t.Errorf("got %d %s, want %d %q", status, body, c.status, c.want)
 			}
@@ -298,13 +299,13 @@ func TestDeploySignaturesAndToken(t *testing.T) {
 
 	// A blob whose bytes do not hash to its name is refused and not kept.
 	fake := strings.Repeat("ab", 32)
-	if status, body := api(t, node, tok, "PUT", "/v1/blobs/"+fake, []byte("not those bytes")); status != 400 || !strings.Contains(body, "does not match") {
+	if status, body := callAPI(t, node, tok, "PUT", "/v1/blobs/"+fake, []byte("not those bytes")); status != 400 || !strings.Contains(body, "does not match") {
 		t.Errorf("PUT of mismatching bytes: %d %s", status, body)
 	}
-	if _, body := api(t, node, tok, "POST", "/v1/blobs/missing", map[string]any{"digests": []string{fake}}); !strings.Contains(body, fake) {
+	if _, body := callAPI(t, node, tok, "POST", "/v1/blobs/missing", map[string]any{"digests": []string{fake}}); !strings.Contains(body, fake) {
 		t.Errorf("a refused blob is not missing: %s", body)
 	}
-	if status, body := api(t, node, tok, "POST", "/v1/blobs/missing", map[string]any{"digests": []string{"xyz"}}); status != 400 || !strings.Contains(body, "digests[0]") {
+	if status, body := callAPI(t, node, tok, "POST", "/v1/blobs/missing", map[string]any{"digests": []string{"xyz"}}); status != 400 || !strings.Contains(body, "digests[0]") {
 		t.Errorf("missing with a bad digest: %d %s", status, body)
 	}
 
@@ -314,7 +315,7 @@ func TestDeploySignaturesAndToken(t *testing.T) {
 			{"POST", "/v1/apps/site/versions"}, {"POST", "/v1/blobs/missing"}, {"PUT", "/v1/blobs/" + m.Files["edge.toml"].Digest},
 			{"GET", "/v1/apps"}, {"GET", "/v1/apps/site/versions"}, {"POST", "/v1/apps/site/activate"}, {"DELETE", "/v1/apps/site"},
 		} {
-			if status, _ := api(t, node, bad, call.method, call.path, m); status != 401 {
+			if status, _ := callAPI(t, node, bad, call.method, call.path, m); status != 401 {
 				t.Errorf("%s %s with token %q: %d, want 401", call.method, call.path, bad, status)
 			}
 		}
@@ -323,10 +324,10 @@ func TestDeploySignaturesAndToken(t *testing.T) {
 		t.Errorf("edge apps with a wrong token: exit %d\n%s", code, out)
 	}
 	wantServing(t, node, "one")
-	if _, body := api(t, node, tok, "GET", "/v1/apps/site/versions", nil); strings.Count(body, `"version"`) != 1 {
+	if _, body := callAPI(t, node, tok, "GET", "/v1/apps/site/versions", nil); strings.Count(body, `"version"`) != 1 {
 		t.Errorf("history after refused calls: %s", body)
 	}
-	if status, body := api(t, node, tok, "POST", "/v1/apps/site/versions", m); status != 201 || !strings.Contains(body, `"version": 2`) {
+	if status, body := callAPI(t, node, tok, "POST", "/v1/apps/site/versions", m); status != 201 || !strings.Contains(body, `"version": 2`) {
 		t.Errorf("correctly signed manifest: %d %s", status, body)
 	}
 	if status, body := page(t, node, "/"); status != 200 || !strings.Contains(body, "evil") {
@@ -372,7 +373,7 @@ func TestDeployValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			status, body := api(t, node, tok, "POST", "/v1/apps/site/versions", signedWith(upload(t, node, tok, c.files), key))
+			status, body := callAPI(t, node, tok, "POST", "/v1/apps/site/versions", signedWith(upload(t, node, tok, c.files), key))
 			if status != c.status {
 				t.Errorf("status %d, want %d: %s", status, c.status, body)
 			}
@@ -397,10 +398,10 @@ func TestDeployValidation(t *testing.T) {
 		t.Errorf("deploy of a bad edge.toml: exit %d\n%s", code, out)
 	}
 	wantServing(t, node, "one")
-	if _, body := api(t, node, tok, "GET", "/v1/apps/site/versions", nil); strings.Count(body, `"version"`) != 1 {
+	if _, body := callAPI(t, node, tok, "GET", "/v1/apps/site/versions", nil); strings.Count(body, `"version"`) != 1 {
 		t.Errorf("history after refused deploys: %s", body)
 	}
-	if _, body := api(t, node, tok, "GET", "/v1/apps", nil); strings.Contains(body, `"other"`) {
+	if _, body := callAPI(t, node, tok, "GET", "/v1/apps", nil); strings.Contains(body, `"other"`) {
 		t.Errorf("a refused app is listed: %s", body)
 	}
 }
@@ -441,7 +442,7 @@ func TestDeployKill9(t *testing.T) {
 		}
 		wantServing(t, node, now)
 		var h cache.AppVersions
-		_, hist := api(t, node, token(t, data), "GET", "/v1/apps/site/versions", nil)
+		_, hist := callAPI(t, node, token(t, data), "GET", "/v1/apps/site/versions", nil)
 		if err := json.Unmarshal([]byte(hist), &h); err != nil {
 			t.Fatal(err)
 		}
@@ -505,7 +506,7 @@ func TestConcurrentDeploys(t *testing.T) {
 		}
 		wg.Wait()
 		var h cache.AppVersions
-		_, hist := api(t, node, token(t, data), "GET", "/v1/apps/site/versions", nil)
+		_, hist := callAPI(t, node, token(t, data), "GET", "/v1/apps/site/versions", nil)
 		if err := json.Unmarshal([]byte(hist), &h); err != nil {
 			t.Fatal(err)
 		}

@@ -1,15 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
-	"net/http"
+
+	"github.com/spf13/cobra"
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/gossip"
-	"github.com/edgecdn/edge/ops"
+	"github.com/edgecdn/edge/ops/api"
 )
 
 // writeGossipKey is `edge keygen --gossip [--out NAME]`: a new gossip key
@@ -28,45 +28,71 @@ func writeGossipKey(out string, stdout io.Writer) error {
 	return nil
 }
 
-// runGossipKey is `edge gossip-key list|install|use|remove [KEY]` against
+// gossipKeyCmd is `edge gossip-key list|install|use|remove [KEY]` against
 // one node. A rotation without downtime: install the new key on every
 // node, then use it on every node, then remove the old one on every node.
-func runGossipKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: edge gossip-key list|install|use|remove [KEY|FILE] [--node URL]")
-		return errUsage
+func gossipKeyCmd() *cobra.Command {
+	cmd := groupCmd("gossip-key", "Rotate a node's gossip keyring: list, install, use, remove")
+	cmd.Long = `Rotate a node's gossip keyring without downtime: install the new key on
+every node, then use it on every node, then remove the old one on every node.`
+	var cf clientFlags
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the keyring by fingerprint",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.GossipKeys(cmd.Context())
+			return printKeys(cmd.OutOrStdout(), resp, err, cf.json)
+		},
 	}
-	op := args[0]
-	nargs := 1
-	if op == "list" {
-		nargs = 0
-	}
-	c, pos, asJSON, err := clientCommand("gossip-key "+op, "[KEY|FILE]", args[1:], stderr, nargs, nil)
-	if err != nil {
-		return err
-	}
-	var resp ops.KeysResponse
-	if op == "list" {
-		err = c.call(ctx, http.MethodGet, "/v1/gossip/keys", nil, &resp)
-	} else {
-		key, kerr := gossip.LoadKey(pos[0])
-		if kerr != nil {
-			return kerr
+	cf.register(list)
+	cmd.AddCommand(list)
+	for _, op := range []struct{ name, short string }{
+		{"install", "Add a key to the keyring (it decrypts, does not encrypt yet)"},
+		{"use", "Make an installed key the one that encrypts"},
+		{"remove", "Remove a key that no longer encrypts"},
+	} {
+		var cf clientFlags
+		sub := &cobra.Command{
+			Use:   op.name + " KEY|FILE",
+			Short: op.short,
+			Args:  exactArgs("KEY|FILE"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				key, err := gossip.LoadKey(args[0])
+				if err != nil {
+					return err
+				}
+				c, err := cf.client()
+				if err != nil {
+					return err
+				}
+				resp, err := c.ChangeGossipKey(cmd.Context(), op.name, base64.StdEncoding.EncodeToString(key))
+				return printKeys(cmd.OutOrStdout(), resp, err, cf.json)
+			},
 		}
-		err = c.call(ctx, http.MethodPost, "/v1/gossip/keys", ops.KeyRequest{Op: op, Key: base64.StdEncoding.EncodeToString(key)}, &resp)
+		cf.register(sub)
+		cmd.AddCommand(sub)
 	}
+	return cmd
+}
+
+func printKeys(w io.Writer, resp *api.KeysResponse, err error, asJSON bool) error {
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		return printJSON(stdout, resp)
+		return printJSON(w, resp)
 	}
 	for _, k := range resp.Keys {
 		mark := ""
 		if k == resp.Primary {
 			mark = " (primary: encrypts)"
 		}
-		fmt.Fprintf(stdout, "%s%s\n", k, mark)
+		fmt.Fprintf(w, "%s%s\n", k, mark)
 	}
 	return nil
 }

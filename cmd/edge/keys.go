@@ -1,47 +1,60 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/edgecdn/edge/gossip/trust"
+	"github.com/spf13/cobra"
 )
 
 // devKey is the deploy key a node creates in its data dir when it is told
 // to trust no key: `edge deploy` run next to that data dir finds it.
 const devKey = "deploy"
 
-// runKeygen is `edge keygen --out NAME`: a deploy key pair in NAME.key
-// (private, mode 0600) and NAME.pub (give it to nodes with --trust-key).
-func runKeygen(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("edge keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("out", "", "write NAME.key and NAME.pub (with --gossip: NAME.gossip)")
-	gossipKey := fs.Bool("gossip", false, "write a gossip key (AES-256) for a mesh instead: give it to every node with --gossip-key")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+// keygenCmd is `edge keygen --out NAME`: a deploy key pair in NAME.key
+// (private, mode 0600) and NAME.pub (give it to nodes with --trust-key);
+// with --gossip, a gossip key.
+func keygenCmd() *cobra.Command {
+	var out string
+	var gossipKey bool
+	cmd := &cobra.Command{
+		Use:     "keygen --out NAME",
+		Short:   "Write a deploy key pair (--out NAME) or a gossip key (--gossip)",
+		Example: "  edge keygen --out ci\n  edge keygen --gossip --out mesh",
+		Args:    exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if gossipKey {
+				return writeGossipKey(out, cmd.OutOrStdout())
+			}
+			if out == "" {
+				return usagef("--out NAME is required")
+			}
+			pub, err := trust.GenerateDeployKey(out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s.key (secret: sign deploys with edge deploy --key %s.key)\nwrote %s.pub (trust it: edge serve --trust-key %s.pub)\n%s\n",
+				out, out, out, out, trust.FormatPublicKey(pub))
+			return nil
+		},
 	}
-	if *gossipKey {
-		return writeGossipKey(*out, stdout)
-	}
-	if *out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: edge keygen --out NAME")
-		return errUsage
-	}
-	pub, err := trust.GenerateDeployKey(*out)
+	cmd.Flags().StringVar(&out, "out", "", "write NAME.key and NAME.pub (with --gossip: NAME.gossip, else stdout)")
+	cmd.Flags().BoolVar(&gossipKey, "gossip", false, "write a gossip key (AES-256) for a mesh instead: give it to every node with --gossip-key")
+	return cmd
+}
+
+// readDeployKey reads the private key deploys are signed with.
+func readDeployKey(file string) (ed25519.PrivateKey, error) {
+	key, err := trust.ReadPrivateKey(file)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%w (give a key made by edge keygen with --key)", err)
 	}
-	fmt.Fprintf(stdout, "wrote %s.key (secret: sign deploys with edge deploy --key %s.key)\nwrote %s.pub (trust it: edge serve --trust-key %s.pub)\n%s\n",
-		*out, *out, *out, *out, trust.FormatPublicKey(pub))
-	return nil
+	return key, nil
 }
 
 // trustedKeys reads the --trust-key files; with none, it creates (once)

@@ -2,37 +2,49 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/edgecdn/edge/gossip"
+	"github.com/spf13/cobra"
+
+	"github.com/edgecdn/edge/ops/api"
+	"github.com/edgecdn/edge/ops/client"
 )
 
-// membersBody is the answer of GET /v1/members.
-type membersBody struct {
-	Self    string          `json:"self"`
-	Members []gossip.Member `json:"members"`
+// membersCmd is `edge members`: every node of the mesh, its state, and
+// per app the version it serves and whether that is the winning one.
+func membersCmd() *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:   "members",
+		Short: "List the nodes of the mesh, with each app's version and sync",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			out, err := c.Members(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if cf.json {
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			printMembers(cmd.OutOrStdout(), out)
+			return nil
+		},
+	}
+	cf.register(cmd)
+	return cmd
 }
 
-// runMembers is `edge members`: every node of the mesh, its state, and
-// per app the version it serves and whether that is the winning one.
-func runMembers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c, _, asJSON, err := clientCommand("members", "[--node URL] [--json]", args, stderr, 0, nil)
-	if err != nil {
-		return err
-	}
-	var out membersBody
-	if err := c.call(ctx, http.MethodGet, "/v1/members", nil, &out); err != nil {
-		return err
-	}
-	if asJSON {
-		return printJSON(stdout, out)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+func printMembers(w io.Writer, out *api.Members) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tREGION\tADDRESS\tSTATE\tARCH\tAPPS")
 	for _, m := range out.Members {
 		var apps []string
@@ -48,10 +60,10 @@ func runMembers(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, dash(m.Region), m.Addr, m.State, dash(m.Arch), dash(strings.Join(apps, " ")))
 	}
-	return tw.Flush()
+	_ = tw.Flush()
 }
 
-func appCell(a gossip.MemberApp) string {
+func appCell(a api.MemberApp) string {
 	v := fmt.Sprintf("v%d", a.Version)
 	if a.Removed {
 		v = "removed"
@@ -75,16 +87,15 @@ func dash(s string) string {
 // waitConverged polls the node's members until every live member serves
 // version of app (in sync), or wait elapses, and says which. A node not in
 // a mesh answers nothing to wait for.
-func waitConverged(ctx context.Context, c *adminClient, app string, version int, wait time.Duration, stdout io.Writer) error {
+func waitConverged(ctx context.Context, c *client.Client, app string, version int, wait time.Duration, stdout io.Writer) error {
 	if wait <= 0 {
 		return nil
 	}
 	start := time.Now()
 	deadline := start.Add(wait)
 	for {
-		var out membersBody
-		err := c.call(ctx, http.MethodGet, "/v1/members", nil, &out)
-		if ae, ok := err.(*apiError); ok && ae.status == http.StatusNotImplemented {
+		out, err := c.Members(ctx)
+		if errors.Is(err, client.ErrNotInMesh) {
 			return nil // a single node
 		}
 		if err != nil {
@@ -108,7 +119,7 @@ func waitConverged(ctx context.Context, c *adminClient, app string, version int,
 }
 
 // down names the members that are not alive, for the convergence line.
-func down(members []gossip.Member) string {
+func down(members []api.Member) string {
 	var names []string
 	for _, m := range members {
 		if m.State != "alive" {
@@ -123,7 +134,7 @@ func down(members []gossip.Member) string {
 
 // converged counts the live members serving version of app in sync, and
 // names the others with what they have.
-func converged(members []gossip.Member, app string, version int) (done int, lag []string) {
+func converged(members []api.Member, app string, version int) (done int, lag []string) {
 	for _, m := range members {
 		if m.State != "alive" {
 			continue

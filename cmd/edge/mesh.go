@@ -17,6 +17,7 @@ import (
 	"github.com/edgecdn/edge/gossip/state"
 	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/ops"
+	"github.com/edgecdn/edge/ops/api"
 )
 
 // defaultGossip is where a node gossips when --join is given alone.
@@ -117,11 +118,27 @@ func (w *meshWiring) stop() error {
 }
 
 // members is the admin API's GET /v1/members.
-func (w *meshWiring) members(ctx context.Context) (any, error) {
+func (w *meshWiring) members(ctx context.Context) (*api.Members, error) {
 	if w.mesh == nil {
 		return nil, errNoMesh
 	}
-	return map[string]any{"self": w.mesh.Name(), "members": w.mesh.Members(ctx)}, nil
+	out := &api.Members{Self: w.mesh.Name(), Members: []api.Member{}}
+	for _, m := range w.mesh.Members(ctx) {
+		out.Members = append(out.Members, wireMember(m))
+	}
+	return out, nil
+}
+
+// wireMember is the mesh's view of a member as the admin API sends it.
+func wireMember(m gossip.Member) api.Member {
+	apps := make([]api.MemberApp, len(m.Apps))
+	for i, a := range m.Apps {
+		apps[i] = api.MemberApp{App: a.App, Version: a.Version, Removed: a.Removed, Gen: a.Gen, InSync: a.InSync}
+	}
+	return api.Member{
+		Name: m.Name, Region: m.Region, Addr: m.Addr, State: m.State, Arch: m.Arch, Engine: m.Engine,
+		Peer: m.Peer, Public: m.Public, Software: m.Software, Apps: apps, Error: m.Error,
+	}
 }
 
 var errNoMesh = errors.New("this node is not in a mesh (edge serve --gossip ADDR --join ADDR --gossip-key KEY)")
@@ -140,7 +157,7 @@ func (w *meshWiring) bannerLine() string {
 	return fmt.Sprintf("mesh:  node %s gossip %s peer %s", w.mesh.Name(), w.mesh.Addr(), w.mesh.PeerAddr())
 }
 
-// keyring is the live gossip keyring for the admin API (nil: no mesh).
+// keyring is the live gossip keyring for the admin API (nil: no mesh yet).
 func (w *meshWiring) keyring() ops.Keyring {
 	if w.mesh == nil {
 		return nil

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgecdn/edge/ops/api"
 )
 
 // meshSite is site() answering on any host: mesh nodes listen on
@@ -181,7 +183,7 @@ func TestMeshProcesses(t *testing.T) {
 	waitServing(t, c, "one")
 
 	out, code = edgeCLI(t, "members", "--json", "--node", c.banner.admin, "--data", c.data)
-	var mb membersBody
+	var mb api.Members
 	if err := json.Unmarshal([]byte(out), &mb); code != 0 || err != nil || len(mb.Members) != 3 {
 		t.Fatalf("edge members --json: %d %v\n%s", code, err, out)
 	}
@@ -216,7 +218,7 @@ func TestMeshProcesses(t *testing.T) {
 	d.waitLog(t, "join failed")
 	a.waitLogLine(t, "failed to receive", "could decrypt") // d is the only stranger
 	out, code = edgeCLI(t, "members", "--json", "--node", a.banner.admin, "--data", a.data)
-	mb = membersBody{}
+	mb = api.Members{}
 	if err := json.Unmarshal([]byte(out), &mb); code != 0 || err != nil {
 		t.Fatalf("edge members --json: %d %v\n%s", code, err, out)
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/edgecdn/edge/ops/client"
 )
 
 // progress draws an upload bar on a terminal; elsewhere it stays quiet and
@@ -27,34 +29,19 @@ func newProgress(w io.Writer) *progress {
 	return &progress{w: w, tty: tty}
 }
 
-func (p *progress) start(digests []string, b *bundle) {
-	p.files, p.bytes, p.totalFiles, p.totalBytes = 0, 0, len(digests), 0
-	for _, d := range digests {
-		p.totalBytes += b.manifest.Files[b.source[d]].Size
-	}
+func (p *progress) Start(files int, bytes int64) {
+	p.files, p.bytes, p.totalFiles, p.totalBytes = 0, 0, files, bytes
 	p.draw()
 }
 
-func (p *progress) fileDone() {
+func (p *progress) FileDone() {
 	p.files++
 	p.draw()
 }
 
-func (p *progress) addBytes(n int) {
+func (p *progress) Add(n int) {
 	p.bytes += int64(n)
 	p.draw()
-}
-
-// countingReader reports upload progress as the body is read.
-type countingReader struct {
-	r    io.Reader
-	prog *progress
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.prog.addBytes(n)
-	return n, err
 }
 
 func (p *progress) draw() {
@@ -71,8 +58,10 @@ func (p *progress) draw() {
 		p.files, p.totalFiles, size(p.bytes), size(p.totalBytes))
 }
 
-func (p *progress) done() {
+func (p *progress) Done() {
 	if p.tty && p.totalFiles > 0 {
 		fmt.Fprintln(p.w)
 	}
 }
+
+var _ client.Progress = (*progress)(nil)

@@ -7,174 +7,84 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/app"
 	"github.com/edgecdn/edge/edge/deploy"
-	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/modules/examples"
 	"github.com/edgecdn/edge/ops"
-	edgetls "github.com/edgecdn/edge/tls"
+	"github.com/edgecdn/edge/ops/api"
+	"github.com/edgecdn/edge/ops/client"
 )
 
 // shutdownGrace is how long requests in flight get to finish on SIGTERM.
 const shutdownGrace = 10 * time.Second
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseServeFlags(args, stderr)
-	if err != nil {
-		return err
+// serveFunc runs a node with its resolved config.
+type serveFunc func(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
+
+// serveCmd is `edge serve`, running run. args is the whole command line: a
+// --config file is read before the flags are defined, so they bind onto
+// the values the file filled and a flag given wins over the file.
+func serveCmd(args []string, run serveFunc) *cobra.Command {
+	cfg := defaultServeConfig()
+	var cfgErr error
+	if len(args) > 0 && args[0] == "serve" {
+		if path := configFlag(args[1:]); path != "" {
+			cfgErr = loadConfigFile(path, &cfg)
+		}
 	}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a node (with no --app and nothing deployed: the embedded demo site)",
+		Long: `Run a node: serve the apps of --app directories and every deployed app
+over HTTP/1.1, HTTP/2 and HTTP/3, and the admin API that edge deploy talks to.
+
+With no --app and nothing deployed, the node serves an embedded demo on
+every host; the first deploy replaces it.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unexpected argument %q (apps are given with --app DIR)", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgErr != nil {
+				return cfgErr
+			}
+			if cfg.Token == "" {
+				cfg.Token = os.Getenv(client.TokenEnv)
+			}
+			return run(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	serveFlags(&cfg, cmd.Flags())
+	return cmd
+}
+
+// runServe starts a node, serves until ctx ends, and stops it.
+func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) (err error) {
 	log, err := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+	n := &node{cfg: cfg, log: log, phases: newPhases()}
+	if err := n.start(); err != nil {
+		return errors.Join(err, n.stops.unwind(context.Background()))
 	}
-	phases := newPhases()
-	engine, err := modules.NewEngineWith(modules.EngineConfig{Log: log, PoolSize: poolSize(cfg.MaxInFlight)})
-	if err != nil {
-		return err
-	}
-	defer engine.Close()
-	phases.mark("engine")
-	store, err := cache.Open(filepath.Join(cfg.Data, cacheFile), cache.Options{ArtifactBudget: cfg.ArtifactBudget, Log: log})
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	phases.mark("cache")
-
-	trusted, keyNote, err := trustedKeys(cfg)
-	if err != nil {
-		return err
-	}
-	loadStart := time.Now()
-	opt := app.LoadOptions{Loader: app.NewModuleLoader(engine, store, log), Cache: store, ServerSoftware: "edge/" + version}
-	base, fallback, err := loadApps(cfg, opt, store)
-	if err != nil {
-		return err
-	}
-	phases.mark("load")
-	if err := store.SetApps(appRecords(append(base, fallback...))); err != nil {
-		return err
-	}
-	phases.mark("record")
-	router := edge.NewRouter()
-	var srv *edge.Server
-	mesh, ledger, publish := prepareMesh(cfg)
-	deployer := deploy.New(deploy.Config{
-		Cache: store, Router: router, Ledger: ledger, Load: opt, Trusted: trusted, Keep: cfg.KeepVersions,
-		MaxBundle: cfg.MaxBundle, URLs: func(a *app.App) []string { return appURLs(srv, a) },
-		OnChange: publish, Log: log,
-	})
-	if err := deployer.Start(base, fallback); err != nil {
-		return err
-	}
-	phases.mark("deployed")
-	c := store.Counters()
-	log.Info("apps loaded", "apps", len(router.Apps()), "duration", time.Since(loadStart),
-		"compiled", c.Compiles.Load(), "from_cache", c.Deserializes.Load())
-	srv, handler, err := startServer(cfg, router, log)
-	if err != nil {
-		return err
-	}
-	if err := mesh.start(cfg, store, engine, deployer, trusted, srv, log); err != nil {
-		_ = srv.Shutdown(context.Background())
-		return err
-	}
-	admin, err := startAdmin(cfg, store, engine, deployer, mesh, handler, log)
-	if err != nil {
-		_ = mesh.stop()
-		_ = srv.Shutdown(context.Background())
-		return err
-	}
-	phases.mark("listen")
-	log.Debug("startup", phases.attrs...)
-	printBanner(stdout, cfg, srv, admin, router.Apps(), keyNote, len(fallback) > 0, mesh.bannerLine())
+	n.printBanner(stdout)
 	<-ctx.Done()
 	log.Info("shutting down", "grace", shutdownGrace)
-	if err := mesh.stop(); err != nil {
-		log.Warn("mesh leave", "err", err)
-	}
 	sctx, cancel := context.WithTimeoutCause(context.Background(), shutdownGrace, fmt.Errorf("shutdown grace of %s elapsed", shutdownGrace))
 	defer cancel()
-	err = srv.Shutdown(sctx)
-	if admin != nil {
-		err = errors.Join(err, admin.Shutdown(sctx))
-	}
-	return err
-}
-
-// poolSize gives the engine's instance pool room for every guest the
-// handler lets run at once, with a margin.
-func poolSize(maxInFlight int) int {
-	if maxInFlight <= 0 {
-		maxInFlight = edge.DefaultMaxInFlight
-	}
-	return max(modules.DefaultPoolSize, 2*maxInFlight)
-}
-
-// phases times the steps of a start, for the debug log: where a slow
-// start spends its time.
-type phases struct {
-	last  time.Time
-	attrs []any
-}
-
-func newPhases() *phases { return &phases{last: time.Now()} }
-
-func (p *phases) mark(name string) {
-	now := time.Now()
-	p.attrs = append(p.attrs, name, now.Sub(p.last))
-	p.last = now
-}
-
-// startAdmin serves the admin API unless disabled. Without a token given,
-// one is generated into the data dir, readable only by the node's user.
-func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *deploy.Deployer, mesh *meshWiring, handler *edge.Handler, log *slog.Logger) (*ops.Admin, error) {
-	if cfg.Admin == "" {
-		return nil, nil
-	}
-	token := cfg.Token
-	if token == "" {
-		var err error
-		if token, _, err = ops.LoadOrCreateToken(cfg.Data); err != nil {
-			return nil, err
-		}
-	}
-	admin, err := ops.NewAdmin(ops.AdminConfig{Addr: cfg.Admin, Token: token, Cache: store, Checker: artifactChecker(engine), Deployer: deployer, MaxBlob: cfg.MaxBundle, Members: mesh.members, Keyring: mesh.keyring(), Handler: handler, Log: log})
-	if err != nil {
-		return nil, err
-	}
-	return admin, admin.Start()
-}
-
-func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.Server, *edge.Handler, error) {
-	scfg := edge.ServerConfig{HTTPAddr: cfg.HTTP, HTTPSAddr: cfg.HTTPS, Log: log}
-	if cfg.HTTPS != "" {
-		ca, err := edgetls.LoadOrCreateDevCA(filepath.Join(cfg.Data, "tls"))
-		if err != nil {
-			return nil, nil, err
-		}
-		scfg.TLS = ca.TLSConfig()
-	}
-	var srv *edge.Server
-	handler := edge.NewHandler(edge.HandlerConfig{
-		Router: router, Log: log,
-		MaxInFlight: cfg.MaxInFlight, MaxQueue: cfg.MaxQueue, QueueWait: cfg.QueueWait,
-		AltSvc:    func(h http.Header) { srv.AltSvc(h) },
-		AccessLog: cfg.AccessLog,
-	})
-	srv = edge.NewServer(scfg, handler)
-	return srv, handler, srv.Start()
+	return n.stops.unwind(sctx)
 }
 
 // cacheFile is the node's bbolt file inside the data dir.
@@ -188,7 +98,7 @@ func loadApps(cfg serveConfig, opt app.LoadOptions, store *cache.Cache) (base, f
 		if deploy.DeployedCount(store) > 0 {
 			return nil, nil, nil
 		}
-		demo, err := app.LoadApp(examples.Demo(), "embedded demo", opt)
+		demo, err := app.LoadApp(examples.Demo(), api.DemoSource, opt)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -240,8 +150,9 @@ func appRecords(apps []*app.App) []cache.AppRecord {
 // printBanner tells a newcomer where to point a browser or curl. Tests read
 // the "http:", "https:", "admin:" and "ca:" lines to find the bound ports;
 // "ca:" comes last of those.
-func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admin, apps []*app.App, keyNote string, demo bool, meshLine string) {
-	fmt.Fprintf(w, "edge %s serving %d app(s)\n", version, len(apps))
+func (n *node) printBanner(w io.Writer) {
+	cfg, srv, admin, apps, meshLine := n.cfg, n.srv, n.admin, n.router.Apps(), n.mesh.bannerLine()
+	fmt.Fprintf(w, "edge %s serving %s\n", version, plural(len(apps), "app"))
 	for _, a := range apps {
 		fmt.Fprintf(w, "  app %s (%s): hosts %s, %d routes\n", a.Name, a.Source, strings.Join(a.Hosts, " "), len(a.Routes))
 	}
@@ -254,7 +165,7 @@ func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admi
 			note = "token in " + filepath.Join(cfg.Data, ops.TokenFile)
 		}
 		fmt.Fprintf(w, "admin: http://%s/ (%s)\n", admin.Addr(), note)
-		fmt.Fprintf(w, "deploy: %s\n", keyNote)
+		fmt.Fprintf(w, "deploy: %s\n", n.keyNote)
 	}
 	if meshLine != "" {
 		fmt.Fprintln(w, meshLine)
@@ -270,7 +181,8 @@ func printBanner(w io.Writer, cfg serveConfig, srv *edge.Server, admin *ops.Admi
 	}
 	fmt.Fprintf(w, "https: https://%s/ (HTTP/1.1 and HTTP/2 on TCP, HTTP/3 on UDP)\n", addr)
 	fmt.Fprintf(w, "ca:    %s\n", ca)
-	if demo {
+	if n.demo {
+		fmt.Fprintln(w, "demo:  the embedded demo answers every host until the first deploy replaces it")
 		fmt.Fprintf(w, "try:   curl --cacert %s 'https://%s/api/hello?name=edge'\n", ca, addr)
 	}
 }

@@ -205,7 +205,7 @@ func TestServeConfigFile(t *testing.T) {
 	if code := run(context.Background(), []string{"serve", "--config", cfgFile}, io.Discard, &stderr); code == 0 || !strings.Contains(stderr.String(), "not_a_key") {
 		t.Errorf("unknown config key: exit %d, stderr %q", code, stderr.String())
 	}
-	cfg, err := parseServeFlags([]string{"--config", writeFile(t, dir, "ok.conf", "data = \"/tmp/x\"\nhttp = \"127.0.0.1:1\"\napps = [\"a\", \"b\"]\nqueue_wait = \"3s\"\n"), "--http", "127.0.0.1:2"}, io.Discard)
+	cfg, err := parseServeFlags(t, "--config", writeFile(t, dir, "ok.conf", "data = \"/tmp/x\"\nhttp = \"127.0.0.1:1\"\napps = [\"a\", \"b\"]\nqueue_wait = \"3s\"\n"), "--http", "127.0.0.1:2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,13 +213,29 @@ func TestServeConfigFile(t *testing.T) {
 		t.Errorf("config file + flag override = %+v", cfg)
 	}
 	// A repeatable flag replaces the file's list rather than adding to it.
-	cfg, err = parseServeFlags([]string{"--app", "c", "--config=" + filepath.Join(dir, "ok.conf"), "--app", "d"}, io.Discard)
+	cfg, err = parseServeFlags(t, "--app", "c", "--config="+filepath.Join(dir, "ok.conf"), "--app", "d")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(cfg.Apps, ",") != "c,d" || cfg.HTTP != "127.0.0.1:1" {
 		t.Errorf("--app over a config file's apps: apps %v, http %q; want [c d] and the file's http", cfg.Apps, cfg.HTTP)
 	}
+}
+
+// parseServeFlags runs `edge serve args...` up to the point it would
+// start a node, and returns the config it would start with.
+func parseServeFlags(t *testing.T, args ...string) (serveConfig, error) {
+	t.Helper()
+	var got serveConfig
+	cmd := serveCmd(append([]string{"serve"}, args...), func(_ context.Context, cfg serveConfig, _, _ io.Writer) error {
+		got = cfg
+		return nil
+	})
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	err := cmd.Execute()
+	return got, err
 }
 
 func writeFile(t *testing.T, dir, name, content string) string {

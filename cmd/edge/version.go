@@ -1,11 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/spf13/cobra"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -23,10 +23,21 @@ func dependencyVersion(path string) string {
 	return "unknown"
 }
 
-func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {
-	fmt.Fprintf(stdout, "edge %s (wasmtime-go %s, quic-go %s, %s %s/%s)\n", version,
+// versionString is what `edge version` and `edge --version` print.
+func versionString() string {
+	return fmt.Sprintf("edge %s (wasmtime-go %s, quic-go %s, %s %s/%s)", version,
 		dependencyVersion("github.com/bytecodealliance/wasmtime-go/v39"),
 		dependencyVersion("github.com/quic-go/quic-go"),
 		runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return nil
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of edge and its runtime",
+		Args:  exactArgs(),
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), versionString())
+		},
+	}
 }

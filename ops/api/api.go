@@ -1,0 +1,157 @@
+// Package api holds the wire types of the node's admin API: the bodies
+// the server (package ops) writes and the client (package ops/client)
+// reads. Defined once here, so the two cannot drift.
+//
+// The cache's own reports and the signed manifest are aliases of the
+// types that produce them: they are already plain JSON structs, and a
+// second copy would be a second definition.
+package api
+
+import "github.com/edgecdn/edge/cache"
+
+// Paths of the admin API, relative to its base URL.
+const (
+	PathHealth       = "/healthz"
+	PathStats        = "/v1/stats"
+	PathBlobsMissing = "/v1/blobs/missing"
+	PathBlobs        = "/v1/blobs/" // + digest
+	PathApps         = "/v1/apps"   // + "/" + name [+ "/versions" | "/activate"]
+	PathMembers      = "/v1/members"
+	PathGossipKeys   = "/v1/gossip/keys"
+	PathCache        = "/v1/cache/" // + stats | verify | gc
+)
+
+// Error is the body of every error response. Missing is set on a deploy
+// refused because blobs are gone (409): upload them and submit again.
+type Error struct {
+	Error   string   `json:"error"`
+	Missing []string `json:"missing,omitempty"`
+}
+
+// Manifest is a signed app version, submitted to POST /v1/apps/{name}/versions.
+type Manifest = cache.Manifest
+
+// FileRef is one file of a Manifest.
+type FileRef = cache.FileRef
+
+// History is the answer of GET /v1/apps/{name}/versions.
+type History = cache.AppVersions
+
+// Cache reports: GET /v1/cache/stats, POST /v1/cache/verify, POST /v1/cache/gc.
+type (
+	CacheStats   = cache.Stats
+	VerifyReport = cache.VerifyReport
+	GCReport     = cache.GCReport
+)
+
+// MissingRequest and MissingResponse are the bodies of POST /v1/blobs/missing.
+type MissingRequest struct {
+	Digests []string `json:"digests"`
+}
+
+type MissingResponse struct {
+	Missing []string `json:"missing"`
+}
+
+// BlobStored is the answer of PUT /v1/blobs/{digest}.
+type BlobStored struct {
+	Digest string `json:"digest"`
+	Stored bool   `json:"stored"` // false: the node had it already
+	Size   int64  `json:"size,omitempty"`
+}
+
+// DeployResult is what a deploy or an activation made live.
+type DeployResult struct {
+	App     string   `json:"app"`
+	Version int      `json:"version"`
+	URLs    []string `json:"urls"`
+	Pruned  []int    `json:"pruned,omitempty"`
+	// ReplacedDemo is set when this deploy took over from the embedded
+	// demo, which answered every host: the deployed app now does instead.
+	ReplacedDemo bool `json:"replaced_demo,omitempty"`
+}
+
+// ActivateRequest is the body of POST /v1/apps/{name}/activate.
+type ActivateRequest struct {
+	Version int `json:"version"`
+}
+
+// Removed is the answer of DELETE /v1/apps/{name}.
+type Removed struct {
+	Removed string `json:"removed"`
+}
+
+// AppStatus is one app as GET /v1/apps lists it.
+type AppStatus struct {
+	Name     string   `json:"name"`
+	Source   string   `json:"source"`
+	Hosts    []string `json:"hosts"`
+	Active   int      `json:"active,omitempty"`   // deployed apps only
+	Versions []int    `json:"versions,omitempty"` // retained, oldest first
+	URLs     []string `json:"urls"`
+}
+
+// AppList is the answer of GET /v1/apps.
+type AppList struct {
+	Apps []AppStatus `json:"apps"`
+}
+
+// DeployStats counts what the deploy endpoints received since the node
+// started (GET /v1/stats): a redeploy of unchanged files adds nothing to
+// BlobBytes.
+type DeployStats struct {
+	Blobs     int64 `json:"blobs_uploaded"`
+	BlobBytes int64 `json:"bytes_uploaded"`
+	Deploys   int64 `json:"deploys"`
+	Refused   int64 `json:"deploys_refused"`
+}
+
+// Members is the answer of GET /v1/members: every node of the mesh, and
+// which one answered.
+type Members struct {
+	Self    string   `json:"self"`
+	Members []Member `json:"members"`
+}
+
+// Member is one node of the mesh.
+type Member struct {
+	Name     string      `json:"name"`
+	Region   string      `json:"region"`
+	Addr     string      `json:"addr"`
+	State    string      `json:"state"` // alive, suspect, dead, left
+	Arch     string      `json:"arch"`
+	Engine   string      `json:"engine"`
+	Peer     string      `json:"peer"`
+	Public   string      `json:"public"`
+	Software string      `json:"software"`
+	Apps     []MemberApp `json:"apps"`
+	Error    string      `json:"error,omitempty"` // its status could not be read
+}
+
+// MemberApp is one app on one member: the version it serves and whether
+// that is the winning state the answering node knows.
+type MemberApp struct {
+	App     string `json:"app"`
+	Version int    `json:"version"`
+	Removed bool   `json:"removed,omitempty"`
+	Gen     int    `json:"gen"`
+	InSync  bool   `json:"in_sync"`
+}
+
+// KeyRequest is the body of POST /v1/gossip/keys.
+type KeyRequest struct {
+	Op  string `json:"op"`  // install, use or remove
+	Key string `json:"key"` // base64
+}
+
+// KeysResponse lists the keyring by fingerprint (sha256 of the key, first
+// 8 bytes in hex): keys never leave the node.
+type KeysResponse struct {
+	Primary string   `json:"primary"`
+	Keys    []string `json:"keys"`
+}
+
+// DemoSource is the source of the embedded demo app a node serves while
+// nothing else is loaded or deployed. It answers every host: the first
+// deploy replaces it.
+const DemoSource = "embedded demo"

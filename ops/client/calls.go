@@ -1,0 +1,100 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/edgecdn/edge/ops/api"
+)
+
+// CheckToken asks the node for its counters: it fails with ErrUnauthorized
+// on a wrong token before anything is sent.
+func (c *Client) CheckToken(ctx context.Context) error {
+	_, err := c.Stats(ctx)
+	return err
+}
+
+// Stats is what the node's deploy endpoints received since it started.
+func (c *Client) Stats(ctx context.Context) (*api.DeployStats, error) {
+	var s api.DeployStats
+	return &s, c.call(ctx, http.MethodGet, api.PathStats, nil, &s)
+}
+
+// Apps lists what the node serves.
+func (c *Client) Apps(ctx context.Context) ([]api.AppStatus, error) {
+	var out api.AppList
+	return out.Apps, c.call(ctx, http.MethodGet, api.PathApps, nil, &out)
+}
+
+// History is a deployed app's retained versions.
+func (c *Client) History(ctx context.Context, app string) (*api.History, error) {
+	var h api.History
+	if err := c.call(ctx, http.MethodGet, appPath(app, "/versions"), nil, &h); err != nil {
+		return nil, notDeployed(app, err)
+	}
+	return &h, nil
+}
+
+// Activate makes version of app the active one (a rollback).
+func (c *Client) Activate(ctx context.Context, app string, version int) (*api.DeployResult, error) {
+	var res api.DeployResult
+	if err := c.call(ctx, http.MethodPost, appPath(app, "/activate"), api.ActivateRequest{Version: version}, &res); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%s has no version %d (edge app history %s lists them)", app, version, app)
+		}
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Remove deletes app and all its versions from the node (and the mesh).
+func (c *Client) Remove(ctx context.Context, app string) error {
+	return notDeployed(app, c.call(ctx, http.MethodDelete, appPath(app, ""), nil, nil))
+}
+
+// Members lists the mesh. ErrNotInMesh: the node runs alone.
+func (c *Client) Members(ctx context.Context) (*api.Members, error) {
+	var m api.Members
+	return &m, c.call(ctx, http.MethodGet, api.PathMembers, nil, &m)
+}
+
+// GossipKeys lists the node's gossip keyring by fingerprint.
+func (c *Client) GossipKeys(ctx context.Context) (*api.KeysResponse, error) {
+	var k api.KeysResponse
+	return &k, c.call(ctx, http.MethodGet, api.PathGossipKeys, nil, &k)
+}
+
+// ChangeGossipKey installs, uses or removes a key (base64) on the node.
+func (c *Client) ChangeGossipKey(ctx context.Context, op, key string) (*api.KeysResponse, error) {
+	var k api.KeysResponse
+	return &k, c.call(ctx, http.MethodPost, api.PathGossipKeys, api.KeyRequest{Op: op, Key: key}, &k)
+}
+
+// CacheStats, VerifyCache and GCCache run on the node holding the cache.
+func (c *Client) CacheStats(ctx context.Context) (*api.CacheStats, error) {
+	var s api.CacheStats
+	return &s, c.call(ctx, http.MethodGet, api.PathCache+"stats", nil, &s)
+}
+
+func (c *Client) VerifyCache(ctx context.Context) (*api.VerifyReport, error) {
+	var r api.VerifyReport
+	return &r, c.call(ctx, http.MethodPost, api.PathCache+"verify", nil, &r)
+}
+
+func (c *Client) GCCache(ctx context.Context) (*api.GCReport, error) {
+	var r api.GCReport
+	return &r, c.call(ctx, http.MethodPost, api.PathCache+"gc", nil, &r)
+}
+
+func appPath(app, suffix string) string { return api.PathApps + "/" + url.PathEscape(app) + suffix }
+
+// notDeployed says what a 404 on an app means, and what to do.
+func notDeployed(app string, err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("no app %q is deployed on this node (edge apps lists what it serves)", app)
+	}
+	return err
+}
