@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -144,7 +145,7 @@ func (c *Cache) deleteChunks(id []byte) {
 		n := 0
 		err := c.db.Update(func(tx *bolt.Tx) error {
 			cur := tx.Bucket(bucketChunks).Cursor()
-			for k, _ := cur.Seek(id); k != nil && hasPrefix(k, id) && n < 256; k, _ = cur.Next() {
+			for k, _ := cur.Seek(id); k != nil && bytes.HasPrefix(k, id) && n < 256; k, _ = cur.Next() {
 				if err := cur.Delete(); err != nil {
 					return err
 				}
@@ -160,10 +161,6 @@ func (c *Cache) deleteChunks(id []byte) {
 			return
 		}
 	}
-}
-
-func hasPrefix(k, p []byte) bool {
-	return len(k) >= len(p) && string(k[:len(p)]) == string(p)
 }
 
 // BlobInfo is what is known about a stored blob without reading it.
