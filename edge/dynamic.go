@@ -50,6 +50,10 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.R
 		h.log.Info("guest stderr", "id", id, "module", rt.Module.Name(), "stderr", string(out.Stderr))
 	}
 	h.log.Debug("guest ran", "id", id, "module", rt.Module.Name(), "duration", out.Duration)
+	if target := resp.Header.Get(StaticHeader); target != "" {
+		h.serveGuestStatic(w, r, resp, target, id)
+		return
+	}
 	writeGuestResponse(w, r, resp)
 }
 

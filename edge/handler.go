@@ -87,7 +87,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case app == nil:
 		http.Error(rec, "no app is deployed for host "+normalizeHost(r.Host), http.StatusNotFound)
-	case route == nil:
+	case route == nil || route.Internal:
 		appName = app.Name
 		http.Error(rec, "404 page not found", http.StatusNotFound)
 	case route.Dynamic():

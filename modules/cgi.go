@@ -123,11 +123,16 @@ func parseHeaderLine(line string) (name, value string, err error) {
 	return http.CanonicalHeaderKey(name), value, nil
 }
 
+// StaticHeader names, in a module's response, a static file of its app
+// that the node sends instead of a body (see package edge). Such a
+// response needs no Content-Type: the file has one.
+const StaticHeader = "X-Edge-Static"
+
 // setStatus applies the Status header and the WAGI rules for Location and
 // Content-Type.
 func (r *Response) setStatus(status string, hasStatus bool) error {
 	hasLoc, hasType := r.Header.Get("Location") != "", r.Header.Get("Content-Type") != ""
-	if !hasLoc && !hasType {
+	if !hasLoc && !hasType && r.Header.Get(StaticHeader) == "" {
 		return fmt.Errorf("%w: response has neither Content-Type nor Location", ErrBadResponse)
 	}
 	if !hasStatus {

@@ -43,6 +43,7 @@ type Route struct {
 	// Static routes.
 	Files        *StaticFiles
 	CacheControl string
+	Internal     bool // served only through a module's X-Edge-Static
 }
 
 // Dynamic reports whether the route runs a module.
@@ -143,7 +144,7 @@ func loadRoute(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource) (
 		if err != nil {
 			return nil, fmt.Errorf("static: %w", err)
 		}
-		rt.Files, rt.CacheControl = files, spec.CacheControl
+		rt.Files, rt.CacheControl, rt.Internal = files, spec.CacheControl, spec.Internal
 		return rt, nil
 	}
 	return rt, loadModule(fsys, spec, opt, src, rt)

@@ -35,6 +35,10 @@ type RouteSpec struct {
 	MaxOutput    string            `toml:"max_output"`
 	Static       string            `toml:"static"`
 	CacheControl string            `toml:"cache_control"`
+	// Internal static routes answer no request of their own: their files
+	// are served only when a module of the app names one (X-Edge-Static),
+	// after checking whatever it checks (a signed URL, a session).
+	Internal bool `toml:"internal"`
 }
 
 // ErrConfig is returned for any edge.toml that cannot be used; the
@@ -182,6 +186,9 @@ func (r *RouteSpec) validateStatic() *fieldError {
 }
 
 func (r *RouteSpec) validateDynamic() *fieldError {
+	if r.Internal {
+		return bad("internal", "applies to static routes only")
+	}
 	if r.CacheControl != "" {
 		return bad("cache_control", "applies to static routes only (a module sets its own headers)")
 	}
