@@ -252,10 +252,24 @@ func hashFile(fsys fs.FS, p string) (head []byte, d cache.Digest, size int64, er
 
 // contentType guesses from the extension, then from the bytes.
 func contentType(name string, data []byte) string {
+	if ct := mediaTypes[strings.ToLower(path.Ext(name))]; ct != "" {
+		return ct
+	}
 	if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
 		return ct
 	}
 	return http.DetectContentType(data)
+}
+
+// mediaTypes are the streaming formats a host's MIME table often lacks;
+// players and MSE want them exact.
+var mediaTypes = map[string]string{
+	".m3u8": "application/vnd.apple.mpegurl",
+	".m4s":  "video/iso.segment",
+	".mpd":  "application/dash+xml",
+	".ts":   "video/mp2t",
+	".mp4":  "video/mp4",
+	".m4a":  "audio/mp4",
 }
 
 // ErrNotFound is returned by Lookup for a path with no file.
