@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BENCHTIME ?= 2s
 
-.PHONY: all build run test test-short bench lint fmt examples fuzz clean
+.PHONY: all build run test test-short bench lint fmt examples media-example fuzz clean
 
 all: lint test
 
@@ -51,6 +51,13 @@ fmt:
 examples:
 	bash modules/examples/build.sh
 
+# The media example (modules/examples/media): its WAGI guest, then its
+# HLS ladder from ffmpeg's test sources and the hls.js player (npm).
+# Idempotent; run the app with: bin/edge serve --app modules/examples/media/site
+media-example:
+	bash modules/examples/media/build-guest.sh
+	bash modules/examples/media/build-media.sh
+
 # Fuzz every parser that meets untrusted bytes: guest CGI output, edge.toml,
 # deploy manifests, gossip messages. The seed corpora also run in make test.
 FUZZTIME ?= 30s
@@ -59,6 +66,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime $(FUZZTIME) ./edge/app/
 	$(GO) test -run '^$$' -fuzz FuzzManifest -fuzztime $(FUZZTIME) ./gossip/trust/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime $(FUZZTIME) ./gossip/
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./modules/examples/media/backend/
 
 clean:
 	rm -rf bin
