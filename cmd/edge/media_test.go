@@ -14,15 +14,23 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
+// builtMedia is the media site, built once per test binary.
+var builtMedia struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
 // mediaSite copies the media example's app to a temporary directory and
 // builds its video and player there (ffmpeg, npm), as `make media-example`
-// does for the example itself.
+// does for the example itself; once for all the tests that need it.
 func mediaSite(t *testing.T) string {
 	t.Helper()
 	for _, tool := range []string{"ffmpeg", "npm"} {
@@ -34,24 +42,35 @@ func mediaSite(t *testing.T) string {
 			t.Skip(why)
 		}
 	}
+	builtMedia.once.Do(func() { builtMedia.dir, builtMedia.err = buildMediaSite() })
+	if builtMedia.err != nil {
+		t.Fatal(builtMedia.err)
+	}
+	return builtMedia.dir
+}
+
+func buildMediaSite() (string, error) {
 	src := filepath.Join("..", "..", "modules", "examples", "media")
-	site := t.TempDir()
+	site, err := os.MkdirTemp("", "edge-media-")
+	if err != nil {
+		return "", err
+	}
 	for _, f := range []string{"edge.toml", "media.wasm", "public/index.html"} {
 		data, err := os.ReadFile(filepath.Join(src, "site", f))
 		if err != nil {
-			t.Fatal(err)
+			return "", err
 		}
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(site, f)), 0o755); err != nil {
-			t.Fatal(err)
+			return "", err
 		}
 		if err := os.WriteFile(filepath.Join(site, f), data, 0o644); err != nil {
-			t.Fatal(err)
+			return "", err
 		}
 	}
 	if out, err := exec.Command("bash", filepath.Join(src, "build-media.sh"), site).CombinedOutput(); err != nil {
-		t.Fatalf("build-media.sh: %v\n%s", err, out)
+		return "", fmt.Errorf("build-media.sh: %w\n%s", err, out)
 	}
-	return site
+	return site, nil
 }
 
 // mediaToken asks the media app for a viewer's master playlist URL, as the
