@@ -393,6 +393,11 @@ func TestParseConfigInvalid(t *testing.T) {
 			want: []string{"routes[0].cache_control", "static routes only"},
 		},
 		{
+			name: "module route marked internal",
+			toml: base + "[[routes]]\npath = \"/\"\nmodule = \"a.wasm\"\ninternal = true\n",
+			want: []string{"routes[0].internal", "static routes only"},
+		},
+		{
 			name: "unknown executor",
 			toml: base + "[[routes]]\npath = \"/\"\nmodule = \"a.wasm\"\nexecutor = \"spin\"\n",
 			want: []string{"routes[0].executor", `"spin"`, "not supported"},
