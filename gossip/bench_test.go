@@ -132,7 +132,7 @@ func BenchmarkMeshConvergence50(b *testing.B) {
 	}
 	b.Cleanup(engine.Close)
 	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)},
-		tune: func(mc *memberlist.Config) {}, wrap: func(t memberlist.Transport) memberlist.Transport { return newCountTransport(t, &sent) },
+		tune: func(mc *memberlist.Config) {}, wrap: func(t memberlist.Transport, _ string) memberlist.Transport { return newCountTransport(t, &sent) },
 		applier: func(c *cache.Cache) gossip.Applier { return compilingApplier{c: c, engine: engine} }}
 	nodes := []*node{startMesh(b, "n00", nil, o)}
 	for i := 1; i < size; i++ {

@@ -56,8 +56,13 @@ type Config struct {
 	// RejoinInterval is how often known peers are rejoined when members
 	// are missing (0: 5s).
 	RejoinInterval time.Duration
-	// Tune, if set, adjusts memberlist's configuration (a LAN preset)
-	// before it starts: tests shorten timings, inject a Transport.
+	// WAN selects memberlist's timings for round trips between continents
+	// (probe every 5 s with a 3 s timeout, gossip every 0.5 s, suspicion
+	// 6× longer) instead of a LAN's: a mesh across regions needs them, or
+	// alive nodes behind 100-250 ms links are declared dead.
+	WAN bool
+	// Tune, if set, adjusts memberlist's configuration (the LAN or WAN
+	// preset) before it starts: tests shorten timings, inject a Transport.
 	Tune func(*memberlist.Config)
 	Log  *slog.Logger
 }
@@ -146,6 +151,9 @@ func (m *Mesh) Start() error {
 	}
 	m.cfg.Meta.Peer = m.peer.addr
 	mc := memberlist.DefaultLANConfig()
+	if m.cfg.WAN {
+		mc = memberlist.DefaultWANConfig()
+	}
 	mc.Name = m.cfg.Name
 	mc.BindAddr, mc.BindPort = host, port
 	mc.AdvertiseAddr, mc.AdvertisePort = host, port

@@ -100,8 +100,10 @@ type meshOpts struct {
 	trusted []ed25519.PublicKey
 	sides   *sides
 	tune    func(*memberlist.Config)
-	wrap    func(memberlist.Transport) memberlist.Transport
+	wrap    func(tr memberlist.Transport, addr string) memberlist.Transport
 	region  string
+	// wanTimings selects memberlist's WAN preset (gossip.Config.WAN).
+	wanTimings bool
 	// log, if set, receives the node's log (default: discarded).
 	log *slog.Logger
 	// applier makes the node's Applier (default: storeApplier).
@@ -127,7 +129,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 		tr = &cutTransport{Transport: nt, self: addr, sides: o.sides}
 	}
 	if o.wrap != nil {
-		tr = o.wrap(tr)
+		tr = o.wrap(tr, addr)
 	}
 	tune := o.tune
 	if tune == nil {
@@ -143,7 +145,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	}
 	m, err := gossip.New(gossip.Config{
 		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: o.trusted,
-		Cache: store, Applier: applier, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: log,
+		Cache: store, Applier: applier, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: log, WAN: o.wanTimings,
 		Meta: gossip.Meta{Region: o.region},
 		Tune: func(mc *memberlist.Config) {
 			tune(mc)
