@@ -45,6 +45,7 @@ type serveConfig struct {
 	// the peer endpoint's address (default: the gossip host, any port).
 	NodeName   string   `toml:"node_name"`
 	Region     string   `toml:"region"`
+	GossipWAN  bool     `toml:"gossip_wan"`
 	Gossip     string   `toml:"gossip"`
 	Join       []string `toml:"join"`
 	GossipKeys []string `toml:"gossip_keys"`
@@ -98,7 +99,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 // configKeys lists the config file's keys, for --help.
-const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip, join, gossip_keys, peer"
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip_wan, gossip, join, gossip_keys, peer"
 
 // serveFlags defines every flag of `edge serve` on the matching field of
 // cfg, with the field's current value (default or config file) as default.
@@ -122,6 +123,7 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.Int64Var(&cfg.ArtifactBudget, "artifact-budget", cfg.ArtifactBudget, "`bytes` of compiled artifacts kept in the cache, least recently used evicted")
 	fs.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "this node's unique `name` in the mesh (default: the hostname)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "this node's region: peers of the same region are preferred for blob fetches")
+	fs.BoolVar(&cfg.GossipWAN, "gossip-wan", cfg.GossipWAN, "memberlist's WAN timings, for a mesh across regions (round trips of 50-250 ms)")
 	fs.StringVar(&cfg.Gossip, "gossip", cfg.Gossip, "gossip `address` (UDP+TCP), bound and advertised; turns the mesh on (default with --join: "+defaultGossip+")")
 	fs.Var(&listFlag{dst: &cfg.Join}, "join", "gossip `address` of a mesh node to join (repeatable)")
 	fs.Var(&listFlag{dst: &cfg.GossipKeys}, "gossip-key", "gossip `key` file or base64 (edge keygen --gossip); repeatable, the first encrypts")

@@ -92,7 +92,7 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 		public = srv.HTTPSAddr()
 	}
 	m, err := gossip.New(gossip.Config{
-		Name: nodeName(cfg), Region: cfg.Region, Bind: bind, Join: cfg.Join, Keys: keys, Peer: cfg.Peer,
+		Name: nodeName(cfg), Region: cfg.Region, WAN: cfg.GossipWAN, Bind: bind, Join: cfg.Join, Keys: keys, Peer: cfg.Peer,
 		Meta: gossip.Meta{
 			Region: cfg.Region, Arch: runtime.GOOS + "/" + runtime.GOARCH, Engine: hex.EncodeToString(fp[:8]),
 			Public: public, Software: version,
