@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/quic-go/quic-go/http3"
 )
@@ -23,7 +22,9 @@ type ServerConfig struct {
 	HTTPSAddr string
 	// TLS provides certificates for HTTPSAddr.
 	TLS *ctls.Config
-	Log *slog.Logger
+	// Limits apply to every listener (zero fields: DefaultLimits).
+	Limits Limits
+	Log    *slog.Logger
 }
 
 // Server owns the node's user-facing listeners. Lifecycle: NewServer has no
@@ -51,6 +52,8 @@ func NewServer(cfg ServerConfig, h http.Handler) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	h = &writeProgress{next: h, write: cfg.Limits.WriteTimeout, read: cfg.Limits.ReadTimeout}
 	return &Server{cfg: cfg, handler: h, log: cfg.Log.With("component", "edge")}
 }
 
@@ -76,14 +79,12 @@ func (s *Server) Start() error {
 }
 
 func (s *Server) newHTTPServer() *http.Server {
-	return &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	srv := &http.Server{
+		Handler:  s.handler,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	s.cfg.Limits.applyHTTP(srv)
+	return srv
 }
 
 // startTLS binds TCP and then UDP on the same port, so one address serves
@@ -108,6 +109,7 @@ func (s *Server) startTLS() error {
 		TLSConfig: http3.ConfigureTLSConfig(s.cfg.TLS.Clone()),
 		Logger:    s.log,
 	}
+	s.cfg.Limits.applyHTTP3(s.h3)
 	s.h3.Port = tcp.Addr().(*net.TCPAddr).Port
 	s.serve("h3", func() error { return s.h3.Serve(udp) })
 	return nil
