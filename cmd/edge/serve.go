@@ -170,8 +170,9 @@ func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.
 	handler := edge.NewHandler(edge.HandlerConfig{
 		Router: router, Log: log,
 		MaxInFlight: cfg.MaxInFlight, MaxQueue: cfg.MaxQueue, QueueWait: cfg.QueueWait,
-		AltSvc:    func(h http.Header) { srv.AltSvc(h) },
-		AccessLog: cfg.AccessLog,
+		MaxBodyMemory: cfg.MaxBodyMemory,
+		AltSvc:        func(h http.Header) { srv.AltSvc(h) },
+		AccessLog:     cfg.AccessLog,
 	})
 	srv = edge.NewServer(scfg, handler)
 	return srv, handler, srv.Start()
