@@ -80,7 +80,11 @@ func (l Limits) applyHTTP(s *http.Server) {
 	s.IdleTimeout = l.IdleTimeout
 	s.MaxHeaderBytes = l.MaxHeaderBytes
 	s.HTTP2 = &http.HTTP2Config{
-		MaxConcurrentStreams:          l.MaxStreams,
+		MaxConcurrentStreams: l.MaxStreams,
+		// The protocol's default frame size: a larger HEADERS frame is a
+		// FRAME_SIZE_ERROR (RFC 9113 4.2, h2spec 4.2/3). Go would accept
+		// 1 MiB frames, which no client needs.
+		MaxReadFrameSize:              16 << 10,
 		MaxReceiveBufferPerStream:     l.StreamWindow,
 		MaxReceiveBufferPerConnection: l.ConnWindow,
 		WriteByteTimeout:              l.WriteTimeout,
