@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -35,6 +36,7 @@ type bodyBudget struct {
 	sem  *semaphore.Weighted
 	max  int64
 	wait time.Duration
+	used atomic.Int64 // for metrics
 }
 
 func newBodyBudget(max int64, wait time.Duration) *bodyBudget {
@@ -54,6 +56,7 @@ func (b *bodyBudget) reserve(ctx context.Context, n int64) error {
 		}
 		return errBodyBudget
 	}
+	b.used.Add(n)
 	return nil
 }
 
@@ -71,6 +74,7 @@ func (b *bodyBudget) readBody(r *http.Request, limit int64) (body []byte, releas
 	var held int64
 	release = func() {
 		if held > 0 {
+			b.used.Add(-held)
 			b.sem.Release(held)
 			held = 0
 		}

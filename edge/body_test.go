@@ -80,11 +80,15 @@ func TestBodyBudget(t *testing.T) {
 	if got := n.handler.Stats().BodyBudgetFull.Load(); got == 0 {
 		t.Error("BodyBudgetFull not counted")
 	}
+	if got := n.handler.BodyMemory(); got != 1<<20 {
+		t.Errorf("body memory held = %d, want the slow upload's 1 MiB", got)
+	}
 	slow.Close()
 	eventually(t, func() bool {
 		c := rawRequest(t, addr, post("/good", 10, "x")+"0123456789")
 		return readStatus(t, c).StatusCode == http.StatusOK
 	})
+	eventually(t, func() bool { return n.handler.BodyMemory() == 0 }) // nothing leaked
 }
 
 // TestUnsizedBodyLimits sends chunked bodies: one at the limit reaches

@@ -80,6 +80,10 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	}
 }
 
+// BodyMemory is the request body bytes reserved now, out of
+// HandlerConfig.MaxBodyMemory: for metrics and tests.
+func (h *Handler) BodyMemory() int64 { return h.bodies.used.Load() }
+
 // Limiter exposes the guest concurrency limiter, for metrics and tests.
 func (h *Handler) Limiter() *Limiter { return h.limiter }
 
