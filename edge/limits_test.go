@@ -97,3 +97,23 @@ func TestSlowReaderCutOff(t *testing.T) {
 	// Without the write timeout all three stay blocked for good.
 	eventually(t, func() bool { return h.Stats().Responses[1].Load() == int64(stalled) })
 }
+
+// TestKeepAliveAfterWriteTimeout: the per-write deadlines of
+// writeProgress do not outlive their response. On an HTTP/1.1 connection
+// idle for longer than the write timeout, the server's own answer to the
+// next request (431 for a header block over the limit) still arrives
+// (net/http clears the write deadline after each response).
+func TestKeepAliveAfterWriteTimeout(t *testing.T) {
+	n := startNodeLimits(t, edge.HandlerConfig{Log: quietLog}, edge.Limits{WriteTimeout: 50 * time.Millisecond}, loadHostile(t))
+	c := rawRequest(t, n.srv.HTTPAddr(), "GET /good HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp := readStatus(t, c); resp.StatusCode != 200 {
+		t.Fatalf("first request: %d", resp.StatusCode)
+	}
+	time.Sleep(200 * time.Millisecond) // idle past the write timeout: what is tested
+	if _, err := io.WriteString(c, "GET /good HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 100_000)+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if resp := readStatus(t, c); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("second request: %d, want 431", resp.StatusCode)
+	}
+}
