@@ -63,7 +63,10 @@ HARDENING ?= full
 hardening:
 	$(GO) install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
 	EDGE_HARDENING=$(HARDENING) $(GO) test -count=1 -timeout 30m -v \
-		-run 'Hardening|H2Spec|HeaderLimit|SlowReader|Body|Unsized|StaticRangeLimits|RangesReadEachChunkOnce' ./edge/
+		-run 'H2Spec|HeaderLimit|SlowReader|KeepAlive|Body|Unsized|StaticRangeLimits|RangesReadEachChunkOnce' ./edge/
+	# One process per load, so each peak RSS is its own.
+	EDGE_HARDENING=$(HARDENING) $(GO) test -count=1 -timeout 30m -v -run '^TestHardeningUploadFlood$$' ./edge/
+	EDGE_HARDENING=$(HARDENING) $(GO) test -count=1 -timeout 30m -v -run '^TestHardeningMixedLoad$$' ./edge/
 	$(GO) test -count=1 -v -run 'Bearer|Oversize|RefusedUnsized' ./ops/
 	$(GO) test -run '^$$' -bench RangeAttack -benchtime 20x ./edge/
 
