@@ -3,7 +3,6 @@ package edge
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -14,20 +13,13 @@ import (
 
 // serveDynamic runs the route's module for this request in a fresh store.
 // The body is read before a guest slot is taken, so a slow client holds
-// no slot; the guest then runs with everything it needs in memory.
+// no slot; the bytes it buffers count against the node's body budget
+// until the guest is done with them.
 func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.Route, id string) {
-	var body []byte // most requests (GET) have none: no buffer for them
-	var err error
-	if r.Body != nil && r.Body != http.NoBody {
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
-	}
+	body, releaseBody, err := h.bodies.readBody(r, h.cfg.MaxBody)
+	defer releaseBody()
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, fmt.Sprintf("request body larger than %d bytes", tooBig.Limit), http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "could not read request body", http.StatusBadRequest)
+		h.bodyFailed(w, err)
 		return
 	}
 	release, err := h.limiter.Acquire(r.Context())
@@ -41,6 +33,7 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.R
 	}
 	resp, out, err := h.run(r, rt, body)
 	release()
+	releaseBody()
 	h.stats.countGuest(err)
 	if err != nil {
 		h.guestFailed(w, r, rt, id, out, err)
@@ -90,4 +83,19 @@ func (h *Handler) guestFailed(w http.ResponseWriter, r *http.Request, rt *app.Ro
 	}
 	h.log.Log(r.Context(), slog.LevelWarn, "guest failed", attrs...)
 	http.Error(w, fmt.Sprintf("%s (request id %s)", kind, id), status)
+}
+
+// bodyFailed answers a request whose body could not be buffered.
+func (h *Handler) bodyFailed(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		h.stats.BodyTooLarge.Add(1)
+		http.Error(w, fmt.Sprintf("request body larger than %d bytes", h.cfg.MaxBody), http.StatusRequestEntityTooLarge)
+	case errors.Is(err, errBodyBudget):
+		h.stats.BodyBudgetFull.Add(1)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "the node is buffering too many request bodies, retry shortly", http.StatusServiceUnavailable)
+	default:
+		http.Error(w, "could not read request body", http.StatusBadRequest)
+	}
 }

@@ -28,6 +28,23 @@ const (
   (func (export "_start")
     (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 30))
     (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`
+	// watEcho copies its stdin to stdout.
+	watEcho = `(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "Content-Type: text/plain\n\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 64)) (i32.store (i32.const 4) (i32.const 26))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (loop
+      (i32.store (i32.const 16) (i32.const 4096)) (i32.store (i32.const 20) (i32.const 4096))
+      (drop (call $r (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 24)))
+      (if (i32.gt_u (i32.load (i32.const 24)) (i32.const 0))
+        (then
+          (i32.store (i32.const 20) (i32.load (i32.const 24)))
+          (drop (call $w (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))
+          (br 1))))))`
 	watLoop = `(module (memory (export "memory") 1) (func (export "_start") (loop (br 0))))`
 	watTrap = `(module (memory (export "memory") 1) (func (export "_start") unreachable))`
 	watBomb = `(module (memory (export "memory") 1)
@@ -221,23 +238,7 @@ func TestQueuedRequestGetsSlot(t *testing.T) {
 }
 
 func TestRequestBodyReachesGuestAndIsCapped(t *testing.T) {
-	const echo = `(module
-  (import "wasi_snapshot_preview1" "fd_read" (func $r (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 64) "Content-Type: text/plain\n\n")
-  (func (export "_start")
-    (i32.store (i32.const 0) (i32.const 64)) (i32.store (i32.const 4) (i32.const 26))
-    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
-    (loop
-      (i32.store (i32.const 16) (i32.const 4096)) (i32.store (i32.const 20) (i32.const 4096))
-      (drop (call $r (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 24)))
-      (if (i32.gt_u (i32.load (i32.const 24)) (i32.const 0))
-        (then
-          (i32.store (i32.const 20) (i32.load (i32.const 24)))
-          (drop (call $w (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))
-          (br 1))))))`
-	dir := writeApp(t, "name = \"echo\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/echo\"\nmodule = \"echo.wasm\"\n", map[string]string{"echo": echo})
+	dir := writeApp(t, "name = \"echo\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/echo\"\nmodule = \"echo.wasm\"\n", map[string]string{"echo": watEcho})
 	ap, err := app.LoadAppDir(dir, app.LoadOptions{Engine: newTestEngine(t)})
 	if err != nil {
 		t.Fatal(err)

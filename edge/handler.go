@@ -20,6 +20,9 @@ type HandlerConfig struct {
 	QueueWait time.Duration
 	// MaxBody caps a request body handed to a guest.
 	MaxBody int64
+	// MaxBodyMemory bounds the request body bytes buffered across the
+	// node; a request waits up to QueueWait for room, else 503.
+	MaxBodyMemory int64
 	// AltSvc, if set, adds Alt-Svc to responses over TLS (HTTP/3).
 	AltSvc func(http.Header)
 	// AccessLog logs one line per request at info level. Off by default,
@@ -35,6 +38,8 @@ const (
 	DefaultMaxQueue    = 1024
 	DefaultQueueWait   = 2 * time.Second
 	DefaultMaxBody     = 16 << 20
+	// DefaultMaxBodyMemory lets 16 maximal bodies be buffered at once.
+	DefaultMaxBodyMemory = 256 << 20
 )
 
 // Handler is the node's http.Handler for user traffic, on every listener.
@@ -42,6 +47,7 @@ type Handler struct {
 	cfg     HandlerConfig
 	log     *slog.Logger
 	limiter *Limiter
+	bodies  *bodyBudget
 	stats   Stats
 }
 
@@ -62,12 +68,21 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
+	if cfg.MaxBodyMemory <= 0 {
+		cfg.MaxBodyMemory = DefaultMaxBodyMemory
+	}
+	cfg.MaxBody = min(cfg.MaxBody, cfg.MaxBodyMemory) // a body must fit the budget
 	return &Handler{
 		cfg:     cfg,
 		log:     cfg.Log.With("component", "edge"),
 		limiter: NewLimiter(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait),
+		bodies:  newBodyBudget(cfg.MaxBodyMemory, cfg.QueueWait),
 	}
 }
+
+// BodyMemory is the request body bytes reserved now, out of
+// HandlerConfig.MaxBodyMemory: for metrics and tests.
+func (h *Handler) BodyMemory() int64 { return h.bodies.used.Load() }
 
 // Limiter exposes the guest concurrency limiter, for metrics and tests.
 func (h *Handler) Limiter() *Limiter { return h.limiter }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/quic-go/quic-go/http3"
 )
@@ -23,7 +22,9 @@ type ServerConfig struct {
 	HTTPSAddr string
 	// TLS provides certificates for HTTPSAddr.
 	TLS *ctls.Config
-	Log *slog.Logger
+	// Limits apply to every listener (zero fields: DefaultLimits).
+	Limits Limits
+	Log    *slog.Logger
 }
 
 // Server owns the node's user-facing listeners. Lifecycle: NewServer has no
@@ -52,6 +53,8 @@ func NewServer(cfg ServerConfig, h http.Handler) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	h = &writeProgress{next: h, write: cfg.Limits.WriteTimeout, read: cfg.Limits.ReadTimeout}
 	return &Server{cfg: cfg, handler: h, log: cfg.Log.With("component", "edge")}
 }
 
@@ -102,14 +105,12 @@ func (s *Server) Start() error {
 }
 
 func (s *Server) newHTTPServer() *http.Server {
-	return &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	srv := &http.Server{
+		Handler:  s.handler,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	s.cfg.Limits.applyHTTP(srv)
+	return srv
 }
 
 // startTLS serves h1 and h2 on the TCP listener and h3 on the UDP one,
@@ -126,6 +127,7 @@ func (s *Server) startTLS() {
 		TLSConfig: http3.ConfigureTLSConfig(s.cfg.TLS.Clone()),
 		Logger:    s.log,
 	}
+	s.cfg.Limits.applyHTTP3(s.h3)
 	s.h3.Port = tcp.Addr().(*net.TCPAddr).Port
 	s.serve("h3", func() error { return s.h3.Serve(udp) })
 }

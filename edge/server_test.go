@@ -30,6 +30,12 @@ type node struct {
 // startNode serves apps on 127.0.0.1 port 0 for plain HTTP and HTTPS+h3.
 func startNode(t *testing.T, cfg edge.HandlerConfig, apps ...*app.App) *node {
 	t.Helper()
+	return startNodeLimits(t, cfg, edge.Limits{}, apps...)
+}
+
+// startNodeLimits is startNode with protocol limits other than the defaults.
+func startNodeLimits(t *testing.T, cfg edge.HandlerConfig, lim edge.Limits, apps ...*app.App) *node {
+	t.Helper()
 	ca, err := edgetls.LoadOrCreateDevCA(filepath.Join(t.TempDir(), "tls"))
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +49,7 @@ func startNode(t *testing.T, cfg edge.HandlerConfig, apps ...*app.App) *node {
 	n := &node{pool: ca.Pool()}
 	cfg.AltSvc = func(h http.Header) { n.srv.AltSvc(h) }
 	n.handler = edge.NewHandler(cfg)
-	n.srv = edge.NewServer(edge.ServerConfig{HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", TLS: ca.TLSConfig()}, n.handler)
+	n.srv = edge.NewServer(edge.ServerConfig{HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", TLS: ca.TLSConfig(), Limits: lim}, n.handler)
 	if err := n.srv.Start(); err != nil {
 		t.Fatal(err)
 	}

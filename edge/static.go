@@ -11,7 +11,8 @@ import (
 
 // serveStatic answers a static route from its snapshot of files.
 // http.ServeContent does the protocol work: If-None-Match / If-Modified-Since
-// (304), Range (206, or 416 for an unsatisfiable range) and HEAD.
+// (304), Range (206, or 416 for an unsatisfiable range) and HEAD;
+// boundRanges first caps and merges the ranges asked for.
 func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request, rt *app.Route, p string, id string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -43,7 +44,7 @@ func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request, rt *app.Ro
 		http.Error(w, fmt.Sprintf("this file could not be read from the node's store (request id %s)", id), http.StatusInternalServerError)
 		return
 	}
-	http.ServeContent(w, r, a.Name, a.ModTime, content)
+	http.ServeContent(w, boundRanges(r, a.Size), a.Name, a.ModTime, content)
 }
 
 // notFound serves the route's 404.html when it has one.

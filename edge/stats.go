@@ -17,6 +17,10 @@ type Stats struct {
 	GuestBadOutput atomic.Int64
 	// Overloaded counts requests refused with 503 after waiting for a slot.
 	Overloaded atomic.Int64
+	// BodyTooLarge counts 413s; BodyBudgetFull counts 503s while the
+	// node's body memory (HandlerConfig.MaxBodyMemory) stayed full.
+	BodyTooLarge   atomic.Int64
+	BodyBudgetFull atomic.Int64
 }
 
 // Stats returns the handler's live counters.

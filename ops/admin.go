@@ -134,7 +134,7 @@ func (a *Admin) Shutdown(ctx context.Context) error {
 func (a *Admin) authenticate(next http.Handler) http.Handler {
 	want := []byte(a.cfg.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, ok := bearerToken(r.Header.Get("Authorization"))
 		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="edge admin"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer TOKEN)")
@@ -142,6 +142,18 @@ func (a *Admin) authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerToken returns the token of an "Authorization: Bearer TOKEN"
+// header. The scheme is case-insensitive (RFC 9110 section 11.1), so
+// "bearer" and "BEARER" work too.
+func bearerToken(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimLeft(tok, " ")
+	return tok, tok != ""
 }
 
 func (a *Admin) cacheStats(w http.ResponseWriter, _ *http.Request) {

@@ -72,10 +72,19 @@ func (a *Admin) blobsMissing(w http.ResponseWriter, r *http.Request) {
 }
 
 // blobPut stores a blob whose bytes must hash to the digest in the path.
+// The cache streams it in chunks of its chunk size, each in its own short
+// transaction, and deletes the chunks of an upload it refuses (too large,
+// wrong digest, client gone).
 func (a *Admin) blobPut(w http.ResponseWriter, r *http.Request) {
 	d, err := cache.ParseDigest(r.PathValue("digest"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if r.ContentLength > a.cfg.MaxBlob {
+		// Refused before a byte is read or stored: a chunk written and
+		// then deleted still grows edge.db, which never shrinks.
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("blob of %d bytes over the limit of %d bytes", r.ContentLength, a.cfg.MaxBlob))
 		return
 	}
 	if a.cfg.Cache.HasBlob(d) {

@@ -52,6 +52,9 @@ func handlerMetrics(h *edge.Handler) []metric {
 	}
 	return append(ms,
 		metric{"edge_overloaded_total", "Requests refused with 503 after waiting for a guest slot.", "counter", "", float64(s.Overloaded.Load())},
+		metric{"edge_request_bodies_refused_total", "Request bodies refused, by reason: over the route's limit (413) or the node's body memory full (503).", "counter", `reason="too_large"`, float64(s.BodyTooLarge.Load())},
+		metric{"edge_request_bodies_refused_total", "", "counter", `reason="memory_full"`, float64(s.BodyBudgetFull.Load())},
+		metric{"edge_request_body_bytes", "Request body bytes buffered now, bounded by --max-body-memory.", "gauge", "", float64(h.BodyMemory())},
 		metric{"edge_guests_in_flight", "Guests running now.", "gauge", "", float64(h.Limiter().InFlight())},
 		metric{"edge_guests_waiting", "Requests waiting for a guest slot now.", "gauge", "", float64(h.Limiter().Waiting())},
 	)

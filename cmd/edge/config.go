@@ -40,6 +40,8 @@ type serveConfig struct {
 	KeepVersions int `toml:"keep_versions"`
 	// MaxBundle caps the total size of one deployed version, in bytes.
 	MaxBundle int64 `toml:"max_bundle"`
+	// MaxBodyMemory bounds request body bytes buffered across the node.
+	MaxBodyMemory int64 `toml:"max_body_memory"`
 	// Mesh: the node's name and region, its gossip address, the nodes
 	// to join, the gossip keys (files or base64, the first encrypts) and
 	// the peer endpoint's address (default: the gossip host, any port).
@@ -99,7 +101,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 // configKeys lists the config file's keys, for --help.
-const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip_wan, gossip, join, gossip_keys, peer"
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, max_body_memory, node_name, region, gossip_wan, gossip, join, gossip_keys, peer"
 
 // serveFlags defines every flag of `edge serve` on the matching field of
 // cfg, with the field's current value (default or config file) as default.
@@ -120,6 +122,7 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.Var(&listFlag{dst: &cfg.TrustKeys}, "trust-key", "public key `file` (edge keygen) deploys may be signed with; repeatable (none: a dev key in DATA/deploy.key)")
 	fs.IntVar(&cfg.KeepVersions, "keep-versions", cfg.KeepVersions, "versions of each deployed app kept for rollback")
 	fs.Int64Var(&cfg.MaxBundle, "max-bundle", cfg.MaxBundle, "`bytes` one deployed version may hold")
+	fs.Int64Var(&cfg.MaxBodyMemory, "max-body-memory", cfg.MaxBodyMemory, "`bytes` of request bodies buffered across the node; past it requests wait, then 503")
 	fs.Int64Var(&cfg.ArtifactBudget, "artifact-budget", cfg.ArtifactBudget, "`bytes` of compiled artifacts kept in the cache, least recently used evicted")
 	fs.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "this node's unique `name` in the mesh (default: the hostname)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "this node's region: peers of the same region are preferred for blob fetches")

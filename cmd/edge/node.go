@@ -98,8 +98,9 @@ func (n *node) listen() error {
 	n.handler = edge.NewHandler(edge.HandlerConfig{
 		Router: n.router, Log: n.log,
 		MaxInFlight: n.cfg.MaxInFlight, MaxQueue: n.cfg.MaxQueue, QueueWait: n.cfg.QueueWait,
-		AltSvc:    n.altSvc,
-		AccessLog: n.cfg.AccessLog,
+		MaxBodyMemory: n.cfg.MaxBodyMemory,
+		AltSvc:        n.altSvc,
+		AccessLog:     n.cfg.AccessLog,
 	})
 	n.srv = edge.NewServer(scfg, n.handler)
 	if err := n.srv.Listen(); err != nil {
