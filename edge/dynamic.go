@@ -15,7 +15,7 @@ import (
 // serveDynamic runs the route's module for this request in a fresh store.
 // The body is read before a guest slot is taken, so a slow client holds
 // no slot; the guest then runs with everything it needs in memory.
-func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.Route, id string) {
+func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, appName string, rt *app.Route, id string) {
 	var body []byte // most requests (GET) have none: no buffer for them
 	var err error
 	if r.Body != nil && r.Body != http.NoBody {
@@ -30,7 +30,7 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.R
 		http.Error(w, "could not read request body", http.StatusBadRequest)
 		return
 	}
-	release, err := h.limiter.Acquire(r.Context())
+	release, err := h.limiter.AcquireApp(r.Context(), appName, h.cfg.Router.DynamicApps())
 	if err != nil {
 		if errors.Is(err, ErrOverloaded) {
 			h.stats.Overloaded.Add(1)
@@ -57,9 +57,9 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.R
 func (h *Handler) run(r *http.Request, rt *app.Route, body []byte) (*modules.Response, *modules.Output, error) {
 	engine := rt.Module.Engine()
 	if rt.Executor == "edge" {
-		return engine.RunEdge(rt.Module, modules.EdgeRequest(r, body), rt.Limits)
+		return engine.RunEdge(r.Context(), rt.Module, modules.EdgeRequest(r, body), rt.Limits)
 	}
-	return engine.RunWAGI(rt.Module, modules.WAGICommand(r, rt.WAGI, body), rt.Limits)
+	return engine.RunWAGI(r.Context(), rt.Module, modules.WAGICommand(r, rt.WAGI, body), rt.Limits)
 }
 
 func writeGuestResponse(w http.ResponseWriter, r *http.Request, resp *modules.Response) {

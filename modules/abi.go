@@ -2,6 +2,7 @@ package modules
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -36,8 +37,8 @@ func EdgeRequest(r *http.Request, body []byte) []byte {
 // _initialize (if exported), then edge_handle. The guest's response is
 // checked like a CGI one: a guest that never responded, or sent a
 // malformed or connection-level header, fails with ErrBadResponse.
-func (e *Engine) RunEdge(m *Module, request []byte, lim Limits) (*Response, *Output, error) {
-	r, out, err := e.execute(m, true, &Command{Stdin: request}, lim)
+func (e *Engine) RunEdge(ctx context.Context, m *Module, request []byte, lim Limits) (*Response, *Output, error) {
+	r, out, err := e.execute(ctx, m, true, &Command{Stdin: request}, lim)
 	if err != nil {
 		return nil, out, err
 	}

@@ -1,6 +1,7 @@
 package modules_test
 
 import (
+	"context"
 	"errors"
 	"net/http/httptest"
 	"strings"
@@ -64,7 +65,7 @@ const (
 func TestRunEdge(t *testing.T) {
 	e := newEngine(t)
 	req := httptest.NewRequest("POST", "/api/echo?x=1", strings.NewReader("body"))
-	resp, out, err := e.RunEdge(compile(t, e, watEdgeEcho), modules.EdgeRequest(req, []byte("body")), modules.Limits{})
+	resp, out, err := e.RunEdge(context.Background(), compile(t, e, watEdgeEcho), modules.EdgeRequest(req, []byte("body")), modules.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestRunEdge(t *testing.T) {
 	if string(out.Stderr) != "handled\n" {
 		t.Errorf("log %q", out.Stderr)
 	}
-	resp, _, err = e.RunEdge(compile(t, e, watEdgeTwice), modules.EdgeRequest(req, nil), modules.Limits{})
+	resp, _, err = e.RunEdge(context.Background(), compile(t, e, watEdgeTwice), modules.EdgeRequest(req, nil), modules.Limits{})
 	if err != nil || resp.Status != 202 || string(resp.Body) != "abc" {
 		t.Errorf("a second respond or a bad status changed the response: %v %+v", err, resp)
 	}
@@ -97,7 +98,7 @@ func TestRunEdgeMisbehaving(t *testing.T) {
 		"is a WAGI command":     {watPrint, modules.ErrInvalidModule, "lacks the export"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := e.RunEdge(compile(t, e, tc.wat), req, modules.Limits{})
+			_, _, err := e.RunEdge(context.Background(), compile(t, e, tc.wat), req, modules.Limits{})
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("err = %v, want %v mentioning %q", err, tc.want, tc.msg)
 			}
@@ -123,7 +124,7 @@ func BenchmarkRunEdgeWAT(b *testing.B) {
 	req := modules.EdgeRequest(httptest.NewRequest("GET", "/bench", nil), nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := e.RunEdge(m, req, modules.Limits{}); err != nil {
+		if _, _, err := e.RunEdge(context.Background(), m, req, modules.Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,6 +2,7 @@ package modules_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -45,7 +46,7 @@ func TestRunOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := e.Run(compile(t, e, tt.wat), &modules.Command{Args: []string{"x"}}, lim)
+			out, err := e.Run(context.Background(), compile(t, e, tt.wat), &modules.Command{Args: []string{"x"}}, lim)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -61,7 +62,7 @@ func TestRunStdinEcho(t *testing.T) {
 	m := compile(t, e, watEcho)
 	for _, size := range []int{0, 1, 4095, 4096, 100_000, 3 << 20} {
 		body := bytes.Repeat([]byte("0123456789abcdef"), size/16+1)[:size]
-		out, err := e.Run(m, &modules.Command{Stdin: body}, modules.Limits{})
+		out, err := e.Run(context.Background(), m, &modules.Command{Stdin: body}, modules.Limits{})
 		if err != nil {
 			t.Fatalf("size %d: %v", size, err)
 		}
@@ -88,7 +89,7 @@ func TestRunConcurrentIsolation(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := e.Run(good, &modules.Command{}, lim)
+			out, err := e.Run(context.Background(), good, &modules.Command{}, lim)
 			if err != nil || !bytes.HasSuffix(out.Stdout, []byte("hello")) {
 				errs <- errors.Join(errors.New("good guest failed"), err)
 			}
@@ -98,7 +99,7 @@ func TestRunConcurrentIsolation(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := e.Run(m, &modules.Command{}, lim); err == nil {
+			if _, err := e.Run(context.Background(), m, &modules.Command{}, lim); err == nil {
 				errs <- errors.New(name + ": hostile guest succeeded")
 			}
 		}()
