@@ -62,10 +62,15 @@ func (h *Handler) run(r *http.Request, rt *app.Route, body []byte) (*modules.Res
 	return engine.RunWAGI(r.Context(), rt.Module, modules.WAGICommand(r, rt.WAGI, body), rt.Limits)
 }
 
+// writeGuestResponse writes a guest's response. A header the node has
+// already set (X-Request-Id, Alt-Svc) stays the node's, whatever the
+// executor let through.
 func writeGuestResponse(w http.ResponseWriter, r *http.Request, resp *modules.Response) {
 	hdr := w.Header()
 	for k, v := range resp.Header {
-		hdr[k] = v
+		if _, owned := hdr[k]; !owned {
+			hdr[k] = v
+		}
 	}
 	hdr.Set("Content-Length", strconv.Itoa(len(resp.Body)))
 	w.WriteHeader(resp.Status)

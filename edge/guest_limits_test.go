@@ -180,3 +180,40 @@ func TestSingleAppUsesEverySlot(t *testing.T) {
 	lim := n.handler.Limiter()
 	eventually(t, func() bool { return lim.InFlightApp("only") == slots && lim.Waiting() == 1 })
 }
+
+// watForge answers with the node's own headers among its CGI headers.
+const watForge = `(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "Content-Type: text/plain\nX-Request-Id: forged\nAlt-Svc: h3=\"evil.example:443\"\nServer: evil\nDate: Thu, 01 Jan 1970 00:00:00 GMT\n\nforged")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 64)) (i32.store (i32.const 4) (i32.const 133))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`
+
+// TestGuestCannotSetServerHeaders: a guest's X-Request-Id, Alt-Svc, Server
+// and Date never reach the client; the node's own do. Before, a guest's
+// CGI headers overwrote X-Request-Id and Alt-Svc.
+func TestGuestCannotSetServerHeaders(t *testing.T) {
+	dir := writeApp(t, "name = \"forge\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/forge\"\nmodule = \"forge.wasm\"\n", map[string]string{"forge": watForge})
+	ap, err := app.LoadAppDir(dir, app.LoadOptions{Engine: newTestEngine(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, edge.HandlerConfig{Log: quietLog}, ap)
+	for proto, cl := range n.clients(t) {
+		resp, body := get(t, cl.c, cl.base+"/forge")
+		if resp.StatusCode != 200 || body != "forged" {
+			t.Fatalf("%s: /forge = %d %q", proto, resp.StatusCode, body)
+		}
+		h := resp.Header
+		if id := h.Get("X-Request-Id"); id == "forged" || len(id) != 16 {
+			t.Errorf("%s: X-Request-Id %q, want the node's", proto, id)
+		}
+		if strings.Contains(h.Get("Alt-Svc"), "evil") || h.Get("Server") == "evil" || strings.Contains(h.Get("Date"), "1970") {
+			t.Errorf("%s: the guest set the node's headers: %v", proto, h)
+		}
+		if proto == "HTTP/1.1" && h.Get("Alt-Svc") == "" {
+			t.Errorf("%s: no Alt-Svc of the node's", proto)
+		}
+	}
+}

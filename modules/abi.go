@@ -36,7 +36,8 @@ func EdgeRequest(r *http.Request, body []byte) []byte {
 // RunEdge runs one request through an edge ABI guest in a fresh store:
 // _initialize (if exported), then edge_handle. The guest's response is
 // checked like a CGI one: a guest that never responded, or sent a
-// malformed or connection-level header, fails with ErrBadResponse.
+// malformed or connection-level header, fails with ErrBadResponse; the
+// node's own headers (X-Request-Id, Alt-Svc, Date, Server) are dropped.
 func (e *Engine) RunEdge(ctx context.Context, m *Module, request []byte, lim Limits) (*Response, *Output, error) {
 	r, out, err := e.execute(ctx, m, true, &Command{Stdin: request}, lim)
 	if err != nil {
@@ -50,7 +51,9 @@ func (e *Engine) RunEdge(ctx context.Context, m *Module, request []byte, lim Lim
 		if name == "Status" || hopHeaders[name] {
 			return fmt.Errorf("%s is set by the server", name)
 		}
-		resp.Header.Add(name, value)
+		if !serverHeaders[name] {
+			resp.Header.Add(name, value)
+		}
 		return nil
 	})
 	if err != nil {

@@ -3,7 +3,9 @@ package modules_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -127,5 +129,27 @@ func BenchmarkRunEdgeWAT(b *testing.B) {
 		if _, _, err := e.RunEdge(context.Background(), m, req, modules.Limits{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// watEdgeForger responds with the node's own headers among its own.
+const watEdgeForger = `(module
+  (import "edge_v1" "respond" (func $respond (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "X-Request-Id: forged\nAlt-Svc: h3=\"evil.example:443\"\nServer: evil\nDate: Thu, 01 Jan 1970 00:00:00 GMT\nX-Kept: yes\n")
+  (func (export "edge_handle") (result i32)
+    (drop (call $respond (i32.const 200) (i32.const 16) (i32.const 113) (i32.const 0) (i32.const 0))) (i32.const 0)))`
+
+// TestRunEdgeDropsServerHeaders: an edge ABI guest cannot set the node's
+// own headers; its others are kept.
+func TestRunEdgeDropsServerHeaders(t *testing.T) {
+	e := newEngine(t)
+	req := modules.EdgeRequest(httptest.NewRequest("GET", "/", nil), nil)
+	resp, _, err := e.RunEdge(context.Background(), compile(t, e, watEdgeForger), req, modules.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (http.Header{"X-Kept": {"yes"}}); !reflect.DeepEqual(resp.Header, want) {
+		t.Errorf("header %v, want %v", resp.Header, want)
 	}
 }

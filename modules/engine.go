@@ -62,6 +62,10 @@ const (
 	DefaultMaxOutput = 64 << 20
 )
 
+// MaxOutputCeiling is the most output any node may allow a guest: the
+// output is held in host memory until the guest returns.
+const MaxOutputCeiling = 1 << 30
+
 // maxTableElements bounds each guest table; Go guests use a few thousand.
 const maxTableElements = 100_000
 
@@ -89,6 +93,9 @@ func NewEngineWith(ec EngineConfig) (*Engine, error) {
 	}
 	if ec.MaxOutput <= 0 {
 		ec.MaxOutput = DefaultMaxOutput
+	}
+	if ec.MaxOutput > MaxOutputCeiling {
+		return nil, fmt.Errorf("modules: max output %d bytes: at most %d (1 GiB)", ec.MaxOutput, MaxOutputCeiling)
 	}
 	switch ec.OptLevel {
 	case "":

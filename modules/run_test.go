@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,5 +109,22 @@ func TestRunConcurrentIsolation(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestOutputBoundedNodeWide: the engine's output bound caps every route's,
+// and the buffer never grows past it.
+func TestOutputBoundedNodeWide(t *testing.T) {
+	e, err := modules.NewEngineWith(modules.EngineConfig{MaxOutput: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	out, err := e.Run(context.Background(), compile(t, e, watFlood), &modules.Command{}, modules.Limits{MaxOutput: 16 << 20})
+	if !errors.Is(err, modules.ErrOutputTooLarge) || !strings.Contains(err.Error(), "more than 1048576 bytes") {
+		t.Errorf("err = %v, want ErrOutputTooLarge at 1048576 bytes", err)
+	}
+	if len(out.Stdout) > 1<<20 {
+		t.Errorf("kept %d bytes of output, more than the node's bound", len(out.Stdout))
 	}
 }

@@ -39,7 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("data dir: %w", err)
 	}
 	phases := newPhases()
-	engine, err := modules.NewEngineWith(modules.EngineConfig{Log: log, PoolSize: poolSize(cfg.MaxInFlight)})
+	engine, err := modules.NewEngineWith(modules.EngineConfig{Log: log, PoolSize: poolSize(cfg.MaxInFlight), MaxOutput: cfg.MaxOutput})
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.
 	var srv *edge.Server
 	handler := edge.NewHandler(edge.HandlerConfig{
 		Router: router, Log: log,
-		MaxInFlight: cfg.MaxInFlight, MaxQueue: cfg.MaxQueue, QueueWait: cfg.QueueWait,
+		MaxInFlight: cfg.MaxInFlight, AppShare: cfg.AppShare, MaxQueue: cfg.MaxQueue, QueueWait: cfg.QueueWait,
 		AltSvc:    func(h http.Header) { srv.AltSvc(h) },
 		AccessLog: cfg.AccessLog,
 	})
