@@ -305,7 +305,7 @@ wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker) {
 	};
 	wasmtime_linker_allow_shadowing(linker, true);
 	wasmtime_error_t *err = edge_define(linker, "wasi_snapshot_preview1", fns, sizeof fns / sizeof fns[0]);
-	if (!err) err = edge_define(linker, "wasi_snapshot_preview1", edge_clock_fns, edge_clock_fns_len);
+	if (!err) err = edge_define(linker, "wasi_snapshot_preview1", edge_deadline_fns, edge_deadline_fns_len);
 	wasmtime_linker_allow_shadowing(linker, false);
 	return err;
 }

@@ -63,6 +63,27 @@ const watYielder = `(module
   (memory (export "memory") 1)
   (func (export "_start") (loop (drop (call $yield)) (br 0))))`
 
+// watRandomBig asks random_get for 128 MiB at once: Wasmtime's own took
+// 7 s, deaf to the deadline.
+const watRandomBig = `(module
+  (import "wasi_snapshot_preview1" "random_get" (func $r (param i32 i32) (result i32)))
+  (memory (export "memory") 2048)
+  (func (export "_start") (drop (call $r (i32.const 0) (i32.const 134217728)))))`
+
+// watRandom fills 32 bytes with random_get and answers "random" unless
+// they are all zero.
+const watRandom = `(module
+  (import "wasi_snapshot_preview1" "random_get" (func $r (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 512) "Content-Type: text/plain\n\nrandom")
+  (func (export "_start")
+    (if (call $r (i32.const 64) (i32.const 32)) (then unreachable))
+    (if (i64.eqz (i64.or (i64.or (i64.load (i32.const 64)) (i64.load (i32.const 72)))
+                         (i64.or (i64.load (i32.const 80)) (i64.load (i32.const 88))))) (then unreachable))
+    (i32.store (i32.const 300) (i32.const 512)) (i32.store (i32.const 304) (i32.const 32))
+    (drop (call $w (i32.const 1) (i32.const 300) (i32.const 1) (i32.const 308)))))`
+
 // watStdinOrSleep polls stdin for reading and a long clock at once: stdin
 // lives in memory, so the poll returns at once with the stdin event.
 const watStdinOrSleep = `(module
@@ -108,6 +129,12 @@ func TestSleepEndsAtDeadline(t *testing.T) {
 			}
 		})
 	}
+	t.Run("random_get", func(t *testing.T) {
+		lim := modules.Limits{Timeout: 10 * time.Millisecond, Memory: 128 << 20}
+		if _, err := e.Run(context.Background(), compile(t, e, watRandomBig), &modules.Command{}, lim); !errors.Is(err, modules.ErrDeadline) {
+			t.Fatalf("err = %v, want ErrDeadline", err)
+		}
+	})
 	t.Run("edge ABI", func(t *testing.T) {
 		req := modules.EdgeRequest(httptest.NewRequest("GET", "/", nil), nil)
 		_, _, err := e.RunEdge(context.Background(), compile(t, e, watEdgeSleeper(int64(longSleep))), req, lim)
@@ -133,6 +160,7 @@ func TestSleepWithinDeadline(t *testing.T) {
 		{"short sleep", watSleeper(1, int64(10*time.Millisecond), 0), "slept"},
 		{"absolute time passed", watSleeper(0, 1, 1), "slept"},
 		{"stdin ready before the clock", watStdinOrSleep, "ready"},
+		{"random_get", watRandom, "random"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := e.Run(context.Background(), compile(t, e, tc.wat), &modules.Command{Stdin: []byte("hello")}, modules.Limits{Timeout: time.Minute})

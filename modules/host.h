@@ -12,7 +12,7 @@
 // WASI preview 1 errno values the host functions return.
 enum {
 	WASI_ESUCCESS = 0, WASI_EBADF = 8, WASI_EFAULT = 21, WASI_EFBIG = 22,
-	WASI_EINVAL = 28, WASI_ENOTSUP = 58, WASI_ESPIPE = 70,
+	WASI_EINVAL = 28, WASI_EIO = 29, WASI_ESPIPE = 70,
 };
 
 // edge_req is one request's WASI state: the store's data.
@@ -75,7 +75,7 @@ wasmtime_error_t *edge_define(wasmtime_linker_t *linker, const char *module, con
 uint64_t edge_now_ns(void);
 wasm_trap_t *edge_check(edge_req *r);
 wasmtime_error_t *edge_epoch_expired(wasmtime_context_t *ctx, void *data, uint64_t *delta, wasmtime_update_deadline_kind_t *kind);
-extern const edge_host edge_clock_fns[];
-extern const size_t edge_clock_fns_len;
+extern const edge_host edge_deadline_fns[];
+extern const size_t edge_deadline_fns_len;
 
 #endif
