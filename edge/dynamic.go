@@ -32,9 +32,11 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, appName s
 	}
 	release, err := h.limiter.AcquireApp(r.Context(), appName, h.cfg.Router.DynamicApps())
 	if err != nil {
-		if errors.Is(err, ErrOverloaded) {
-			h.stats.Overloaded.Add(1)
+		if !errors.Is(err, ErrOverloaded) { // the client left while queued
+			w.WriteHeader(StatusClientClosedRequest)
+			return
 		}
+		h.stats.Overloaded.Add(1)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "the node is at capacity, retry shortly", http.StatusServiceUnavailable)
 		return

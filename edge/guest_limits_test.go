@@ -31,7 +31,7 @@ const watSleep = `(module
 
 // loadSleepy loads an app named name on host with /sleep (a 30 s sleeper
 // under the given timeout) and /good.
-func loadSleepy(t *testing.T, name, host, timeout string) *app.App {
+func loadSleepy(t testing.TB, name, host, timeout string) *app.App {
 	t.Helper()
 	manifest := fmt.Sprintf(`name = %q
 hosts = [%q]
