@@ -1,6 +1,7 @@
 package edge_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -64,4 +65,23 @@ func BenchmarkHandlerStatic(b *testing.B) {
 			b.Fatalf("/ = %d", w.Code)
 		}
 	}
+}
+
+// BenchmarkHandlerWAGICParallel runs the C hello through the handler from
+// every core at once, each request with a cancelable context as net/http
+// gives it (so the guest's cancellation watch is set up and torn down).
+func BenchmarkHandlerWAGICParallel(b *testing.B) {
+	h := benchHandler(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			ctx, cancel := context.WithCancel(context.Background())
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", "/api/hello?name=bench", nil).WithContext(ctx))
+			cancel()
+			if w.Code != 200 {
+				b.Fatalf("/api/hello = %d", w.Code)
+			}
+		}
+	})
 }

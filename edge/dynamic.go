@@ -15,18 +15,20 @@ import (
 // The body is read before a guest slot is taken, so a slow client holds
 // no slot; the bytes it buffers count against the node's body budget
 // until the guest is done with them.
-func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.Route, id string) {
+func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, appName string, rt *app.Route, id string) {
 	body, releaseBody, err := h.bodies.readBody(r, h.cfg.MaxBody)
 	defer releaseBody()
 	if err != nil {
 		h.bodyFailed(w, err)
 		return
 	}
-	release, err := h.limiter.Acquire(r.Context())
+	release, err := h.limiter.AcquireApp(r.Context(), appName, h.cfg.Router.DynamicApps())
 	if err != nil {
-		if errors.Is(err, ErrOverloaded) {
-			h.stats.Overloaded.Add(1)
+		if !errors.Is(err, ErrOverloaded) { // the client left while queued
+			w.WriteHeader(StatusClientClosedRequest)
+			return
 		}
+		h.stats.Overloaded.Add(1)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "the node is at capacity, retry shortly", http.StatusServiceUnavailable)
 		return
@@ -54,15 +56,20 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.R
 func (h *Handler) run(r *http.Request, rt *app.Route, body []byte) (*modules.Response, *modules.Output, error) {
 	engine := rt.Module.Engine()
 	if rt.Executor == "edge" {
-		return engine.RunEdge(rt.Module, modules.EdgeRequest(r, body), rt.Limits)
+		return engine.RunEdge(r.Context(), rt.Module, modules.EdgeRequest(r, body), rt.Limits)
 	}
-	return engine.RunWAGI(rt.Module, modules.WAGICommand(r, rt.WAGI, body), rt.Limits)
+	return engine.RunWAGI(r.Context(), rt.Module, modules.WAGICommand(r, rt.WAGI, body), rt.Limits)
 }
 
+// writeGuestResponse writes a guest's response. A header the node has
+// already set (X-Request-Id, Alt-Svc) stays the node's, whatever the
+// executor let through.
 func writeGuestResponse(w http.ResponseWriter, r *http.Request, resp *modules.Response) {
 	hdr := w.Header()
 	for k, v := range resp.Header {
-		hdr[k] = v
+		if _, owned := hdr[k]; !owned {
+			hdr[k] = v
+		}
 	}
 	hdr.Set("Content-Length", strconv.Itoa(len(resp.Body)))
 	w.WriteHeader(resp.Status)

@@ -267,7 +267,7 @@ func TestRequestBodyReachesGuestAndIsCapped(t *testing.T) {
 }
 
 // eventually polls cond until it holds or a generous timeout fails the test.
-func eventually(t *testing.T, cond func() bool) {
+func eventually(t testing.TB, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

@@ -20,9 +20,16 @@ var failures = []struct {
 	failure
 }{
 	{modules.ErrDeadline, failure{http.StatusGatewayTimeout, "the app's module ran past its deadline", func(s *Stats) { s.GuestDeadlines.Add(1) }}},
+	// The client left and its guest was stopped: nobody reads the answer,
+	// but the log says 499, as nginx does.
+	{modules.ErrCanceled, failure{StatusClientClosedRequest, "the client closed the request", func(s *Stats) { s.GuestCanceled.Add(1) }}},
 	{modules.ErrOutputTooLarge, failure{http.StatusBadGateway, "the app's module wrote more than its output limit", func(s *Stats) { s.GuestTooLarge.Add(1) }}},
 	{modules.ErrBadResponse, failure{http.StatusBadGateway, "the app's module returned an invalid response", func(s *Stats) { s.GuestBadOutput.Add(1) }}},
 }
+
+// StatusClientClosedRequest is nginx's status for a request whose client
+// went away before the answer: it appears in the log, never on the wire.
+const StatusClientClosedRequest = 499
 
 // trapped is every other failure: a trap, a non-zero exit, a memory limit.
 var trapped = failure{http.StatusInternalServerError, "the app's module failed", func(s *Stats) { s.GuestTraps.Add(1) }}

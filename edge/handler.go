@@ -14,6 +14,9 @@ type HandlerConfig struct {
 	Log    *slog.Logger
 	// MaxInFlight bounds guests running at once on the node.
 	MaxInFlight int
+	// AppShare is the percentage of MaxInFlight one app may hold while
+	// more than one app has dynamic routes (default DefaultAppShare).
+	AppShare int
 	// MaxQueue bounds requests waiting for a guest slot.
 	MaxQueue int
 	// QueueWait is how long a request waits for a slot before 503.
@@ -59,6 +62,9 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
+	if cfg.AppShare <= 0 {
+		cfg.AppShare = DefaultAppShare
+	}
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = DefaultMaxQueue
 	}
@@ -75,7 +81,7 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	return &Handler{
 		cfg:     cfg,
 		log:     cfg.Log.With("component", "edge"),
-		limiter: NewLimiter(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait),
+		limiter: NewAppLimiter(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.AppShare),
 		bodies:  newBodyBudget(cfg.MaxBodyMemory, cfg.QueueWait),
 	}
 }
@@ -107,7 +113,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(rec, "404 page not found", http.StatusNotFound)
 	case route.Dynamic():
 		appName = app.Name
-		h.serveDynamic(rec, r, route, id)
+		h.serveDynamic(rec, r, app.Name, route, id)
 	default:
 		appName = app.Name
 		h.serveStatic(rec, r, route, p, id)

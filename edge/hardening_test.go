@@ -134,8 +134,8 @@ func TestHardeningUploadFlood(t *testing.T) {
 
 // Guests for the mixed load, besides those of loadHostile.
 const (
-	// watSleep sleeps 1 s in poll_oneoff on a route with a 200ms timeout.
-	watSleep = `(module
+	// watSleep1s sleeps 1 s in poll_oneoff on a route with a 200ms timeout.
+	watSleep1s = `(module
   (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
@@ -192,7 +192,7 @@ static = "public"
 func TestHardeningMixedLoad(t *testing.T) {
 	total := hardeningScale(t, 2000, 10000)
 	dir := writeApp(t, mixedManifest, map[string]string{
-		"good": watGood, "loop": watLoop, "sleep": watSleep, "trap": watTrap, "bomb": watBomb,
+		"good": watGood, "loop": watLoop, "sleep": watSleep1s, "trap": watTrap, "bomb": watBomb,
 		"flood": watFlood, "recurse": watRecurse,
 	})
 	if err := os.MkdirAll(filepath.Join(dir, "public"), 0o755); err != nil {

@@ -294,3 +294,56 @@ func TestLimiterHammer(t *testing.T) {
 		})
 	}
 }
+
+// TestLimiterAppShare: while apps compete, one app holds at most its share
+// and the rest stays free for the others; its excess requests queue and
+// get the slots it frees. Alone, an app takes every slot.
+func TestLimiterAppShare(t *testing.T) {
+	l := edge.NewAppLimiter(4, 8, time.Minute, 75)
+	var held []func()
+	for range 3 {
+		release, err := l.AcquireApp(context.Background(), "hostile", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, release)
+	}
+	queued := make(chan acquired, 1)
+	go func() {
+		release, err := l.AcquireApp(context.Background(), "hostile", 2)
+		queued <- acquired{release, err}
+	}()
+	pollUntil(t, "the hostile app's fourth request to queue", func() bool { return l.Waiting() == 1 })
+	other, err := l.AcquireApp(context.Background(), "good", 2)
+	if err != nil {
+		t.Fatalf("the other app found no slot: %v", err)
+	}
+	checkLoad(t, l, 4, 1)
+	other()
+	checkLoad(t, l, 3, 1) // the free slot is not the hostile app's to take
+	held[0]()
+	got := <-queued
+	if got.err != nil {
+		t.Fatalf("queued request: %v", got.err)
+	}
+	checkLoad(t, l, 3, 0)
+	got.release()
+	for _, r := range held[1:] {
+		r()
+	}
+
+	// Alone, the app takes every slot.
+	for range 4 {
+		defer mustAcquireApp(t, l, "alone", 1)()
+	}
+	checkLoad(t, l, 4, 0)
+}
+
+func mustAcquireApp(t *testing.T, l *edge.Limiter, app string, apps int) func() {
+	t.Helper()
+	release, err := l.AcquireApp(context.Background(), app, apps)
+	if err != nil {
+		t.Fatalf("AcquireApp: %v", err)
+	}
+	return release
+}

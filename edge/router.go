@@ -23,6 +23,9 @@ type table struct {
 	apps   []*app.App
 	byHost map[string]*routedApp
 	any    *routedApp // the app that listed "*", if any
+	// dynamicApps counts the apps with a dynamic route: the apps that
+	// compete for guest slots.
+	dynamicApps int
 }
 
 // routedApp indexes an App's routes for matching.
@@ -73,6 +76,9 @@ func newTable(apps []*app.App) (*table, error) {
 	owner := map[string]string{}
 	for _, a := range apps {
 		ra := index(a)
+		if hasDynamic(a) {
+			t.dynamicApps++
+		}
 		for _, h := range a.Hosts {
 			if other, taken := owner[h]; taken {
 				return nil, fmt.Errorf("%w: host %q is claimed by both app %q and app %q", ErrHostConflict, h, other, a.Name)
@@ -93,6 +99,18 @@ var ErrHostConflict = errors.New("edge: conflicting hosts")
 
 // Apps lists the apps being served.
 func (r *Router) Apps() []*app.App { return r.table.Load().apps }
+
+// DynamicApps is how many of the apps served have a dynamic route.
+func (r *Router) DynamicApps() int { return r.table.Load().dynamicApps }
+
+func hasDynamic(a *app.App) bool {
+	for _, rt := range a.Routes {
+		if rt.Dynamic() {
+			return true
+		}
+	}
+	return false
+}
 
 func index(a *app.App) *routedApp {
 	ra := &routedApp{app: a, exact: map[string]*app.Route{}}

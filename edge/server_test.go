@@ -28,13 +28,13 @@ type node struct {
 }
 
 // startNode serves apps on 127.0.0.1 port 0 for plain HTTP and HTTPS+h3.
-func startNode(t *testing.T, cfg edge.HandlerConfig, apps ...*app.App) *node {
+func startNode(t testing.TB, cfg edge.HandlerConfig, apps ...*app.App) *node {
 	t.Helper()
 	return startNodeLimits(t, cfg, edge.Limits{}, apps...)
 }
 
 // startNodeLimits is startNode with protocol limits other than the defaults.
-func startNodeLimits(t *testing.T, cfg edge.HandlerConfig, lim edge.Limits, apps ...*app.App) *node {
+func startNodeLimits(t testing.TB, cfg edge.HandlerConfig, lim edge.Limits, apps ...*app.App) *node {
 	t.Helper()
 	ca, err := edgetls.LoadOrCreateDevCA(filepath.Join(t.TempDir(), "tls"))
 	if err != nil {

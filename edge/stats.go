@@ -13,6 +13,8 @@ type Stats struct {
 	GuestRuns      atomic.Int64
 	GuestTraps     atomic.Int64
 	GuestDeadlines atomic.Int64
+	// GuestCanceled counts guests stopped because their client left.
+	GuestCanceled  atomic.Int64
 	GuestTooLarge  atomic.Int64
 	GuestBadOutput atomic.Int64
 	// Overloaded counts requests refused with 503 after waiting for a slot.

@@ -2,6 +2,7 @@ package modules
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -35,9 +36,10 @@ func EdgeRequest(r *http.Request, body []byte) []byte {
 // RunEdge runs one request through an edge ABI guest in a fresh store:
 // _initialize (if exported), then edge_handle. The guest's response is
 // checked like a CGI one: a guest that never responded, or sent a
-// malformed or connection-level header, fails with ErrBadResponse.
-func (e *Engine) RunEdge(m *Module, request []byte, lim Limits) (*Response, *Output, error) {
-	r, out, err := e.execute(m, true, &Command{Stdin: request}, lim)
+// malformed or connection-level header, fails with ErrBadResponse; the
+// node's own headers (X-Request-Id, Alt-Svc, Date, Server) are dropped.
+func (e *Engine) RunEdge(ctx context.Context, m *Module, request []byte, lim Limits) (*Response, *Output, error) {
+	r, out, err := e.execute(ctx, m, true, &Command{Stdin: request}, lim)
 	if err != nil {
 		return nil, out, err
 	}
@@ -49,7 +51,9 @@ func (e *Engine) RunEdge(m *Module, request []byte, lim Limits) (*Response, *Out
 		if name == "Status" || hopHeaders[name] {
 			return fmt.Errorf("%s is set by the server", name)
 		}
-		resp.Header.Add(name, value)
+		if !serverHeaders[name] {
+			resp.Header.Add(name, value)
+		}
 		return nil
 	})
 	if err != nil {

@@ -1,8 +1,11 @@
 package modules_test
 
 import (
+	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -64,7 +67,7 @@ const (
 func TestRunEdge(t *testing.T) {
 	e := newEngine(t)
 	req := httptest.NewRequest("POST", "/api/echo?x=1", strings.NewReader("body"))
-	resp, out, err := e.RunEdge(compile(t, e, watEdgeEcho), modules.EdgeRequest(req, []byte("body")), modules.Limits{})
+	resp, out, err := e.RunEdge(context.Background(), compile(t, e, watEdgeEcho), modules.EdgeRequest(req, []byte("body")), modules.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,7 @@ func TestRunEdge(t *testing.T) {
 	if string(out.Stderr) != "handled\n" {
 		t.Errorf("log %q", out.Stderr)
 	}
-	resp, _, err = e.RunEdge(compile(t, e, watEdgeTwice), modules.EdgeRequest(req, nil), modules.Limits{})
+	resp, _, err = e.RunEdge(context.Background(), compile(t, e, watEdgeTwice), modules.EdgeRequest(req, nil), modules.Limits{})
 	if err != nil || resp.Status != 202 || string(resp.Body) != "abc" {
 		t.Errorf("a second respond or a bad status changed the response: %v %+v", err, resp)
 	}
@@ -97,7 +100,7 @@ func TestRunEdgeMisbehaving(t *testing.T) {
 		"is a WAGI command":     {watPrint, modules.ErrInvalidModule, "lacks the export"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := e.RunEdge(compile(t, e, tc.wat), req, modules.Limits{})
+			_, _, err := e.RunEdge(context.Background(), compile(t, e, tc.wat), req, modules.Limits{})
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("err = %v, want %v mentioning %q", err, tc.want, tc.msg)
 			}
@@ -123,8 +126,30 @@ func BenchmarkRunEdgeWAT(b *testing.B) {
 	req := modules.EdgeRequest(httptest.NewRequest("GET", "/bench", nil), nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := e.RunEdge(m, req, modules.Limits{}); err != nil {
+		if _, _, err := e.RunEdge(context.Background(), m, req, modules.Limits{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// watEdgeForger responds with the node's own headers among its own.
+const watEdgeForger = `(module
+  (import "edge_v1" "respond" (func $respond (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "X-Request-Id: forged\nAlt-Svc: h3=\"evil.example:443\"\nServer: evil\nDate: Thu, 01 Jan 1970 00:00:00 GMT\nX-Kept: yes\n")
+  (func (export "edge_handle") (result i32)
+    (drop (call $respond (i32.const 200) (i32.const 16) (i32.const 113) (i32.const 0) (i32.const 0))) (i32.const 0)))`
+
+// TestRunEdgeDropsServerHeaders: an edge ABI guest cannot set the node's
+// own headers; its others are kept.
+func TestRunEdgeDropsServerHeaders(t *testing.T) {
+	e := newEngine(t)
+	req := modules.EdgeRequest(httptest.NewRequest("GET", "/", nil), nil)
+	resp, _, err := e.RunEdge(context.Background(), compile(t, e, watEdgeForger), req, modules.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (http.Header{"X-Kept": {"yes"}}); !reflect.DeepEqual(resp.Header, want) {
+		t.Errorf("header %v, want %v", resp.Header, want)
 	}
 }

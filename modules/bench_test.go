@@ -1,6 +1,7 @@
 package modules_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -21,7 +22,7 @@ func BenchmarkRunFreshStore(b *testing.B) {
 	cmd := &modules.Command{Args: []string{"nop.wasm"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := e.Run(m, cmd, modules.Limits{}); err != nil {
+		if _, err := e.Run(context.Background(), m, cmd, modules.Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -49,7 +50,7 @@ func benchWAGI(b *testing.B, e *modules.Engine, m *modules.Module, lim modules.L
 	cmd := modules.WAGICommand(r, route, nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		resp, _, err := e.RunWAGI(m, cmd, lim)
+		resp, _, err := e.RunWAGI(context.Background(), m, cmd, lim)
 		if err != nil {
 			b.Fatal(err)
 		}

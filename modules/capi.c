@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "capi.h"
+#include "host.h"
 
 // edge_buf_write appends to o: the callback Wasmtime's WASI stdout and
 // stderr are given, and what our fd_write and the edge ABI write through.
@@ -82,41 +82,6 @@ static void edge_take_error(edge_outcome *out, wasmtime_error_t *err, wasm_trap_
 // buffers, and shadow Wasmtime's. The rest of WASI (clocks, random, fdstat,
 // proc_exit, ...) stays Wasmtime's.
 
-enum { WASI_ESUCCESS = 0, WASI_EBADF = 8, WASI_EFAULT = 21, WASI_EFBIG = 22, WASI_ESPIPE = 70 };
-
-// edge_req is one request's WASI state: the store's data.
-typedef struct {
-	const char *args; size_t argc, args_len;   // "a\0b\0"
-	const char *env; size_t envc, env_len;     // "K=V\0K=V\0"
-	const uint8_t *in; size_t in_len, in_pos;  // WASI stdin; the request, for the edge ABI
-	edge_buf *out, *err;                       // WASI stdout and stderr
-	// The edge ABI's response.
-	edge_buf *head, *body;
-	int responded, status;
-	int abi; // the edge ABI: WASI stdin is empty
-} edge_req;
-
-// edge_mem finds the caller's linear memory.
-static uint8_t *edge_mem(wasmtime_caller_t *caller, size_t *size) {
-	wasmtime_extern_t item;
-	if (!wasmtime_caller_export_get(caller, "memory", 6, &item) || item.kind != EDGE_EXTERN_MEMORY) return NULL;
-	wasmtime_context_t *ctx = wasmtime_caller_context(caller);
-	const wasmtime_memory_t *m = &item.of.memory;
-	*size = wasmtime_memory_data_size(ctx, m);
-	return wasmtime_memory_data(ctx, m);
-}
-
-static int edge_in_bounds(size_t size, uint32_t ptr, uint64_t len) {
-	return (uint64_t)ptr + len <= size;
-}
-
-static edge_req *edge_req_of(wasmtime_caller_t *caller) {
-	return wasmtime_context_get_data(wasmtime_caller_context(caller));
-}
-
-static void edge_put32(uint8_t *mem, uint32_t at, uint32_t v) { memcpy(mem + at, &v, 4); }
-static uint32_t edge_get32(const uint8_t *mem, uint32_t at) { uint32_t v; memcpy(&v, mem + at, 4); return v; }
-
 // sizes_get(count_ptr, buf_size_ptr) for args and environ.
 static wasm_trap_t *edge_sizes(wasmtime_caller_t *caller, wasmtime_val_raw_t *a, size_t n, size_t len) {
 	size_t size; uint8_t *mem = edge_mem(caller, &size);
@@ -159,6 +124,8 @@ static wasm_trap_t *edge_environ_get(void *env, wasmtime_caller_t *c, wasmtime_v
 // fd_write(fd, iovs, iovs_len, nwritten)
 static wasm_trap_t *edge_fd_write(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
 	edge_req *r = edge_req_of(c);
+	wasm_trap_t *stop = edge_check(r);
+	if (stop) return stop;
 	uint32_t fd = a[0].i32, iovs = a[1].i32, cnt = a[2].i32, np = a[3].i32;
 	edge_buf *b = fd == 1 ? r->out : fd == 2 ? r->err : NULL;
 	if (!b) { a[0].i32 = WASI_EBADF; return NULL; }
@@ -180,6 +147,8 @@ static wasm_trap_t *edge_fd_write(void *env, wasmtime_caller_t *c, wasmtime_val_
 // fd_read(fd, iovs, iovs_len, nread): stdin only.
 static wasm_trap_t *edge_fd_read(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
 	edge_req *r = edge_req_of(c);
+	wasm_trap_t *stop = edge_check(r);
+	if (stop) return stop;
 	uint32_t fd = a[0].i32, iovs = a[1].i32, cnt = a[2].i32, np = a[3].i32;
 	if (fd != 0) { a[0].i32 = WASI_EBADF; return NULL; }
 	size_t in_len = r->abi ? 0 : r->in_len;
@@ -236,6 +205,8 @@ static wasm_trap_t *edge_fault(void) {
 // request(buf, cap) -> total length; copies only if it fits.
 static wasm_trap_t *edge_abi_request(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
 	edge_req *r = edge_req_of(c);
+	wasm_trap_t *stop = edge_check(r);
+	if (stop) return stop;
 	uint32_t buf = a[0].i32, cap = a[1].i32;
 	if (cap >= r->in_len) {
 		size_t size; uint8_t *mem = edge_mem(c, &size);
@@ -249,6 +220,8 @@ static wasm_trap_t *edge_abi_request(void *env, wasmtime_caller_t *c, wasmtime_v
 // respond(status, head, head_len, body, body_len) -> 0 or a negative code.
 static wasm_trap_t *edge_abi_respond(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
 	edge_req *r = edge_req_of(c);
+	wasm_trap_t *stop = edge_check(r);
+	if (stop) return stop;
 	int32_t status = a[0].i32;
 	uint32_t hp = a[1].i32, hl = a[2].i32, bp = a[3].i32, bl = a[4].i32;
 	size_t size; uint8_t *mem = edge_mem(c, &size);
@@ -265,6 +238,8 @@ static wasm_trap_t *edge_abi_respond(void *env, wasmtime_caller_t *c, wasmtime_v
 // body_write(buf, len) -> 0 or a negative code.
 static wasm_trap_t *edge_abi_body_write(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
 	edge_req *r = edge_req_of(c);
+	wasm_trap_t *stop = edge_check(r);
+	if (stop) return stop;
 	uint32_t bp = a[0].i32, bl = a[1].i32;
 	size_t size; uint8_t *mem = edge_mem(c, &size);
 	if (!mem || !edge_in_bounds(size, bp, bl)) return edge_fault();
@@ -276,6 +251,8 @@ static wasm_trap_t *edge_abi_body_write(void *env, wasmtime_caller_t *c, wasmtim
 // log(buf, len): one line for the node's log.
 static wasm_trap_t *edge_abi_log(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
 	edge_req *r = edge_req_of(c);
+	wasm_trap_t *stop = edge_check(r);
+	if (stop) return stop;
 	uint32_t bp = a[0].i32, bl = a[1].i32;
 	size_t size; uint8_t *mem = edge_mem(c, &size);
 	if (!mem || !edge_in_bounds(size, bp, bl)) return edge_fault();
@@ -283,14 +260,6 @@ static wasm_trap_t *edge_abi_log(void *env, wasmtime_caller_t *c, wasmtime_val_r
 	edge_buf_write(r->err, (const unsigned char *)"\n", 1);
 	return NULL;
 }
-
-// edge_host is one host function: its name, its parameters as one letter
-// each ('i' i32, 'I' i64), whether it returns an i32, and its code.
-typedef struct {
-	const char *name, *params;
-	int result;
-	wasmtime_func_unchecked_callback_t cb;
-} edge_host;
 
 static wasm_functype_t *edge_functype(const char *params, int result) {
 	wasm_valtype_t *ps[8], *rs[1];
@@ -304,7 +273,7 @@ static wasm_functype_t *edge_functype(const char *params, int result) {
 }
 
 // edge_define defines host functions in one import module of the linker.
-static wasmtime_error_t *edge_define(wasmtime_linker_t *linker, const char *module, const edge_host *fns, size_t n) {
+wasmtime_error_t *edge_define(wasmtime_linker_t *linker, const char *module, const edge_host *fns, size_t n) {
 	for (size_t i = 0; i < n; i++) {
 		wasm_functype_t *ty = edge_functype(fns[i].params, fns[i].result);
 		wasmtime_error_t *err = wasmtime_linker_define_func_unchecked(linker,
@@ -324,7 +293,8 @@ wasmtime_error_t *edge_define_abi(wasmtime_linker_t *linker) {
 	return edge_define(linker, "edge_v1", fns, sizeof fns / sizeof fns[0]);
 }
 
-// edge_define_io shadows Wasmtime's WASI I/O functions with ours.
+// edge_define_io shadows Wasmtime's WASI I/O functions with ours, and its
+// clocks and waits with those of deadline.c.
 wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker) {
 	static const edge_host fns[] = {
 		{"args_sizes_get", "ii", 1, edge_args_sizes_get}, {"args_get", "ii", 1, edge_args_get},
@@ -335,6 +305,7 @@ wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker) {
 	};
 	wasmtime_linker_allow_shadowing(linker, true);
 	wasmtime_error_t *err = edge_define(linker, "wasi_snapshot_preview1", fns, sizeof fns / sizeof fns[0]);
+	if (!err) err = edge_define(linker, "wasi_snapshot_preview1", edge_deadline_fns, edge_deadline_fns_len);
 	wasmtime_linker_allow_shadowing(linker, false);
 	return err;
 }
@@ -368,30 +339,12 @@ static bool edge_entry(wasmtime_context_t *ctx, wasmtime_instance_t *inst, int a
 	return false;
 }
 
-// edge_run runs a request through a.pre in a fresh store: argv, env and
-// stdin from memory, stdout and stderr into res's bounded buffers, the
-// given limits, and an epoch deadline. The store is deleted before it
-// returns.
-//
-// Why a takes the struct by value: it holds Go pointers (args, env, stdin),
-// and cgo lets Go pass a pointer to C only if the memory it points to holds
-// no Go pointers; by value, the pointers are plain arguments, as they were
-// when they were passed one by one, and nothing needs pinning.
-void edge_run(edge_run_args a, edge_result *res) {
+// edge_store runs the request r in a fresh store: the given limits, an
+// epoch deadline at every tick (checked by deadline.c against the
+// request's own clock and its cancellation), WASI, and the executor's
+// entry point. The store is deleted before it returns.
+static void edge_store(const edge_run_args *a, edge_req *r, edge_result *res) {
 	edge_outcome *out = &res->outcome;
-	edge_req req = {
-		.args = a.args, .argc = a.argc, .args_len = a.args_len,
-		.env = a.env, .envc = a.envc, .env_len = a.env_len,
-		.in = a.stdin_data, .in_len = a.stdin_len,
-		.out = &res->out, .err = &res->err, .head = &res->head, .body = &res->out,
-	};
-	if (a.abi) {
-		// The edge ABI: WASI stdout and stderr both go to the log, the
-		// response body is written through respond and body_write, and
-		// the request is read through request, not stdin.
-		req.out = &res->err;
-		req.abi = 1;
-	}
 	wasi_config_t *wasi = wasi_config_new();
 	if (!wasi) { out->stage = EDGE_STAGE_SETUP; return; }
 	// Wasmtime's side of WASI keeps fds 0-2 valid for fd_fdstat_get and
@@ -399,27 +352,57 @@ void edge_run(edge_run_args a, edge_result *res) {
 	wasi_config_set_stdout_custom(wasi, edge_buf_write, &res->out, NULL);
 	wasi_config_set_stderr_custom(wasi, edge_buf_write, &res->err, NULL);
 
-	wasmtime_store_t *store = wasmtime_store_new(a.engine, &req, NULL);
+	wasmtime_store_t *store = wasmtime_store_new(a->engine, r, NULL);
 	wasmtime_context_t *ctx = wasmtime_store_context(store);
-	wasmtime_store_limiter(store, a.memory, a.table_elements, EDGE_STORE_INSTANCES, EDGE_STORE_TABLES, EDGE_STORE_MEMORIES);
-	wasmtime_context_set_epoch_deadline(ctx, a.deadline);
+	wasmtime_store_limiter(store, a->memory, a->table_elements, EDGE_STORE_INSTANCES, EDGE_STORE_TABLES, EDGE_STORE_MEMORIES);
+	wasmtime_context_set_epoch_deadline(ctx, 1);
+	wasmtime_store_epoch_deadline_callback(store, edge_epoch_expired, r, NULL);
 	wasmtime_error_t *err = wasmtime_context_set_wasi(ctx, wasi);
 	if (err) { edge_fail(out, EDGE_STAGE_SETUP, store, err, NULL); return; }
 	wasmtime_instance_t inst;
 	wasm_trap_t *trap = NULL;
-	err = wasmtime_instance_pre_instantiate(a.pre, ctx, &inst, &trap);
+	err = wasmtime_instance_pre_instantiate(a->pre, ctx, &inst, &trap);
 	if (err || trap) { edge_fail(out, EDGE_STAGE_INSTANTIATE, store, err, trap); return; }
 	wasmtime_extern_t fn;
-	if (!edge_entry(ctx, &inst, a.abi, &fn, out)) { wasmtime_store_delete(store); return; }
+	if (!edge_entry(ctx, &inst, a->abi, &fn, out)) { wasmtime_store_delete(store); return; }
 	_Alignas(EDGE_VAL_ALIGN) uint8_t result[EDGE_VAL_ROOM]; // edge_handle's i32
-	err = wasmtime_func_call(ctx, &fn.of.func, NULL, 0, (wasmtime_val_t *)result, a.abi ? 1 : 0, &trap);
+	err = wasmtime_func_call(ctx, &fn.of.func, NULL, 0, (wasmtime_val_t *)result, a->abi ? 1 : 0, &trap);
 	if (err || trap) {
 		out->stage = EDGE_STAGE_RUN;
 		edge_take_error(out, err, trap);
 	}
-	out->responded = req.responded;
-	out->status = req.status;
 	wasmtime_store_delete(store);
+}
+
+// edge_run runs a request through a.pre in a fresh store: argv, env and
+// stdin from memory, stdout and stderr into res's bounded buffers, the
+// given limits, and a deadline a.timeout_ns from now that res->cancel can
+// bring forward (edge_cancel).
+//
+// Why a takes the struct by value: it holds Go pointers (args, env, stdin),
+// and cgo lets Go pass a pointer to C only if the memory it points to holds
+// no Go pointers; by value, the pointers are plain arguments, as they were
+// when they were passed one by one, and nothing needs pinning.
+void edge_run(edge_run_args a, edge_result *res) {
+	edge_req req = {
+		.args = a.args, .argc = a.argc, .args_len = a.args_len,
+		.env = a.env, .envc = a.envc, .env_len = a.env_len,
+		.in = a.stdin_data, .in_len = a.stdin_len,
+		.out = &res->out, .err = &res->err, .head = &res->head, .body = &res->out,
+		.start_ns = edge_now_ns(), .cancel = &res->cancel,
+	};
+	req.deadline_ns = req.start_ns + a.timeout_ns < req.start_ns ? UINT64_MAX : req.start_ns + a.timeout_ns;
+	if (a.abi) {
+		// The edge ABI: WASI stdout and stderr both go to the log, the
+		// response body is written through respond and body_write, and
+		// the request is read through request, not stdin.
+		req.out = &res->err;
+		req.abi = 1;
+	}
+	edge_store(&a, &req, res);
+	res->outcome.responded = req.responded;
+	res->outcome.status = req.status;
+	res->outcome.stopped = req.stopped;
 }
 
 void edge_buf_free(edge_buf *b) { free(b->data); b->data = NULL; }

@@ -17,6 +17,7 @@ package modules
 import "C"
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -208,8 +209,15 @@ func (s stage) String() string {
 	return fmt.Sprintf("stage %d", int(s))
 }
 
-// trapInterrupt is the trap code of a guest stopped at its epoch deadline.
-const trapInterrupt = C.EDGE_TRAP_CODE_INTERRUPT
+// stopReason is why a guest was stopped before it finished (enum
+// edge_stop in capi.h).
+type stopReason int
+
+const (
+	stopNone     stopReason = C.EDGE_STOP_NONE
+	stopDeadline stopReason = C.EDGE_STOP_DEADLINE
+	stopCancel   stopReason = C.EDGE_STOP_CANCEL
+)
 
 // runResult is what one run produced, copied into Go memory.
 type runResult struct {
@@ -221,6 +229,7 @@ type runResult struct {
 	trapSet        bool
 	trapCode       int
 	message        string
+	stopped        stopReason
 	duration       time.Duration
 	// The edge ABI's response: head lines and status (body in stdout).
 	head      []byte
@@ -234,8 +243,9 @@ const maxABIHead = 64 << 10
 
 // run is one request: a single cgo call creates the store, instantiates
 // from the pre-instantiated module, calls _start (or edge_handle) and
-// deletes the store.
-func (c *cEngine) run(m *cModule, abi bool, cmd *Command, lim Limits, deadline uint64) *runResult {
+// deletes the store. The guest is stopped timeout after it starts, or as
+// soon as ctx is done.
+func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, lim Limits, timeout time.Duration) *runResult {
 	argbuf, argc := packStrings(cmd.Args)
 	envbuf, envc := packEnv(cmd.Env)
 	a := C.edge_run_args{
@@ -250,7 +260,7 @@ func (c *cEngine) run(m *cModule, abi bool, cmd *Command, lim Limits, deadline u
 		stdin_len:      C.size_t(len(cmd.Stdin)),
 		memory:         C.int64_t(lim.Memory),
 		table_elements: C.int64_t(lim.TableElements),
-		deadline:       C.uint64_t(deadline),
+		timeout_ns:     C.uint64_t(max(timeout, 0)),
 	}
 	if abi {
 		a.abi = 1
@@ -266,14 +276,16 @@ func (c *cEngine) run(m *cModule, abi bool, cmd *Command, lim Limits, deadline u
 	res.err.max, res.err.drop_tail = C.size_t(lim.MaxStderr), 1
 	res.head.max = maxABIHead
 	start := time.Now()
+	stopWatching := cancelOnDone(ctx, res)
 	C.edge_run(a, res)
+	stopWatching()
 	runtime.KeepAlive(argbuf)
 	runtime.KeepAlive(envbuf)
 	runtime.KeepAlive(cmd)
 	out := &res.outcome
 	r := &runResult{
-		stdout:     C.GoBytes(unsafe.Pointer(res.out.data), C.int(res.out.len)),
-		stderr:     C.GoBytes(unsafe.Pointer(res.err.data), C.int(res.err.len)),
+		stdout:     goBytes(res.out),
+		stderr:     goBytes(res.err),
 		stdoutOver: res.out.over != 0,
 		stage:      stage(out.stage),
 		exitSet:    out.exit_set != 0,
@@ -281,10 +293,11 @@ func (c *cEngine) run(m *cModule, abi bool, cmd *Command, lim Limits, deadline u
 		trapSet:    out.trap_set != 0,
 		trapCode:   int(out.trap_code),
 		duration:   time.Since(start),
-		head:       C.GoBytes(unsafe.Pointer(res.head.data), C.int(res.head.len)),
+		head:       goBytes(res.head),
 		headOver:   res.head.over != 0,
 		responded:  out.responded != 0,
 		status:     int(out.status),
+		stopped:    stopReason(out.stopped),
 	}
 	if out.message != nil {
 		r.message = C.GoString(out.message)
@@ -294,6 +307,36 @@ func (c *cEngine) run(m *cModule, abi bool, cmd *Command, lim Limits, deadline u
 	C.edge_buf_free(&res.err)
 	C.edge_buf_free(&res.head)
 	return r
+}
+
+// cancelOnDone raises res's cancel flag when ctx is done, which stops the
+// guest wherever it is (deadline.c). The returned func unregisters the
+// watch and waits for a cancellation under way, after which res may be
+// freed.
+func cancelOnDone(ctx context.Context, res *C.edge_result) (stop func()) {
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	unregister := context.AfterFunc(ctx, func() {
+		C.edge_cancel(res)
+		close(done)
+	})
+	return func() {
+		if !unregister() {
+			<-done
+		}
+	}
+}
+
+// goBytes copies an output buffer into Go memory. Not C.GoBytes: its C.int
+// length goes negative past 2 GiB.
+func goBytes(b C.edge_buf) []byte {
+	out := make([]byte, int(b.len))
+	if b.len > 0 {
+		copy(out, unsafe.Slice((*byte)(unsafe.Pointer(b.data)), int(b.len)))
+	}
+	return out
 }
 
 // packEnv lays out "KEY=VALUE" entries as packStrings does, without

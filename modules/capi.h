@@ -49,6 +49,7 @@ typedef struct wasm_valtype_t wasm_valtype_t;
 typedef struct wasmtime_val wasmtime_val_t; // only ever behind a pointer here
 
 typedef uint8_t wasmtime_trap_code_t;
+typedef uint8_t wasmtime_update_deadline_kind_t;
 typedef uint8_t wasmtime_opt_level_t;
 typedef uint8_t wasm_externkind_t;
 typedef uint8_t wasmtime_extern_kind_t;
@@ -130,6 +131,7 @@ enum {
 	EDGE_OPT_LEVEL_NONE = 0,       // WASMTIME_OPT_LEVEL_NONE
 	EDGE_OPT_LEVEL_SPEED = 1,      // WASMTIME_OPT_LEVEL_SPEED
 	EDGE_TRAP_CODE_INTERRUPT = 10, // WASMTIME_TRAP_CODE_INTERRUPT: the epoch deadline passed
+	EDGE_UPDATE_DEADLINE_CONTINUE = 0, // WASMTIME_UPDATE_DEADLINE_CONTINUE
 };
 
 // EDGE_VAL_ROOM is the stack room edge_run gives the one result of
@@ -183,6 +185,7 @@ wasmtime_context_t *wasmtime_store_context(wasmtime_store_t *store);
 void wasmtime_store_delete(wasmtime_store_t *store);
 void wasmtime_store_limiter(wasmtime_store_t *store, int64_t memory_size, int64_t table_elements, int64_t instances, int64_t tables, int64_t memories);
 void wasmtime_context_set_epoch_deadline(wasmtime_context_t *context, uint64_t ticks_beyond_current);
+void wasmtime_store_epoch_deadline_callback(wasmtime_store_t *store, wasmtime_error_t *(*func)(wasmtime_context_t *context, void *data, uint64_t *epoch_deadline_delta, wasmtime_update_deadline_kind_t *update_kind), void *data, void (*finalizer)(void *));
 wasmtime_error_t *wasmtime_context_set_wasi(wasmtime_context_t *context, wasi_config_t *wasi);
 void *wasmtime_context_get_data(const wasmtime_context_t *context);
 wasmtime_context_t *wasmtime_caller_context(wasmtime_caller_t *caller);
@@ -192,6 +195,7 @@ size_t wasmtime_memory_data_size(const wasmtime_context_t *store, const wasmtime
 
 void wasmtime_error_message(const wasmtime_error_t *error, wasm_name_t *message);
 void wasmtime_error_delete(wasmtime_error_t *error);
+wasmtime_error_t *wasmtime_error_new(const char *);
 bool wasmtime_error_exit_status(const wasmtime_error_t *, int *status);
 void wasm_trap_message(const wasm_trap_t *, wasm_message_t *out);
 bool wasmtime_trap_code(const wasm_trap_t *, wasmtime_trap_code_t *code);
@@ -218,6 +222,14 @@ enum edge_stage {
 	EDGE_STAGE_RUN = 2,         // _initialize, _start or edge_handle failed or trapped
 	EDGE_STAGE_NO_EXPORT = 3,   // the function the executor calls is not exported
 	EDGE_STAGE_SETUP = 4,       // the store's WASI context could not be made
+};
+
+// edge_stop is why a guest was stopped before it finished (edge_outcome's
+// stopped); the Go side maps it onto ErrDeadline and ErrCanceled.
+enum edge_stop {
+	EDGE_STOP_NONE = 0,
+	EDGE_STOP_DEADLINE = 1, // the request's deadline passed
+	EDGE_STOP_CANCEL = 2,   // the request was cancelled (the client left)
 };
 
 // The edge ABI's results of respond and body_write (docs/edge-abi.md). The
@@ -257,6 +269,7 @@ typedef struct {
 	char *message; // malloc'd, or NULL
 	int responded; // edge ABI: respond was called
 	int status;
+	int stopped; // enum edge_stop
 } edge_outcome;
 
 // edge_run_args is one request's input. Its pointers are borrowed for the
@@ -272,7 +285,7 @@ typedef struct {
 	const uint8_t *stdin_data;      // WASI stdin; the request, for the edge ABI
 	size_t stdin_len;
 	int64_t memory, table_elements; // the store's limits
-	uint64_t deadline;              // in epoch ticks from now
+	uint64_t timeout_ns;            // the deadline, from the start of the run
 } edge_run_args;
 
 // edge_result is one request's output, written by edge_run.
@@ -281,9 +294,11 @@ typedef struct {
 	edge_buf err;  // WASI stderr (and stdout, for the edge ABI); the edge ABI's log
 	edge_buf head; // the edge ABI's response header lines
 	edge_outcome outcome;
+	int cancel; // raised by edge_cancel, from another thread
 } edge_result;
 
 void edge_run(edge_run_args a, edge_result *res);
+void edge_cancel(edge_result *res);
 void edge_buf_free(edge_buf *b);
 wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker);
 wasmtime_error_t *edge_define_abi(wasmtime_linker_t *linker);

@@ -28,6 +28,14 @@ var hopHeaders = map[string]bool{
 	"Content-Length": true, "Upgrade": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
 }
 
+// serverHeaders are the node's own response headers: a guest's value for
+// one is dropped, so it cannot forge the request id a log is searched by,
+// point clients at another HTTP/3 endpoint (Alt-Svc), or pose as another
+// server.
+var serverHeaders = map[string]bool{
+	"X-Request-Id": true, "Alt-Svc": true, "Date": true, "Server": true,
+}
+
 // ParseCGIResponse parses a CGI response (RFC 3875 section 6, as WAGI uses
 // it): header lines, a blank line, then the body. Lines may end in "\n" or
 // "\r\n". "Status: 404 Not Found" sets the status; a Location without a
@@ -44,7 +52,7 @@ func ParseCGIResponse(out []byte) (*Response, error) {
 		switch {
 		case name == "Status":
 			status, hasStatus = value, true
-		case !hopHeaders[name]:
+		case !hopHeaders[name] && !serverHeaders[name]:
 			resp.Header.Add(name, value)
 		}
 		return nil

@@ -42,9 +42,9 @@ func TestParseCGIResponse(t *testing.T) {
 		},
 		{
 			name:   "names canonicalized and values trimmed",
-			in:     "content-TYPE:   text/plain  \nx-request-id:\tabc\t\n\n",
+			in:     "content-TYPE:   text/plain  \nx-trace-id:\tabc\t\n\n",
 			status: 200,
-			header: http.Header{"Content-Type": {"text/plain"}, "X-Request-Id": {"abc"}},
+			header: http.Header{"Content-Type": {"text/plain"}, "X-Trace-Id": {"abc"}},
 			body:   "",
 		},
 		{
@@ -97,6 +97,14 @@ func TestParseCGIResponse(t *testing.T) {
 			in: "Content-Type: text/plain\nContent-Length: 999\nTransfer-Encoding: chunked\n" +
 				"Connection: close\nKeep-Alive: timeout=5\nUpgrade: h2c\nProxy-Connection: keep-alive\n" +
 				"TE: trailers\nTrailer: X-Sum\nX-Kept: yes\n\nabc",
+			status: 200,
+			header: http.Header{"Content-Type": {"text/plain"}, "X-Kept": {"yes"}},
+			body:   "abc",
+		},
+		{
+			name: "the server's own headers dropped",
+			in: "Content-Type: text/plain\nX-Request-Id: forged\nAlt-Svc: h3=\"evil.example:443\"\n" +
+				"Date: Thu, 01 Jan 1970 00:00:00 GMT\nServer: evil\nX-Kept: yes\n\nabc",
 			status: 200,
 			header: http.Header{"Content-Type": {"text/plain"}, "X-Kept": {"yes"}},
 			body:   "abc",

@@ -8,8 +8,10 @@ import (
 	"time"
 )
 
-// EpochTick is how often the engine's epoch advances. A guest's deadline is
-// counted in ticks, so a deadline is honoured to within one tick.
+// EpochTick is how often the engine's epoch advances. A guest running wasm
+// code checks its deadline and cancellation at each tick, so both are
+// honoured to within one tick; a guest waiting in a host call is woken at
+// once (deadline.c).
 const EpochTick = 5 * time.Millisecond
 
 // Engine is the process's one Wasmtime engine, with the pooling allocator:
@@ -47,13 +49,22 @@ type EngineConfig struct {
 	// MaxMemory is the most linear memory one guest may have, in bytes:
 	// the size of each pool slot. Routes may ask for less, not more.
 	MaxMemory int64
+	// MaxOutput bounds what any guest may write (its response, or its
+	// log), in bytes: routes may ask for less, not more. The output buffer
+	// never grows past it.
+	MaxOutput int64
 }
 
 // Engine defaults.
 const (
 	DefaultPoolSize  = 256
 	DefaultMaxMemory = 256 << 20
+	DefaultMaxOutput = 64 << 20
 )
+
+// MaxOutputCeiling is the most output any node may allow a guest: the
+// output is held in host memory until the guest returns.
+const MaxOutputCeiling = 1 << 30
 
 // maxTableElements bounds each guest table; Go guests use a few thousand.
 const maxTableElements = 100_000
@@ -79,6 +90,12 @@ func NewEngineWith(ec EngineConfig) (*Engine, error) {
 	}
 	if ec.MaxMemory <= 0 {
 		ec.MaxMemory = DefaultMaxMemory
+	}
+	if ec.MaxOutput <= 0 {
+		ec.MaxOutput = DefaultMaxOutput
+	}
+	if ec.MaxOutput > MaxOutputCeiling {
+		return nil, fmt.Errorf("modules: max output %d bytes: at most %d (1 GiB)", ec.MaxOutput, MaxOutputCeiling)
 	}
 	switch ec.OptLevel {
 	case "":
@@ -119,6 +136,9 @@ func disableErrorBacktraces() {
 // MaxMemory is the most linear memory a guest of this engine may have.
 func (e *Engine) MaxMemory() int64 { return e.cfg.MaxMemory }
 
+// MaxOutput is the most output a guest of this engine may write.
+func (e *Engine) MaxOutput() int64 { return e.cfg.MaxOutput }
+
 // tick advances the epoch so that stores past their deadline trap.
 func (e *Engine) tick() {
 	defer close(e.done)
@@ -142,10 +162,4 @@ func (e *Engine) Close() {
 		close(e.stop)
 		<-e.done
 	})
-}
-
-// deadlineTicks converts a timeout into an epoch deadline, rounding up and
-// adding one tick because the current tick is already partly gone.
-func deadlineTicks(timeout time.Duration) uint64 {
-	return uint64((timeout+EpochTick-1)/EpochTick) + 1
 }

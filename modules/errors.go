@@ -17,6 +17,10 @@ var (
 	// and was interrupted.
 	ErrDeadline = errors.New("guest deadline exceeded")
 
+	// ErrCanceled is returned when the request was cancelled (its client
+	// left) and the guest was stopped, wherever it was.
+	ErrCanceled = errors.New("guest request canceled")
+
 	// ErrOutputTooLarge is returned when the guest wrote more than its
 	// output limit.
 	ErrOutputTooLarge = errors.New("guest output too large")

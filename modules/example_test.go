@@ -1,6 +1,7 @@
 package modules_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"net/http/httptest"
@@ -36,7 +37,7 @@ func ExampleEngine_RunWAGI() {
 
 	r := httptest.NewRequest("POST", "/hello?name=gopher", nil)
 	route := &modules.WAGIRoute{Pattern: "/hello", Module: "hello.wasm"}
-	resp, _, err := e.RunWAGI(m, modules.WAGICommand(r, route, nil), modules.Limits{})
+	resp, _, err := e.RunWAGI(context.Background(), m, modules.WAGICommand(r, route, nil), modules.Limits{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package modules_test
 
 import (
+	"context"
 	"sort"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func BenchmarkFreshStoreLatency(b *testing.B) {
 	times := make([]time.Duration, 0, 1<<16)
 	for b.Loop() {
 		start := time.Now()
-		if _, err := e.Run(m, cmd, modules.Limits{}); err != nil {
+		if _, err := e.Run(context.Background(), m, cmd, modules.Limits{}); err != nil {
 			b.Fatal(err)
 		}
 		times = append(times, time.Since(start))

@@ -2,6 +2,7 @@ package modules_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -61,7 +62,7 @@ func TestPooledSlotsStartClean(t *testing.T) {
 		if trap {
 			args = append(args, "trap")
 		}
-		out, err := e.Run(m, &modules.Command{Args: args}, modules.Limits{})
+		out, err := e.Run(context.Background(), m, &modules.Command{Args: args}, modules.Limits{})
 		if trap != errors.Is(err, modules.ErrTrap) {
 			t.Fatalf("run %d (args %v): err = %v, trap expected %v", i, args, err, trap)
 		}
@@ -85,14 +86,14 @@ func TestPoolHammer(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 50; i++ {
 				if i%3 == 0 {
-					out, err := e.Run(snoop, &modules.Command{Args: []string{"s"}}, modules.Limits{})
+					out, err := e.Run(context.Background(), snoop, &modules.Command{Args: []string{"s"}}, modules.Limits{})
 					if err != nil || !bytes.HasSuffix(out.Stdout, []byte("clean")) {
 						errs <- fmt.Errorf("snoop: %v %q", err, out.Stdout)
 						return
 					}
 					continue
 				}
-				out, err := e.Run(good, &modules.Command{}, modules.Limits{})
+				out, err := e.Run(context.Background(), good, &modules.Command{}, modules.Limits{})
 				if err != nil || !bytes.HasSuffix(out.Stdout, []byte("hello")) {
 					errs <- fmt.Errorf("good: %v %q", err, out.Stdout)
 					return
@@ -127,7 +128,7 @@ func TestRSSFlat(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := 0; i < n/4; i++ {
-					if _, err := e.Run(m, &modules.Command{Args: []string{"x"}, Env: [][2]string{{"A", "b"}}, Stdin: []byte("in")}, modules.Limits{}); err != nil {
+					if _, err := e.Run(context.Background(), m, &modules.Command{Args: []string{"x"}, Env: [][2]string{{"A", "b"}}, Stdin: []byte("in")}, modules.Limits{}); err != nil {
 						t.Error(err)
 						return
 					}

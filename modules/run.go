@@ -1,6 +1,8 @@
 package modules
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -23,37 +25,74 @@ type Output struct {
 
 // Run executes m's _start in a fresh store with the given limits and returns
 // what the guest wrote. Stdin, stdout and stderr live in memory; stdout is
-// capped while the guest runs (past the cap its writes fail). Errors wrap
-// ErrTrap, ErrDeadline, ErrOutputTooLarge or ErrInvalidModule; Output is
-// returned in every case, so the caller can log the guest's stderr.
-func (e *Engine) Run(m *Module, cmd *Command, lim Limits) (*Output, error) {
-	_, out, err := e.execute(m, false, cmd, lim)
+// capped while the guest runs (past the cap its writes fail). The guest is
+// stopped at lim.Timeout or ctx's deadline, whichever is first, even while
+// it waits in a host call, and as soon as ctx is cancelled. Errors wrap
+// ErrTrap, ErrDeadline, ErrCanceled, ErrOutputTooLarge or ErrInvalidModule;
+// Output is returned in every case, so the caller can log the guest's
+// stderr.
+func (e *Engine) Run(ctx context.Context, m *Module, cmd *Command, lim Limits) (*Output, error) {
+	_, out, err := e.execute(ctx, m, false, cmd, lim)
 	return out, err
 }
 
 // execute is one run for either executor (abi: the edge ABI): limits
 // defaulted and capped at the pool's slot size, one fresh store, and the
 // outcome mapped onto our sentinels.
-func (e *Engine) execute(m *Module, abi bool, cmd *Command, lim Limits) (*runResult, *Output, error) {
+func (e *Engine) execute(ctx context.Context, m *Module, abi bool, cmd *Command, lim Limits) (*runResult, *Output, error) {
 	if m.engine != e {
 		return nil, &Output{}, fmt.Errorf("modules: run %s: %w: compiled by another engine", m.name, ErrInvalidModule)
 	}
-	lim = lim.WithDefaults()
-	lim.Memory = min(lim.Memory, e.cfg.MaxMemory)
-	r := e.c.run(m.c, abi, cmd, lim, deadlineTicks(lim.Timeout))
+	if err := ctx.Err(); err != nil {
+		return nil, &Output{}, fmt.Errorf("modules: run %s: %w before it started", m.name, ctxError(err))
+	}
+	lim = e.capLimits(lim)
+	timeout := lim.Timeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	r := e.c.run(ctx, m.c, abi, cmd, lim, timeout)
 	out := &Output{Stdout: r.stdout, Stderr: r.stderr, Duration: r.duration}
 	if r.stdoutOver || r.headOver {
 		return r, out, fmt.Errorf("modules: run %s: %w: more than %d bytes", m.name, ErrOutputTooLarge, lim.MaxOutput)
 	}
-	if err := r.err(); err != nil {
+	if err := r.err(ctx); err != nil {
 		return r, out, fmt.Errorf("modules: run %s: %w", m.name, err)
 	}
 	return r, out, nil
 }
 
+// capLimits defaults lim and caps it at what the engine allows every
+// guest: memory at the pool's slot size, output at the node's bound.
+func (e *Engine) capLimits(lim Limits) Limits {
+	lim = lim.WithDefaults()
+	lim.Memory = min(lim.Memory, e.cfg.MaxMemory)
+	lim.MaxOutput = min(lim.MaxOutput, e.cfg.MaxOutput)
+	lim.MaxStderr = min(lim.MaxStderr, e.cfg.MaxOutput)
+	return lim
+}
+
+// ctxError maps a context's error onto our sentinels: its deadline is the
+// request's deadline; a cancellation means the client left.
+func ctxError(err error) error {
+	if err == nil {
+		return ErrCanceled
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: the request's deadline passed", ErrDeadline)
+	}
+	return fmt.Errorf("%w: %w", ErrCanceled, err)
+}
+
 // err maps a run's outcome onto our sentinels. A WASI exit with status 0 is
 // success: wasi-libc and Go call proc_exit(0) at the end of main.
-func (r *runResult) err() error {
+func (r *runResult) err(ctx context.Context) error {
+	switch r.stopped {
+	case stopDeadline:
+		return fmt.Errorf("%w: interrupted", ErrDeadline)
+	case stopCancel:
+		return fmt.Errorf("interrupted: %w", ctxError(ctx.Err()))
+	}
 	switch r.stage {
 	case stageOK:
 		return nil
@@ -67,8 +106,6 @@ func (r *runResult) err() error {
 		return nil
 	case r.exitSet:
 		return fmt.Errorf("%w: exited with status %d", ErrTrap, r.exitCode)
-	case r.trapSet && r.trapCode == trapInterrupt:
-		return fmt.Errorf("%w: interrupted", ErrDeadline)
 	}
 	return fmt.Errorf("%w: %s: %s", ErrTrap, r.stage, r.message)
 }

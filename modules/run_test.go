@@ -2,7 +2,9 @@ package modules_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,7 +47,7 @@ func TestRunOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := e.Run(compile(t, e, tt.wat), &modules.Command{Args: []string{"x"}}, lim)
+			out, err := e.Run(context.Background(), compile(t, e, tt.wat), &modules.Command{Args: []string{"x"}}, lim)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -61,7 +63,7 @@ func TestRunStdinEcho(t *testing.T) {
 	m := compile(t, e, watEcho)
 	for _, size := range []int{0, 1, 4095, 4096, 100_000, 3 << 20} {
 		body := bytes.Repeat([]byte("0123456789abcdef"), size/16+1)[:size]
-		out, err := e.Run(m, &modules.Command{Stdin: body}, modules.Limits{})
+		out, err := e.Run(context.Background(), m, &modules.Command{Stdin: body}, modules.Limits{})
 		if err != nil {
 			t.Fatalf("size %d: %v", size, err)
 		}
@@ -88,7 +90,7 @@ func TestRunConcurrentIsolation(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := e.Run(good, &modules.Command{}, lim)
+			out, err := e.Run(context.Background(), good, &modules.Command{}, lim)
 			if err != nil || !bytes.HasSuffix(out.Stdout, []byte("hello")) {
 				errs <- errors.Join(errors.New("good guest failed"), err)
 			}
@@ -98,7 +100,7 @@ func TestRunConcurrentIsolation(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := e.Run(m, &modules.Command{}, lim); err == nil {
+			if _, err := e.Run(context.Background(), m, &modules.Command{}, lim); err == nil {
 				errs <- errors.New(name + ": hostile guest succeeded")
 			}
 		}()
@@ -107,5 +109,22 @@ func TestRunConcurrentIsolation(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestOutputBoundedNodeWide: the engine's output bound caps every route's,
+// and the buffer never grows past it.
+func TestOutputBoundedNodeWide(t *testing.T) {
+	e, err := modules.NewEngineWith(modules.EngineConfig{MaxOutput: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	out, err := e.Run(context.Background(), compile(t, e, watFlood), &modules.Command{}, modules.Limits{MaxOutput: 16 << 20})
+	if !errors.Is(err, modules.ErrOutputTooLarge) || !strings.Contains(err.Error(), "more than 1048576 bytes") {
+		t.Errorf("err = %v, want ErrOutputTooLarge at 1048576 bytes", err)
+	}
+	if len(out.Stdout) > 1<<20 {
+		t.Errorf("kept %d bytes of output, more than the node's bound", len(out.Stdout))
 	}
 }

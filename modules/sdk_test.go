@@ -2,6 +2,7 @@ package modules_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -106,7 +107,7 @@ func TestRunEdgeSDKGuests(t *testing.T) {
 				}
 				body := bytes.Repeat([]byte("b"), 2<<20)
 				r := httptest.NewRequest(http.MethodPost, "/api/hello-edge?name=big", bytes.NewReader(body))
-				resp, out, err := e.RunEdge(m, modules.EdgeRequest(r, body), modules.Limits{Memory: 1 << 20})
+				resp, out, err := e.RunEdge(context.Background(), m, modules.EdgeRequest(r, body), modules.Limits{Memory: 1 << 20})
 				if err != nil {
 					t.Fatalf("RunEdge: %v (log %q)", err, out.Stderr)
 				}
@@ -148,7 +149,7 @@ func TestEdgeGoSDK(t *testing.T) {
 
 	run := func(t *testing.T, r *http.Request, body []byte) (*modules.Response, string) {
 		t.Helper()
-		resp, out, err := e.RunEdge(m, modules.EdgeRequest(r, body), lim)
+		resp, out, err := e.RunEdge(context.Background(), m, modules.EdgeRequest(r, body), lim)
 		if err != nil {
 			t.Fatalf("RunEdge: %v (log %q)", err, out.Stderr)
 		}
@@ -201,7 +202,7 @@ func TestEdgeGoSDK(t *testing.T) {
 
 func checkHello(t *testing.T, e *modules.Engine, m *modules.Module, lim modules.Limits, req []byte, want string) {
 	t.Helper()
-	resp, out, err := e.RunEdge(m, req, lim)
+	resp, out, err := e.RunEdge(context.Background(), m, req, lim)
 	if err != nil {
 		t.Fatalf("RunEdge: %v (log %q)", err, out.Stderr)
 	}
@@ -242,7 +243,7 @@ func benchEdge(b *testing.B, guest int) {
 	want := "Hello, bench!" + g.suffix
 	b.ReportAllocs()
 	for b.Loop() {
-		resp, _, err := e.RunEdge(m, req, g.lim)
+		resp, _, err := e.RunEdge(context.Background(), m, req, g.lim)
 		if err != nil {
 			b.Fatal(err)
 		}

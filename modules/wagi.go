@@ -1,6 +1,7 @@
 package modules
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -199,8 +200,8 @@ func wagiArgs(module, rawQuery string) []string {
 
 // RunWAGI runs one WAGI request in a fresh store and parses its CGI output.
 // The Output is returned even on error, for the caller's log.
-func (e *Engine) RunWAGI(m *Module, cmd *Command, lim Limits) (*Response, *Output, error) {
-	out, err := e.Run(m, cmd, lim)
+func (e *Engine) RunWAGI(ctx context.Context, m *Module, cmd *Command, lim Limits) (*Response, *Output, error) {
+	out, err := e.Run(ctx, m, cmd, lim)
 	if err != nil {
 		return nil, out, err
 	}

@@ -1,6 +1,7 @@
 package modules_test
 
 import (
+	"context"
 	"crypto/tls"
 	"io/fs"
 	"net/http"
@@ -525,7 +526,7 @@ func TestRunWAGIGuestEnv(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := modules.WAGICommand(tt.req.build(t), &tt.route, []byte(tt.req.body))
-			resp, out, err := e.RunWAGI(m, cmd, modules.Limits{})
+			resp, out, err := e.RunWAGI(context.Background(), m, cmd, modules.Limits{})
 			if err != nil {
 				t.Fatalf("RunWAGI: %v (stderr %q)", err, out.Stderr)
 			}
@@ -602,7 +603,7 @@ func TestRunWAGIDemoGuests(t *testing.T) {
 						route.Env = map[string]string{"GREETING": tt.greeting}
 					}
 					r := httptest.NewRequest(http.MethodGet, "/api/hello?"+tt.query, nil)
-					resp, out, err := e.RunWAGI(m, modules.WAGICommand(r, route, nil), modules.Limits{Memory: g.memory})
+					resp, out, err := e.RunWAGI(context.Background(), m, modules.WAGICommand(r, route, nil), modules.Limits{Memory: g.memory})
 					if err != nil {
 						t.Fatalf("RunWAGI: %v (stderr %q)", err, out.Stderr)
 					}
@@ -619,7 +620,7 @@ func TestRunWAGIDemoGuests(t *testing.T) {
 	t.Run("hello-wat.wasm", func(t *testing.T) {
 		m := compileDemo(t, e, "hello-wat.wasm")
 		r := httptest.NewRequest(http.MethodGet, "/api/hello-wat?name=ignored", nil)
-		resp, _, err := e.RunWAGI(m, modules.WAGICommand(r, &modules.WAGIRoute{Pattern: "/api/hello-wat"}, nil), modules.Limits{})
+		resp, _, err := e.RunWAGI(context.Background(), m, modules.WAGICommand(r, &modules.WAGIRoute{Pattern: "/api/hello-wat"}, nil), modules.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}

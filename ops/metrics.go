@@ -45,7 +45,7 @@ func handlerMetrics(h *edge.Handler) []metric {
 		kind string
 		n    int64
 	}{
-		{"trap", s.GuestTraps.Load()}, {"deadline", s.GuestDeadlines.Load()},
+		{"trap", s.GuestTraps.Load()}, {"deadline", s.GuestDeadlines.Load()}, {"canceled", s.GuestCanceled.Load()},
 		{"output_too_large", s.GuestTooLarge.Load()}, {"bad_response", s.GuestBadOutput.Load()},
 	} {
 		ms = append(ms, metric{"edge_guest_failures_total", "Guest runs that failed, by kind.", "counter", `kind="` + f.kind + `"`, float64(f.n)})

@@ -27,6 +27,8 @@ type serveConfig struct {
 	LogFormat   string        `toml:"log_format"`
 	AccessLog   bool          `toml:"access_log"`
 	MaxInFlight int           `toml:"max_in_flight"`
+	AppShare    int           `toml:"app_share"`  // percent of max_in_flight one app may hold while apps compete
+	MaxOutput   int64         `toml:"max_output"` // bytes any guest may write
 	MaxQueue    int           `toml:"max_queue"`
 	QueueWait   time.Duration `toml:"queue_wait"` // "2s": the TOML library decodes durations
 	Admin       string        `toml:"admin"`
@@ -101,7 +103,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 // configKeys lists the config file's keys, for --help.
-const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, max_body_memory, node_name, region, gossip_wan, gossip, join, gossip_keys, peer"
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, app_share, max_output, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, max_body_memory, node_name, region, gossip_wan, gossip, join, gossip_keys, peer"
 
 // serveFlags defines every flag of `edge serve` on the matching field of
 // cfg, with the field's current value (default or config file) as default.
@@ -117,6 +119,8 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json")
 	fs.BoolVar(&cfg.AccessLog, "access-log", cfg.AccessLog, "log one line per request (failures are logged either way)")
 	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", cfg.MaxInFlight, "guests running at once")
+	fs.IntVar(&cfg.AppShare, "app-share", cfg.AppShare, "`percent` of --max-in-flight one app may hold while several apps have dynamic routes (0: 75)")
+	fs.Int64Var(&cfg.MaxOutput, "max-output", cfg.MaxOutput, "`bytes` any guest may write; routes may ask for less (0: 64 MiB, at most 1 GiB)")
 	fs.IntVar(&cfg.MaxQueue, "max-queue", cfg.MaxQueue, "requests waiting for a guest slot")
 	fs.DurationVar(&cfg.QueueWait, "queue-wait", cfg.QueueWait, "how long a request waits for a guest slot before 503")
 	fs.Var(&listFlag{dst: &cfg.TrustKeys}, "trust-key", "public key `file` (edge keygen) deploys may be signed with; repeatable (none: a dev key in DATA/deploy.key)")

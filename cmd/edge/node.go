@@ -66,7 +66,7 @@ func (n *node) start() error {
 }
 
 func (n *node) openEngine() (err error) {
-	n.engine, err = modules.NewEngineWith(modules.EngineConfig{Log: n.log, PoolSize: poolSize(n.cfg.MaxInFlight)})
+	n.engine, err = modules.NewEngineWith(modules.EngineConfig{Log: n.log, PoolSize: poolSize(n.cfg.MaxInFlight), MaxOutput: n.cfg.MaxOutput})
 	if err == nil {
 		n.stops.push("engine", func(context.Context) error { n.engine.Close(); return nil })
 	}
@@ -98,9 +98,9 @@ func (n *node) listen() error {
 	n.handler = edge.NewHandler(edge.HandlerConfig{
 		Router: n.router, Log: n.log,
 		MaxInFlight: n.cfg.MaxInFlight, MaxQueue: n.cfg.MaxQueue, QueueWait: n.cfg.QueueWait,
-		MaxBodyMemory: n.cfg.MaxBodyMemory,
-		AltSvc:        n.altSvc,
-		AccessLog:     n.cfg.AccessLog,
+		MaxBodyMemory: n.cfg.MaxBodyMemory, AppShare: n.cfg.AppShare,
+		AltSvc:    n.altSvc,
+		AccessLog: n.cfg.AccessLog,
 	})
 	n.srv = edge.NewServer(scfg, n.handler)
 	if err := n.srv.Listen(); err != nil {

@@ -181,6 +181,9 @@ func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource, 
 		}
 		rt.Limits.Memory = most
 	}
+	if most := mod.Engine().MaxOutput(); output > most {
+		return fmt.Errorf("max_output: %s is more than this node allows a guest (%d MiB)", spec.MaxOutput, most>>20)
+	}
 	rt.WAGI = &modules.WAGIRoute{Pattern: spec.Path, Module: name, Env: spec.Env, ServerSoftware: opt.ServerSoftware}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/modules"
 )
 
 // ConfigFile is the name of an app's config inside its directory.
@@ -206,8 +207,10 @@ func (r *RouteSpec) validateDynamic() *fieldError {
 	if _, err := parseSize(r.Memory); err != nil {
 		return bad("memory", "%v", err)
 	}
-	if _, err := parseSize(r.MaxOutput); err != nil {
+	if n, err := parseSize(r.MaxOutput); err != nil {
 		return bad("max_output", "%v", err)
+	} else if n > modules.MaxOutputCeiling {
+		return bad("max_output", "%s is more than any node allows (%d MiB)", r.MaxOutput, modules.MaxOutputCeiling>>20)
 	}
 	if _, err := parseTimeout(r.Timeout); err != nil {
 		return bad("timeout", "%v", err)

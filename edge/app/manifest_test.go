@@ -423,6 +423,11 @@ func TestParseConfigInvalid(t *testing.T) {
 			want: []string{"routes[0].memory", "not a size"},
 		},
 		{
+			name: "max_output above 1GiB",
+			toml: base + "[[routes]]\npath = \"/\"\nmodule = \"a.wasm\"\nmax_output = \"2GiB\"\n",
+			want: []string{"routes[0].max_output", "more than any node allows (1024 MiB)"},
+		},
+		{
 			name: "bad max_output",
 			toml: base + "[[routes]]\npath = \"/\"\nmodule = \"a.wasm\"\nmax_output = \"lots\"\n",
 			want: []string{"routes[0].max_output", "not a size"},

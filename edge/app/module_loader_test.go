@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -40,7 +41,7 @@ func demoWasm(t testing.TB, name string) []byte {
 // runsHello checks a loaded C hello module really runs.
 func runsHello(t *testing.T, m *modules.Module) {
 	t.Helper()
-	resp, _, err := m.Engine().RunWAGI(m, &modules.Command{Args: []string{"hello"}, Env: [][2]string{{"QUERY_STRING", "name=cache"}}}, modules.Limits{})
+	resp, _, err := m.Engine().RunWAGI(context.Background(), m, &modules.Command{Args: []string{"hello"}, Env: [][2]string{{"QUERY_STRING", "name=cache"}}}, modules.Limits{})
 	if err != nil {
 		t.Fatalf("module does not run: %v", err)
 	}
