@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/edgecdn/edge/edge/app"
 	"github.com/edgecdn/edge/modules"
@@ -15,7 +16,7 @@ import (
 // serveDynamic runs the route's module for this request in a fresh store.
 // The body is read before a guest slot is taken, so a slow client holds
 // no slot; the guest then runs with everything it needs in memory.
-func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.Route, id string) {
+func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, appName string, rt *app.Route, id string) {
 	var body []byte // most requests (GET) have none: no buffer for them
 	var err error
 	if r.Body != nil && r.Body != http.NoBody {
@@ -30,7 +31,9 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.R
 		http.Error(w, "could not read request body", http.StatusBadRequest)
 		return
 	}
+	queued := time.Now()
 	release, err := h.limiter.Acquire(r.Context())
+	h.cfg.Observer.Queue(time.Since(queued), err)
 	if err != nil {
 		if errors.Is(err, ErrOverloaded) {
 			h.stats.Overloaded.Add(1)
@@ -42,6 +45,7 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.R
 	resp, out, err := h.run(r, rt, body)
 	release()
 	h.stats.countGuest(err)
+	h.observeGuest(appName, rt, out, err)
 	if err != nil {
 		h.guestFailed(w, r, rt, id, out, err)
 		return
@@ -51,6 +55,15 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, rt *app.R
 	}
 	h.log.Debug("guest ran", "id", id, "module", rt.Module.Name(), "duration", out.Duration)
 	writeGuestResponse(w, r, resp)
+}
+
+// observeGuest tells the observer about one run; out may be nil.
+func (h *Handler) observeGuest(appName string, rt *app.Route, out *modules.Output, err error) {
+	g := GuestDone{Route: rt, App: appName, Err: err}
+	if out != nil {
+		g.Duration = out.Duration
+	}
+	h.cfg.Observer.Guest(g)
 }
 
 // run hands the request to the route's executor.

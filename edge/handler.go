@@ -27,6 +27,8 @@ type HandlerConfig struct {
 	// cost more than the guests. Failures are logged either way, and every
 	// response carries its X-Request-Id.
 	AccessLog bool
+	// Observer is told about every request and guest run (metrics).
+	Observer Observer
 }
 
 // Defaults for HandlerConfig.
@@ -62,6 +64,9 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	return &Handler{
 		cfg:     cfg,
 		log:     cfg.Log.With("component", "edge"),
@@ -92,12 +97,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(rec, "404 page not found", http.StatusNotFound)
 	case route.Dynamic():
 		appName = app.Name
-		h.serveDynamic(rec, r, route, id)
+		h.serveDynamic(rec, r, app.Name, route, id)
 	default:
 		appName = app.Name
 		h.serveStatic(rec, r, route, p, id)
 	}
 	h.stats.countResponse(rec.status)
+	h.cfg.Observer.Request(RequestDone{App: app, Route: route, Proto: r.ProtoMajor, Status: rec.status, Bytes: rec.bytes, Duration: time.Since(start)})
 	if !h.cfg.AccessLog {
 		return
 	}

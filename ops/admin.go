@@ -37,8 +37,15 @@ type AdminConfig struct {
 	// Keyring returns the gossip keyring (nil, or returning nil: not in a
 	// mesh, 501). A func: the node joins its mesh after the API is bound.
 	Keyring func() Keyring
-	// Handler is the user-traffic handler whose counters /metrics reports.
+	// Handler is the user-traffic handler whose queue /metrics reports.
 	Handler *edge.Handler
+	// Metrics is the registry /metrics serves, fed by the Handler when it
+	// was given as its Observer (nil: a registry of its own).
+	Metrics *Metrics
+	// Ready is what /readyz reports (nil: always ready).
+	Ready *Readiness
+	// GossipBytes reports the mesh's traffic (nil: not in a mesh).
+	GossipBytes func() (sent, received int64)
 	Log     *slog.Logger
 }
 
@@ -68,15 +75,20 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 		cfg.MaxBlob = deploy.DefaultMaxBundle
 	}
 	a := &Admin{cfg: cfg, log: cfg.Log.With("component", "admin")}
+	if err := a.registerMetrics(); err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/cache/stats", a.cacheStats)
 	mux.HandleFunc("POST /v1/cache/verify", a.cacheVerify)
 	mux.HandleFunc("POST /v1/cache/gc", a.cacheGC)
-	mux.HandleFunc("GET /metrics", a.metrics)
+	mux.Handle("GET /metrics", a.cfg.Metrics.Handler())
 	a.routeDeploy(mux)
 	a.routeMesh(mux)
+	routePprof(mux)
 	root := http.NewServeMux()
-	root.HandleFunc("GET /healthz", healthz) // the one call without a token
+	root.HandleFunc("GET /healthz", healthz) // these two need no token
+	root.HandleFunc("GET /readyz", a.readyz)
 	root.Handle("/", a.authenticate(mux))
 	a.srv = &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	return a, nil
