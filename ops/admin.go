@@ -46,7 +46,7 @@ type AdminConfig struct {
 	Ready *Readiness
 	// GossipBytes reports the mesh's traffic (nil: not in a mesh).
 	GossipBytes func() (sent, received int64)
-	Log     *slog.Logger
+	Log         *slog.Logger
 }
 
 // Admin serves the admin API. Lifecycle as for edge.Server: NewAdmin has

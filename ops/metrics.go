@@ -30,7 +30,6 @@ type Metrics struct {
 	routes sync.Map // routeKey → *routeSeries
 	// runs holds the guest histogram's children, one per executor.
 	runs map[string]prometheus.Observer
-
 }
 
 // latencyBuckets span a cached static hit (tens of µs) to a guest at its
