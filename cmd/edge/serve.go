@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,9 +22,6 @@ import (
 	"github.com/edgecdn/edge/ops/api"
 	"github.com/edgecdn/edge/ops/client"
 )
-
-// shutdownGrace is how long requests in flight get to finish on SIGTERM.
-const shutdownGrace = 10 * time.Second
 
 // serveFunc runs a node with its resolved config.
 type serveFunc func(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
@@ -81,8 +77,8 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) (e
 	}
 	n.printBanner(stdout)
 	<-ctx.Done()
-	log.Info("shutting down", "grace", shutdownGrace)
-	sctx, cancel := context.WithTimeoutCause(context.Background(), shutdownGrace, fmt.Errorf("shutdown grace of %s elapsed", shutdownGrace))
+	n.drain()
+	sctx, cancel := context.WithTimeout(context.Background(), stopGrace)
 	defer cancel()
 	return n.stops.unwind(sctx)
 }
