@@ -42,6 +42,8 @@ type AdminConfig struct {
 	// Metrics is the registry /metrics serves, fed by the Handler when it
 	// was given as its Observer (nil: a registry of its own).
 	Metrics *Metrics
+	// Name is the node's name, shown by the dashboard.
+	Name string
 	// Ready is what /readyz reports (nil: always ready).
 	Ready *Readiness
 	// GossipBytes reports the mesh's traffic (nil: not in a mesh).
@@ -59,6 +61,8 @@ type Admin struct {
 	once sync.Once
 	log  *slog.Logger
 
+	started time.Time
+
 	counters deployCounters
 }
 
@@ -74,7 +78,7 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	if cfg.MaxBlob <= 0 {
 		cfg.MaxBlob = deploy.DefaultMaxBundle
 	}
-	a := &Admin{cfg: cfg, log: cfg.Log.With("component", "admin")}
+	a := &Admin{cfg: cfg, log: cfg.Log.With("component", "admin"), started: time.Now()}
 	if err := a.registerMetrics(); err != nil {
 		return nil, err
 	}
@@ -86,9 +90,11 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	a.routeDeploy(mux)
 	a.routeMesh(mux)
 	routePprof(mux)
+	mux.HandleFunc("GET /v1/status", a.status)
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", healthz) // these two need no token
 	root.HandleFunc("GET /readyz", a.readyz)
+	root.HandleFunc("GET /{$}", dashboard) // the page holds no data: it asks /v1/status with the token
 	root.Handle("/", a.authenticate(mux))
 	a.srv = &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	return a, nil

@@ -141,7 +141,7 @@ func (n *node) listenAdmin() error {
 	admin, err := ops.NewAdmin(ops.AdminConfig{
 		Addr: n.cfg.Admin, Token: token, Cache: n.store, Checker: artifactChecker(n.engine), Deployer: n.deployer,
 		MaxBlob: n.cfg.MaxBundle, Members: n.mesh.members, Keyring: n.mesh.keyring, Handler: n.handler, Log: n.log,
-		Metrics: n.metrics, Ready: n.ready, GossipBytes: n.mesh.gossipBytes,
+		Name: nodeName(n.cfg), Metrics: n.metrics, Ready: n.ready, GossipBytes: n.mesh.gossipBytes,
 	})
 	if err != nil {
 		return err
