@@ -51,6 +51,9 @@ type serveConfig struct {
 	Peer       string   `toml:"peer"`
 	// DrainTimeout is how long requests in flight get on SIGTERM.
 	DrainTimeout time.Duration `toml:"drain_timeout"`
+
+	configPath string // the --config file, re-read on SIGHUP
+	levelFlag  bool   // --log-level was given: SIGHUP leaves the level alone
 }
 
 // meshOn reports whether the node joins a mesh.

@@ -25,6 +25,7 @@ import (
 type node struct {
 	cfg    serveConfig
 	log    *slog.Logger
+	level  *slog.LevelVar // SIGHUP sets it
 	phases *phases
 	stops  stack
 
