@@ -56,7 +56,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	defer b.stop(t)
 	waitJS(t, ctx, "the second node in the mesh table", `!!document.querySelector('#members tr[data-node="dash-b"]')`)
 
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -16,17 +18,21 @@ import (
 	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 
 	"github.com/edgecdn/edge/ops"
 )
 
-// bigSite writes an app whose one static file is larger than the socket
-// buffers of a loopback connection: a client that stops reading keeps the
-// request in flight.
+// bigSite writes an app whose static file is larger than the socket
+// buffers of a loopback connection from slowClient (the kernel's send
+// buffer, 4 MiB at most by default, and a small receive buffer): a client
+// that stops reading keeps the request in flight. And a route whose guest
+// spins until its 30s deadline.
 func bigSite(t *testing.T) (dir string, body []byte) {
 	t.Helper()
 	dir = t.TempDir()
-	body = bytes.Repeat([]byte("0123456789abcdef"), 2<<20) // 32 MiB
+	body = bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MiB
 	if err := os.MkdirAll(filepath.Join(dir, "public"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +56,7 @@ func bigSite(t *testing.T) (dir string, body []byte) {
 func TestDrainOnSIGTERM(t *testing.T) {
 	dir, body := bigSite(t)
 	p := startNode(t, t.TempDir(), "--app", dir)
-	resp, err := http.Get(p.banner.http + "/big.bin")
+	resp, err := slowClient().Get(p.banner.http + "/big.bin")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +69,9 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	if status, _ := get(t, admin+"readyz"); status != 200 {
 		t.Fatalf("/readyz of a serving node = %d", status)
 	}
+	if err := h3Get(t, p.banner.ca, p.banner.https+"/none"); err != nil {
+		t.Fatalf("HTTP/3 before the drain: %v", err)
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +80,10 @@ func TestDrainOnSIGTERM(t *testing.T) {
 		t.Errorf("/readyz during the drain = %d %q, want 503 draining", status, text)
 	}
 	waitRefused(t, hostOf(t, p.banner.http))
+	waitRefused(t, hostOf(t, p.banner.https))
+	if err := h3Get(t, p.banner.ca, p.banner.https+"/big.bin"); err == nil {
+		t.Errorf("a new HTTP/3 connection was accepted during the drain")
+	}
 	rest, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatalf("the download in flight was cut: %v after %d bytes", err, len(rest)+1)
@@ -118,6 +131,35 @@ func TestDrainTimeoutCutsAGuest(t *testing.T) {
 		t.Errorf("node did not say it cut requests:\n%s", p.stderr())
 	}
 	t.Logf("exited %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+}
+
+// slowClient's connections have a 64 KiB receive buffer, which the kernel
+// then does not grow: what the client does not read stays on the server.
+func slowClient() *http.Client {
+	d := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var err error
+		_ = c.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 64<<10) })
+		return err
+	}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// h3Get makes one request over a new HTTP/3 connection.
+func h3Get(t *testing.T, caFile, u string) error {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, QUICConfig: &quic.Config{HandshakeIdleTimeout: 2 * time.Second}}
+	defer tr.Close()
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(u)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return err
 }
 
 // waitExit waits for the process to end and reports a non-zero exit.
