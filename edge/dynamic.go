@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/edgecdn/edge/edge/app"
 	"github.com/edgecdn/edge/modules"
@@ -22,7 +23,9 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, appName s
 		h.bodyFailed(w, err)
 		return
 	}
+	queued := time.Now()
 	release, err := h.limiter.AcquireApp(r.Context(), appName, h.cfg.Router.DynamicApps())
+	h.cfg.Observer.Queue(time.Since(queued), err)
 	if err != nil {
 		if !errors.Is(err, ErrOverloaded) { // the client left while queued
 			w.WriteHeader(StatusClientClosedRequest)
@@ -37,6 +40,7 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, appName s
 	release()
 	releaseBody()
 	h.stats.countGuest(err)
+	h.observeGuest(appName, rt, out, err)
 	if err != nil {
 		h.guestFailed(w, r, rt, id, out, err)
 		return
@@ -50,6 +54,15 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, appName s
 		return
 	}
 	writeGuestResponse(w, r, resp)
+}
+
+// observeGuest tells the observer about one run; out may be nil.
+func (h *Handler) observeGuest(appName string, rt *app.Route, out *modules.Output, err error) {
+	g := GuestDone{Route: rt, App: appName, Err: err}
+	if out != nil {
+		g.Duration = out.Duration
+	}
+	h.cfg.Observer.Guest(g)
 }
 
 // run hands the request to the route's executor.

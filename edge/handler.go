@@ -33,6 +33,8 @@ type HandlerConfig struct {
 	// cost more than the guests. Failures are logged either way, and every
 	// response carries its X-Request-Id.
 	AccessLog bool
+	// Observer is told about every request and guest run (metrics).
+	Observer Observer
 }
 
 // Defaults for HandlerConfig.
@@ -78,6 +80,9 @@ func NewHandler(cfg HandlerConfig) *Handler {
 		cfg.MaxBodyMemory = DefaultMaxBodyMemory
 	}
 	cfg.MaxBody = min(cfg.MaxBody, cfg.MaxBodyMemory) // a body must fit the budget
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	return &Handler{
 		cfg:     cfg,
 		log:     cfg.Log.With("component", "edge"),
@@ -119,6 +124,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveStatic(rec, r, route, p, id)
 	}
 	h.stats.countResponse(rec.status)
+	h.cfg.Observer.Request(RequestDone{App: app, Route: route, Proto: r.ProtoMajor, Status: rec.status, Bytes: rec.bytes, Duration: time.Since(start)})
 	if !h.cfg.AccessLog {
 		return
 	}

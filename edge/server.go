@@ -184,26 +184,14 @@ func addrString(a net.Addr) string {
 	return a.String()
 }
 
-// Shutdown stops accepting, lets requests in flight finish until ctx ends,
-// then closes HTTP/3 and its UDP socket. Safe to call twice.
+// Shutdown stops accepting on every listener at once, lets requests in
+// flight finish until ctx ends, then cuts what is left and closes the
+// UDP socket: TCP listeners and QUIC listeners first, then the HTTP/3
+// server, then the packet conn (as Caddy stops). Safe to call twice.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
-		var errs []error
-		for _, srv := range []*http.Server{s.plain, s.secure} {
-			if srv != nil {
-				errs = append(errs, srv.Shutdown(ctx))
-			}
-		}
-		// Bound by Listen but never served: close them here.
-		if s.plain == nil && s.httpLn != nil {
-			errs = append(errs, s.httpLn.Close())
-		}
-		if s.secure == nil && s.tcp != nil {
-			errs = append(errs, s.tcp.Close())
-		}
-		if s.h3 != nil {
-			errs = append(errs, s.h3.Shutdown(ctx))
-		}
+		errs := s.closeUnserved()
+		errs = append(errs, s.drain(ctx)...)
 		if s.udp != nil {
 			errs = append(errs, s.udp.Close())
 		}
@@ -211,4 +199,43 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.shutdownErr = errors.Join(errs...)
 	})
 	return s.shutdownErr
+}
+
+// closeUnserved closes listeners bound by Listen but never served.
+func (s *Server) closeUnserved() []error {
+	var errs []error
+	if s.plain == nil && s.httpLn != nil {
+		errs = append(errs, s.httpLn.Close())
+	}
+	if s.secure == nil && s.tcp != nil {
+		errs = append(errs, s.tcp.Close())
+	}
+	return errs
+}
+
+// drain shuts every server down in parallel, so that none accepts while
+// another waits for its requests; past ctx, connections are cut.
+func (s *Server) drain(ctx context.Context) []error {
+	var shutdowns []func(context.Context) error
+	for _, srv := range []*http.Server{s.plain, s.secure} {
+		if srv != nil {
+			shutdowns = append(shutdowns, func(ctx context.Context) error {
+				err := srv.Shutdown(ctx)
+				if err != nil {
+					_ = srv.Close() // the deadline passed: cut
+				}
+				return err
+			})
+		}
+	}
+	if s.h3 != nil {
+		shutdowns = append(shutdowns, s.h3.Shutdown) // closes its connections itself past ctx
+	}
+	errs := make([]error, len(shutdowns))
+	var wg sync.WaitGroup
+	for i, fn := range shutdowns {
+		wg.Go(func() { errs[i] = fn(ctx) })
+	}
+	wg.Wait()
+	return errs
 }

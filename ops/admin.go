@@ -37,9 +37,18 @@ type AdminConfig struct {
 	// Keyring returns the gossip keyring (nil, or returning nil: not in a
 	// mesh, 501). A func: the node joins its mesh after the API is bound.
 	Keyring func() Keyring
-	// Handler is the user-traffic handler whose counters /metrics reports.
+	// Handler is the user-traffic handler whose queue /metrics reports.
 	Handler *edge.Handler
-	Log     *slog.Logger
+	// Metrics is the registry /metrics serves, fed by the Handler when it
+	// was given as its Observer (nil: a registry of its own).
+	Metrics *Metrics
+	// Name is the node's name, shown by the dashboard.
+	Name string
+	// Ready is what /readyz reports (nil: always ready).
+	Ready *Readiness
+	// GossipBytes reports the mesh's traffic (nil: not in a mesh).
+	GossipBytes func() (sent, received int64)
+	Log         *slog.Logger
 }
 
 // Admin serves the admin API. Lifecycle as for edge.Server: NewAdmin has
@@ -51,6 +60,8 @@ type Admin struct {
 	addr net.Addr
 	once sync.Once
 	log  *slog.Logger
+
+	started time.Time
 
 	counters deployCounters
 }
@@ -67,16 +78,23 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	if cfg.MaxBlob <= 0 {
 		cfg.MaxBlob = deploy.DefaultMaxBundle
 	}
-	a := &Admin{cfg: cfg, log: cfg.Log.With("component", "admin")}
+	a := &Admin{cfg: cfg, log: cfg.Log.With("component", "admin"), started: time.Now()}
+	if err := a.registerMetrics(); err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/cache/stats", a.cacheStats)
 	mux.HandleFunc("POST /v1/cache/verify", a.cacheVerify)
 	mux.HandleFunc("POST /v1/cache/gc", a.cacheGC)
-	mux.HandleFunc("GET /metrics", a.metrics)
+	mux.Handle("GET /metrics", a.cfg.Metrics.Handler())
 	a.routeDeploy(mux)
 	a.routeMesh(mux)
+	routePprof(mux)
+	mux.HandleFunc("GET /v1/status", a.status)
 	root := http.NewServeMux()
-	root.HandleFunc("GET /healthz", healthz) // the one call without a token
+	root.HandleFunc("GET /healthz", healthz) // these two need no token
+	root.HandleFunc("GET /readyz", a.readyz)
+	root.HandleFunc("GET /{$}", dashboard) // the page holds no data: it asks /v1/status with the token
 	root.Handle("/", a.authenticate(mux))
 	a.srv = &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second}
 	return a, nil

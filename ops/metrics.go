@@ -1,100 +1,91 @@
 package ops
 
 import (
-	"fmt"
-	"io"
 	"net/http"
-	"time"
+	"sync"
 
-	"github.com/edgecdn/edge/cache"
-	"github.com/edgecdn/edge/edge"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metric is one series in Prometheus' text format.
-type metric struct {
-	name, help, kind string // kind: counter or gauge
-	labels           string // `class="2xx"`, or ""
-	value            float64
+// Metrics is the node's Prometheus registry and the edge.Observer that
+// feeds it. Build one with NewMetrics, hand it to edge.HandlerConfig as
+// Observer and to AdminConfig as Metrics; GET /metrics serves it in
+// whichever exposition format Prometheus negotiates.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	requests    *prometheus.CounterVec   // app, route, class, proto
+	latency     *prometheus.HistogramVec // app, kind
+	staticBytes *prometheus.CounterVec   // app
+	guestRuns   *prometheus.HistogramVec // executor
+	guestFails  *prometheus.CounterVec   // app, kind
+	queueWait   prometheus.Histogram
+	overloaded  prometheus.Counter
+
+	// routes holds each configured route's pre-resolved series, so a
+	// request costs one lookup and no label hashing. Its keys are the
+	// configured names, bounded like the series themselves.
+	routes sync.Map // routeKey → *routeSeries
+	// runs holds the guest histogram's children, one per executor.
+	runs map[string]prometheus.Observer
 }
 
-// metrics serves GET /metrics in Prometheus' text format: requests by
-// status class, guest runs and failures by kind, overload refusals, the
-// guest slots in use and the queue, and the cache's counters. Behind the
-// admin token like every admin call (Prometheus sends it as a bearer).
-func (a *Admin) metrics(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	var ms []metric
-	if h := a.cfg.Handler; h != nil {
-		ms = append(ms, handlerMetrics(h)...)
+// latencyBuckets span a cached static hit (tens of µs) to a guest at its
+// deadline (seconds).
+var latencyBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// NewMetrics registers the request, guest and queue series, and the Go
+// and process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edge_requests_total", Help: "Requests answered, by app, configured route, status class and protocol.",
+	}, []string{"app", "route", "class", "proto"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "edge_request_duration_seconds", Help: "Time to answer a request, by app and kind (static, dynamic, none).",
+		Buckets: latencyBuckets,
+	}, []string{"app", "kind"})
+	m.staticBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edge_static_bytes_total", Help: "Body bytes of static files served, by app.",
+	}, []string{"app"})
+	m.guestRuns = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "edge_guest_run_seconds", Help: "Guest runs in a fresh store (instantiation and run), by executor.",
+		Buckets: latencyBuckets,
+	}, []string{"executor"})
+	m.guestFails = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edge_guest_failures_total", Help: "Guest runs that failed, by app and kind (trap, deadline, output_too_large, bad_response).",
+	}, []string{"app", "kind"})
+	m.queueWait = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "edge_queue_wait_seconds", Help: "Time dynamic requests waited for a guest slot.", Buckets: latencyBuckets,
+	})
+	m.overloaded = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "edge_overloaded_total", Help: "Requests refused with 503 after waiting for a guest slot.",
+	})
+	m.runs = map[string]prometheus.Observer{}
+	for _, ex := range []string{"wagi", "edge"} {
+		m.runs[ex] = m.guestRuns.WithLabelValues(ex)
 	}
-	if c := a.cfg.Cache; c != nil {
-		ms = append(ms, cacheMetrics(c.Counters())...)
-	}
-	writeMetrics(w, ms)
+	m.reg.MustRegister(m.requests, m.latency, m.staticBytes, m.guestRuns, m.guestFails, m.queueWait, m.overloaded,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
 }
 
-func handlerMetrics(h *edge.Handler) []metric {
-	s := h.Stats()
-	var ms []metric
-	for i := range s.Responses {
-		ms = append(ms, metric{"edge_responses_total", "Responses sent, by status class.", "counter",
-			fmt.Sprintf(`class="%dxx"`, i+1), float64(s.Responses[i].Load())})
-	}
-	ms = append(ms, metric{"edge_guest_runs_total", "Guest modules run, one fresh store each.", "counter", "", float64(s.GuestRuns.Load())})
-	for _, f := range []struct {
-		kind string
-		n    int64
-	}{
-		{"trap", s.GuestTraps.Load()}, {"deadline", s.GuestDeadlines.Load()}, {"canceled", s.GuestCanceled.Load()},
-		{"output_too_large", s.GuestTooLarge.Load()}, {"bad_response", s.GuestBadOutput.Load()},
-	} {
-		ms = append(ms, metric{"edge_guest_failures_total", "Guest runs that failed, by kind.", "counter", `kind="` + f.kind + `"`, float64(f.n)})
-	}
-	return append(ms,
-		metric{"edge_overloaded_total", "Requests refused with 503 after waiting for a guest slot.", "counter", "", float64(s.Overloaded.Load())},
-		metric{"edge_request_bodies_refused_total", "Request bodies refused, by reason: over the route's limit (413) or the node's body memory full (503).", "counter", `reason="too_large"`, float64(s.BodyTooLarge.Load())},
-		metric{"edge_request_bodies_refused_total", "", "counter", `reason="memory_full"`, float64(s.BodyBudgetFull.Load())},
-		metric{"edge_request_body_bytes", "Request body bytes buffered now, bounded by --max-body-memory.", "gauge", "", float64(h.BodyMemory())},
-		metric{"edge_guests_in_flight", "Guests running now.", "gauge", "", float64(h.Limiter().InFlight())},
-		metric{"edge_guests_waiting", "Requests waiting for a guest slot now.", "gauge", "", float64(h.Limiter().Waiting())},
-	)
-}
-
-func cacheMetrics(c *cache.Counters) []metric {
-	sec := func(n int64) float64 { return time.Duration(n).Seconds() }
-	return []metric{
-		{"edge_cache_artifact_hits_total", "Compiled artifacts loaded from the cache.", "counter", "", float64(c.ArtifactHits.Load())},
-		{"edge_cache_artifact_misses_total", "Modules compiled because no artifact was stored.", "counter", "", float64(c.ArtifactMisses.Load())},
-		{"edge_cache_artifact_corrupt_total", "Stored artifacts found damaged or unloadable.", "counter", "", float64(c.ArtifactCorrupt.Load())},
-		{"edge_cache_artifact_evictions_total", "Artifacts evicted over the budget.", "counter", "", float64(c.ArtifactEvictions.Load())},
-		{"edge_cache_compiles_total", "Module compilations.", "counter", "", float64(c.Compiles.Load())},
-		{"edge_cache_compile_seconds_total", "Time spent compiling modules.", "counter", "", sec(c.CompileNanos.Load())},
-		{"edge_cache_deserializes_total", "Artifacts loaded.", "counter", "", float64(c.Deserializes.Load())},
-		{"edge_cache_deserialize_seconds_total", "Time spent loading artifacts.", "counter", "", sec(c.DeserializeNanos.Load())},
-		{"edge_cache_blobs_stored_total", "Blobs stored.", "counter", "", float64(c.BlobsStored.Load())},
-		{"edge_cache_blob_bytes_stored_total", "Bytes of blobs stored.", "counter", "", float64(c.BlobBytesStored.Load())},
-	}
-}
-
-// writeMetrics prints series, with HELP and TYPE once per name.
-func writeMetrics(w io.Writer, ms []metric) {
-	seen := map[string]bool{}
-	for _, m := range ms {
-		if !seen[m.name] {
-			seen[m.name] = true
-			fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.kind)
-		}
-		if m.labels != "" {
-			fmt.Fprintf(w, "%s{%s} %g\n", m.name, m.labels, m.value)
-		} else {
-			fmt.Fprintf(w, "%s %g\n", m.name, m.value)
+// Register adds collectors (the node's cache, limiter and mesh gauges).
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
-// healthz answers 200 while the admin listener serves: for load balancers
-// and supervisors. It needs no token and tells nothing else.
-func healthz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, "ok\n")
+// Handler serves the registry (text or protobuf, as negotiated).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
+
+// Gatherer is the registry, for tests and the dashboard.
+func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }

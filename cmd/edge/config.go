@@ -54,6 +54,11 @@ type serveConfig struct {
 	Join       []string `toml:"join"`
 	GossipKeys []string `toml:"gossip_keys"`
 	Peer       string   `toml:"peer"`
+	// DrainTimeout is how long requests in flight get on SIGTERM.
+	DrainTimeout time.Duration `toml:"drain_timeout"`
+
+	configPath string // the --config file, re-read on SIGHUP
+	levelFlag  bool   // --log-level was given: SIGHUP leaves the level alone
 }
 
 // meshOn reports whether the node joins a mesh.
@@ -75,6 +80,7 @@ func defaultServeConfig() serveConfig {
 		KeepVersions:   cache.DefaultKeepVersions,
 		MaxBundle:      deploy.DefaultMaxBundle,
 		ArtifactBudget: cache.DefaultArtifactBudget,
+		DrainTimeout:   DefaultDrainTimeout,
 	}
 }
 
@@ -103,7 +109,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 // configKeys lists the config file's keys, for --help.
-const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, app_share, max_output, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, max_body_memory, node_name, region, gossip_wan, gossip, join, gossip_keys, peer"
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, app_share, max_output, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, max_body_memory, node_name, region, gossip_wan, gossip, join, gossip_keys, peer, drain_timeout"
 
 // serveFlags defines every flag of `edge serve` on the matching field of
 // cfg, with the field's current value (default or config file) as default.
@@ -134,6 +140,7 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.StringVar(&cfg.Gossip, "gossip", cfg.Gossip, "gossip `address` (UDP+TCP), bound and advertised; turns the mesh on (default with --join: "+defaultGossip+")")
 	fs.Var(&listFlag{dst: &cfg.Join}, "join", "gossip `address` of a mesh node to join (repeatable)")
 	fs.Var(&listFlag{dst: &cfg.GossipKeys}, "gossip-key", "gossip `key` file or base64 (edge keygen --gossip); repeatable, the first encrypts")
+	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "on SIGTERM, how long requests in flight get to finish before they are cut")
 	fs.StringVar(&cfg.Peer, "peer", cfg.Peer, "peer endpoint `address` other nodes fetch blobs from (default: the gossip host, any port)")
 }
 
@@ -166,6 +173,9 @@ func loadConfigFile(path string, cfg *serveConfig) error {
 	}
 	if cfg.QueueWait <= 0 {
 		return fmt.Errorf("config %s: queue_wait: %s is not a positive duration (write it as \"2s\")", path, cfg.QueueWait)
+	}
+	if cfg.DrainTimeout <= 0 {
+		return fmt.Errorf("config %s: drain_timeout: %s is not a positive duration (write it as \"30s\")", path, cfg.DrainTimeout)
 	}
 	if cfg.Data == "" {
 		return errors.New("config " + path + ": data must not be empty")

@@ -157,6 +157,14 @@ func (w *meshWiring) bannerLine() string {
 	return fmt.Sprintf("mesh:  node %s gossip %s peer %s", w.mesh.Name(), w.mesh.Addr(), w.mesh.PeerAddr())
 }
 
+// gossipBytes is the mesh's traffic for /metrics (zero outside a mesh).
+func (w *meshWiring) gossipBytes() (sent, received int64) {
+	if w.mesh == nil {
+		return 0, 0
+	}
+	return w.mesh.Bytes()
+}
+
 // keyring is the live gossip keyring for the admin API (nil: no mesh yet).
 func (w *meshWiring) keyring() ops.Keyring {
 	if w.mesh == nil {

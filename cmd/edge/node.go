@@ -25,6 +25,7 @@ import (
 type node struct {
 	cfg    serveConfig
 	log    *slog.Logger
+	level  *slog.LevelVar // SIGHUP sets it
 	phases *phases
 	stops  stack
 
@@ -36,6 +37,8 @@ type node struct {
 	handler  *edge.Handler
 	srv      *edge.Server
 	admin    *ops.Admin
+	metrics  *ops.Metrics
+	ready    *ops.Readiness
 	mesh     *meshWiring
 	deployer *deploy.Deployer
 	loadOpt  app.LoadOptions
@@ -94,19 +97,20 @@ func (n *node) listen() error {
 		}
 		scfg.TLS = ca.TLSConfig()
 	}
-	n.router = edge.NewRouter()
+	n.router, n.metrics = edge.NewRouter(), ops.NewMetrics()
+	n.requireReadiness()
 	n.handler = edge.NewHandler(edge.HandlerConfig{
 		Router: n.router, Log: n.log,
 		MaxInFlight: n.cfg.MaxInFlight, MaxQueue: n.cfg.MaxQueue, QueueWait: n.cfg.QueueWait,
 		MaxBodyMemory: n.cfg.MaxBodyMemory, AppShare: n.cfg.AppShare,
 		AltSvc:    n.altSvc,
-		AccessLog: n.cfg.AccessLog,
+		AccessLog: n.cfg.AccessLog, Observer: n.metrics,
 	})
 	n.srv = edge.NewServer(scfg, n.handler)
 	if err := n.srv.Listen(); err != nil {
 		return err
 	}
-	n.stops.push("server", n.srv.Shutdown)
+	n.stops.push("server", n.stopServer)
 	var publish func(*state.AppState)
 	var ledger *state.Ledger
 	n.mesh, ledger, publish = prepareMesh(n.cfg)
@@ -139,6 +143,7 @@ func (n *node) listenAdmin() error {
 	admin, err := ops.NewAdmin(ops.AdminConfig{
 		Addr: n.cfg.Admin, Token: token, Cache: n.store, Checker: artifactChecker(n.engine), Deployer: n.deployer,
 		MaxBlob: n.cfg.MaxBundle, Members: n.mesh.members, Keyring: n.mesh.keyring, Handler: n.handler, Log: n.log,
+		Name: nodeName(n.cfg), Metrics: n.metrics, Ready: n.ready, GossipBytes: n.mesh.gossipBytes,
 	})
 	if err != nil {
 		return err
@@ -166,6 +171,7 @@ func (n *node) load() error {
 		return err
 	}
 	n.demo = len(fallback) > 0
+	n.ready.Done("apps")
 	c := n.store.Counters()
 	n.log.Info("apps loaded", "apps", len(n.router.Apps()), "duration", time.Since(start),
 		"compiled", c.Compiles.Load(), "from_cache", c.Deserializes.Load())
@@ -177,6 +183,7 @@ func (n *node) serve() error {
 	if err := n.srv.Start(); err != nil {
 		return err
 	}
+	n.ready.Done("listeners")
 	if n.admin != nil {
 		if err := n.admin.Start(); err != nil {
 			return err
@@ -186,6 +193,7 @@ func (n *node) serve() error {
 		return err
 	}
 	n.stops.pushClose("mesh", n.mesh.stop)
+	n.ready.Done("mesh")
 	return nil
 }
 

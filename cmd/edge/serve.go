@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,9 +23,6 @@ import (
 	"github.com/edgecdn/edge/ops/client"
 )
 
-// shutdownGrace is how long requests in flight get to finish on SIGTERM.
-const shutdownGrace = 10 * time.Second
-
 // serveFunc runs a node with its resolved config.
 type serveFunc func(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 
@@ -39,6 +35,7 @@ func serveCmd(args []string, run serveFunc) *cobra.Command {
 	if len(args) > 0 && args[0] == "serve" {
 		if path := configFlag(args[1:]); path != "" {
 			cfgErr = loadConfigFile(path, &cfg)
+			cfg.configPath = path
 		}
 	}
 	cmd := &cobra.Command{
@@ -62,6 +59,7 @@ every host; the first deploy replaces it.`,
 			if cfg.Token == "" {
 				cfg.Token = os.Getenv(client.TokenEnv)
 			}
+			cfg.levelFlag = cmd.Flags().Changed("log-level")
 			return run(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -71,18 +69,19 @@ every host; the first deploy replaces it.`,
 
 // runServe starts a node, serves until ctx ends, and stops it.
 func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) (err error) {
-	log, err := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	level := new(slog.LevelVar)
+	log, err := newLogger(stderr, cfg.LogLevel, cfg.LogFormat, level)
 	if err != nil {
 		return err
 	}
-	n := &node{cfg: cfg, log: log, phases: newPhases()}
+	n := &node{cfg: cfg, log: log, level: level, phases: newPhases()}
 	if err := n.start(); err != nil {
 		return errors.Join(err, n.stops.unwind(context.Background()))
 	}
 	n.printBanner(stdout)
-	<-ctx.Done()
-	log.Info("shutting down", "grace", shutdownGrace)
-	sctx, cancel := context.WithTimeoutCause(context.Background(), shutdownGrace, fmt.Errorf("shutdown grace of %s elapsed", shutdownGrace))
+	n.waitSignals(ctx)
+	n.drain()
+	sctx, cancel := context.WithTimeout(context.Background(), stopGrace)
 	defer cancel()
 	return n.stops.unwind(sctx)
 }
@@ -187,8 +186,8 @@ func (n *node) printBanner(w io.Writer) {
 	}
 }
 
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var lv slog.Level
+// newLogger logs at level, held in lv so that SIGHUP can change it.
+func newLogger(w io.Writer, level, format string, lv *slog.LevelVar) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
 	}
