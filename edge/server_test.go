@@ -43,7 +43,7 @@ func startNode(t *testing.T, cfg edge.HandlerConfig, apps ...*app.App) *node {
 	n := &node{pool: ca.Pool()}
 	cfg.AltSvc = func(h http.Header) { n.srv.AltSvc(h) }
 	n.handler = edge.NewHandler(cfg)
-	n.srv = edge.NewServer(edge.ServerConfig{HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", TLS: ca.TLSConfig()}, n.handler)
+	n.srv = edge.NewServer(edge.ServerConfig{HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", TLS: ca.TLSConfig(nil)}, n.handler)
 	if err := n.srv.Start(); err != nil {
 		t.Fatal(err)
 	}
