@@ -16,6 +16,7 @@ import (
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/deploy"
+	edgetls "github.com/edgecdn/edge/tls"
 )
 
 // AdminConfig configures the admin API.
@@ -37,6 +38,8 @@ type AdminConfig struct {
 	Keyring Keyring
 	// Handler is the user-traffic handler whose counters /metrics reports.
 	Handler *edge.Handler
+	// Certs lists the served names and their certificates (nil: 501).
+	Certs func() []edgetls.CertInfo
 	Log     *slog.Logger
 }
 
@@ -70,6 +73,7 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	mux.HandleFunc("POST /v1/cache/verify", a.cacheVerify)
 	mux.HandleFunc("POST /v1/cache/gc", a.cacheGC)
 	mux.HandleFunc("GET /metrics", a.metrics)
+	mux.HandleFunc("GET /v1/certs", a.certs)
 	a.routeDeploy(mux)
 	a.routeMesh(mux)
 	root := http.NewServeMux()

@@ -30,6 +30,9 @@ func (a *Admin) metrics(w http.ResponseWriter, _ *http.Request) {
 	if c := a.cfg.Cache; c != nil {
 		ms = append(ms, cacheMetrics(c.Counters())...)
 	}
+	if a.cfg.Certs != nil {
+		ms = append(ms, certMetrics(a.cfg.Certs(), time.Now())...)
+	}
 	writeMetrics(w, ms)
 }
 

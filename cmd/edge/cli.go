@@ -19,6 +19,7 @@ func commands() []command {
 		{"apps", "list the apps a node serves, with their versions", runApps},
 		{"app", "edge app history NAME | edge app rm NAME", runApp},
 		{"rollback", "activate an earlier version: edge rollback NAME [--to N]", runRollback},
+		{"certs", "list the host names a node serves with their TLS certificates", runCerts},
 		{"members", "list the nodes of the mesh, with each app's version and sync", runMembers},
 		{"keygen", "write a deploy key pair (edge keygen --out NAME) or a gossip key (--gossip)", runKeygen},
 		{"gossip-key", "rotate a node's gossip keyring: edge gossip-key list|install|use|remove [KEY]", runGossipKey},

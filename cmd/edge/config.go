@@ -47,6 +47,8 @@ type serveConfig struct {
 	Join       []string `toml:"join"`
 	GossipKeys []string `toml:"gossip_keys"`
 	Peer       string   `toml:"peer"`
+	// ACME: see tls_wiring.go.
+	acmeSettings
 }
 
 // meshOn reports whether the node joins a mesh.
@@ -87,7 +89,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 // configKeys lists the config file's keys, for --help.
-const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip, join, gossip_keys, peer"
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip, join, gossip_keys, peer, " + acmeConfigKeys
 
 // parseServeFlags reads the config file named by --config (if any) into the
 // defaults, then parses the flags into the same struct: a flag given on the
@@ -142,6 +144,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.Var(&listFlag{dst: &cfg.Join}, "join", "gossip address of a mesh node to join (repeatable)")
 	fs.Var(&listFlag{dst: &cfg.GossipKeys}, "gossip-key", "gossip key file or base64 (edge keygen --gossip); repeatable, the first encrypts")
 	fs.StringVar(&cfg.Peer, "peer", cfg.Peer, "peer endpoint address other nodes fetch blobs from (default: the gossip host, any port)")
+	acmeFlags(fs, &cfg.acmeSettings)
 	return fs
 }
 

@@ -82,7 +82,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c := store.Counters()
 	log.Info("apps loaded", "apps", len(router.Apps()), "duration", time.Since(loadStart),
 		"compiled", c.Compiles.Load(), "from_cache", c.Deserializes.Load())
-	srv, handler, err := startServer(cfg, router, log)
+	certs, err := newCertManager(cfg, store, router, log)
+	if err != nil {
+		return err
+	}
+	defer certs.Stop()
+	srv, handler, err := startServer(cfg, router, certs, log)
 	if err != nil {
 		return err
 	}
@@ -90,7 +95,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_ = srv.Shutdown(context.Background())
 		return err
 	}
-	admin, err := startAdmin(cfg, store, engine, deployer, mesh, handler, log)
+	admin, err := startAdmin(cfg, store, engine, deployer, mesh, handler, certs, log)
 	if err != nil {
 		_ = mesh.stop()
 		_ = srv.Shutdown(context.Background())
@@ -99,6 +104,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	phases.mark("listen")
 	log.Debug("startup", phases.attrs...)
 	printBanner(stdout, cfg, srv, admin, router.Apps(), keyNote, len(fallback) > 0, mesh.bannerLine())
+	printCertLines(stdout, certs)
 	<-ctx.Done()
 	log.Info("shutting down", "grace", shutdownGrace)
 	if err := mesh.stop(); err != nil {
@@ -139,7 +145,7 @@ func (p *phases) mark(name string) {
 
 // startAdmin serves the admin API unless disabled. Without a token given,
 // one is generated into the data dir, readable only by the node's user.
-func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *deploy.Deployer, mesh *meshWiring, handler *edge.Handler, log *slog.Logger) (*ops.Admin, error) {
+func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *deploy.Deployer, mesh *meshWiring, handler *edge.Handler, certs *edgetls.Manager, log *slog.Logger) (*ops.Admin, error) {
 	if cfg.Admin == "" {
 		return nil, nil
 	}
@@ -150,21 +156,17 @@ func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, dep
 			return nil, err
 		}
 	}
-	admin, err := ops.NewAdmin(ops.AdminConfig{Addr: cfg.Admin, Token: token, Cache: store, Checker: artifactChecker(engine), Deployer: deployer, MaxBlob: cfg.MaxBundle, Members: mesh.members, Keyring: mesh.keyring(), Handler: handler, Log: log})
+	admin, err := ops.NewAdmin(ops.AdminConfig{Addr: cfg.Admin, Token: token, Cache: store, Checker: artifactChecker(engine), Deployer: deployer, MaxBlob: cfg.MaxBundle, Members: mesh.members, Keyring: mesh.keyring(), Handler: handler, Certs: certs.Certs, Log: log})
 	if err != nil {
 		return nil, err
 	}
 	return admin, admin.Start()
 }
 
-func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.Server, *edge.Handler, error) {
+func startServer(cfg serveConfig, router *edge.Router, certs *edgetls.Manager, log *slog.Logger) (*edge.Server, *edge.Handler, error) {
 	scfg := edge.ServerConfig{HTTPAddr: cfg.HTTP, HTTPSAddr: cfg.HTTPS, Log: log}
 	if cfg.HTTPS != "" {
-		ca, err := edgetls.LoadOrCreateDevCA(filepath.Join(cfg.Data, "tls"))
-		if err != nil {
-			return nil, nil, err
-		}
-		scfg.TLS = ca.TLSConfig()
+		useCertManager(&scfg, certs)
 	}
 	var srv *edge.Server
 	handler := edge.NewHandler(edge.HandlerConfig{
@@ -174,7 +176,10 @@ func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.
 		AccessLog: cfg.AccessLog,
 	})
 	srv = edge.NewServer(scfg, handler)
-	return srv, handler, srv.Start()
+	if err := srv.Start(); err != nil {
+		return nil, nil, err
+	}
+	return srv, handler, startCertManager(certs, srv)
 }
 
 // cacheFile is the node's bbolt file inside the data dir.
