@@ -5,7 +5,6 @@ import (
 	"context"
 	ctls "crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -24,6 +23,7 @@ import (
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
 	edgetls "github.com/edgecdn/edge/tls"
+	"github.com/edgecdn/edge/tls/acmetest"
 )
 
 // servedNames is the apps' host list, changed by tests.
@@ -56,7 +56,7 @@ type node struct {
 type nodeOptions struct {
 	data     string // data dir: edge.db and the dev CA
 	names    *servedNames
-	ca       *pebbleCA
+	ca       *acmetest.CA
 	httpAddr string // "" for 127.0.0.1:0
 	tlsAddr  string
 	// challenges: which listeners answer them (both when nil).
@@ -199,7 +199,7 @@ func isolateHome(t *testing.T) string {
 
 func TestACMEIssueServeRestart(t *testing.T) {
 	home := isolateHome(t)
-	pebble := startPebble(t, pebbleOptions{})
+	pebble := acmetest.Start(t, acmetest.Options{})
 	data := t.TempDir()
 	const name = "shop.example.com"
 	names := &servedNames{names: []string{"*", name, "localhost", "127.0.0.1"}}
@@ -207,7 +207,7 @@ func TestACMEIssueServeRestart(t *testing.T) {
 
 	took := waitCert(t, n, name)
 	t.Logf("first certificate for %s in %v", name, took)
-	if got := pebble.orders.Load(); got != 1 {
+	if got := pebble.Orders(); got != 1 {
 		t.Errorf("%d orders placed for one name, want 1", got)
 	}
 	body, serial := get(t, n, name, pebble.Issuing, false)
@@ -249,14 +249,14 @@ func TestACMEIssueServeRestart(t *testing.T) {
 	})
 
 	t.Run("an SNI no app serves fails with no ACME traffic", func(t *testing.T) {
-		before := pebble.requests.Load()
+		before := pebble.Requests()
 		for _, sni := range []string{"other.example.com", "x." + name, "*." + name} {
 			if err := tlsHandshake(n, sni, pebble.Issuing); err == nil {
 				t.Errorf("handshake for %q succeeded", sni)
 			}
 		}
 		time.Sleep(100 * time.Millisecond) // room for any background order to start
-		if got := pebble.requests.Load(); got != before {
+		if got := pebble.Requests(); got != before {
 			t.Errorf("%d requests at the CA after handshakes for unserved names", got-before)
 		}
 	})
@@ -268,7 +268,7 @@ func TestACMEIssueServeRestart(t *testing.T) {
 		if _, s := get(t, n2, name, pebble.Issuing, false); s != serial {
 			t.Errorf("after restart serial %s, want the stored %s", s, serial)
 		}
-		if got := pebble.orders.Load(); got != 1 {
+		if got := pebble.Orders(); got != 1 {
 			t.Errorf("%d orders after restart, want still 1", got)
 		}
 		n = n2
@@ -326,8 +326,8 @@ func TestACMEChallengesValidated(t *testing.T) {
 		t.Run(typ, func(t *testing.T) {
 			isolateHome(t)
 			// Bind first: pebble must know the ports it validates on.
-			httpLn, tlsLn := freePort(t, "tcp"), freePort(t, "tcp")
-			pebble := startPebble(t, pebbleOptions{Validate: true, HTTPPort: portNum(t, httpLn), TLSPort: portNum(t, tlsLn)})
+			httpLn, tlsLn := acmetest.FreePort(t), acmetest.FreePort(t)
+			pebble := acmetest.Start(t, acmetest.Options{Validate: true, HTTPPort: portNum(t, httpLn), TLSPort: portNum(t, tlsLn)})
 			const name = "validated.example.com"
 			ch := &edgetls.Listeners{HTTP: httpLn}
 			if typ == "tls-alpn-01" {
@@ -349,24 +349,4 @@ func portNum(t *testing.T, addr string) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// freePort finds a loopback port free on TCP and UDP (HTTPS binds both).
-func freePort(t *testing.T, _ string) string {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		pc, err := net.ListenPacket("udp", addr)
-		ln.Close()
-		if err == nil {
-			pc.Close()
-			return addr
-		}
-	}
-	t.Fatal(errors.New("no free port"))
-	return ""
 }

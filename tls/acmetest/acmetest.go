@@ -1,4 +1,7 @@
-package edgetls_test
+// Package acmetest runs a real ACME server (Let's Encrypt's pebble, in the
+// test's process, from the Go module: nothing to install) on loopback for
+// tests, counting the orders and requests it gets.
+package acmetest
 
 import (
 	"crypto/x509"
@@ -10,7 +13,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,9 +24,9 @@ import (
 	"github.com/miekg/dns"
 )
 
-// pebbleCA is a real ACME server (Let's Encrypt's pebble, in-process) on a
+// CA is a real ACME server (Let's Encrypt's pebble, in-process) on a
 // loopback port, counting what clients ask of it.
-type pebbleCA struct {
+type CA struct {
 	URL       string         // ACME directory
 	RootsFile string         // PEM of the server's own HTTPS certificate (--acme-ca-root)
 	Roots     *x509.CertPool // the same, as a pool
@@ -34,8 +36,14 @@ type pebbleCA struct {
 	requests atomic.Int64 // every request
 }
 
-// pebbleOptions says how a test wants pebble.
-type pebbleOptions struct {
+// Orders is how many new orders the CA was asked for.
+func (p *CA) Orders() int64 { return p.orders.Load() }
+
+// Requests is how many requests of any kind reached the CA.
+func (p *CA) Requests() int64 { return p.requests.Load() }
+
+// Options says how a test wants pebble.
+type Options struct {
 	// Validate on: pebble checks challenges against HTTPPort (HTTP-01) and
 	// TLSPort (TLS-ALPN-01) of the address DNS gives for the name. Off
 	// (PEBBLE_VA_ALWAYS_VALID=1) where validation is not the subject.
@@ -43,9 +51,11 @@ type pebbleOptions struct {
 	HTTPPort, TLSPort int
 }
 
-// startPebble runs pebble for the test. With validation on, names resolve
-// to 127.0.0.1 through a DNS server of the test's own.
-func startPebble(t *testing.T, opt pebbleOptions) *pebbleCA {
+// Start runs pebble until the test ends. With validation on, every name
+// resolves to 127.0.0.1 through a DNS server of the test's own; with it
+// off (PEBBLE_VA_ALWAYS_VALID=1) pebble never contacts the node. It sets
+// pebble's environment with t.Setenv, so the test cannot be parallel.
+func Start(t *testing.T, opt Options) *CA {
 	t.Helper()
 	t.Setenv("PEBBLE_VA_NOSLEEP", "1")
 	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
@@ -65,7 +75,7 @@ func startPebble(t *testing.T, opt pebbleOptions) *pebbleCA {
 	validator := va.New(logger, opt.HTTPPort, opt.TLSPort, false, resolver, store)
 	front := wfe.New(logger, store, validator, authority, []string{"pebble.letsencrypt.org"}, false, false, 0, 0)
 
-	p := &pebbleCA{}
+	p := &CA{}
 	acmeHandler := front.Handler()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.requests.Add(1)
@@ -109,7 +119,7 @@ func startLoopbackDNS(t *testing.T) string {
 		}
 		_ = w.WriteMsg(m)
 	})
-	addr := freePort(t, "")
+	addr := FreePort(t)
 	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -135,5 +145,23 @@ func startLoopbackDNS(t *testing.T) string {
 	return addr
 }
 
-// hostsOf lists a test's names, for error messages.
-func hostsOf(names []string) string { return strings.Join(names, " ") }
+// FreePort returns a loopback address whose port is free on both TCP and
+// UDP at the time of asking (HTTPS binds both).
+func FreePort(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		pc, err := net.ListenPacket("udp", addr)
+		ln.Close()
+		if err == nil {
+			pc.Close()
+			return addr
+		}
+	}
+	t.Fatal("acmetest: no port free on both TCP and UDP")
+	return ""
+}
