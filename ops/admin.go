@@ -40,7 +40,7 @@ type AdminConfig struct {
 	Handler *edge.Handler
 	// Certs lists the served names and their certificates (nil: 501).
 	Certs func() []edgetls.CertInfo
-	Log     *slog.Logger
+	Log   *slog.Logger
 }
 
 // Admin serves the admin API. Lifecycle as for edge.Server: NewAdmin has
