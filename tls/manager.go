@@ -85,11 +85,11 @@ func NewManager(cfg Config) (*Manager, error) {
 		return nil, errors.New("edgetls: manager needs Names and a DevCA")
 	}
 	if cfg.ACME != nil {
-		if cfg.Cache == nil {
-			return nil, errors.New("edgetls: ACME needs the node's cache to store certificates in")
-		}
 		if (cfg.ACME.EABKeyID == "") != (cfg.ACME.EABMACKey == "") {
 			return nil, errors.New("edgetls: external account binding needs both a key id and an HMAC key")
+		}
+		if cfg.Cache == nil {
+			return nil, errors.New("edgetls: ACME needs the node's cache to store certificates in")
 		}
 	}
 	if cfg.SyncEvery <= 0 {
@@ -180,20 +180,9 @@ func (m *Manager) Start(ln Listeners) error {
 // certificate, key and account goes to the node's bbolt file: certmagic's
 // default file storage is never used.
 func (m *Manager) newCertmagic(ln Listeners) (*certmagic.Config, *certmagic.Cache, *certmagic.ACMEIssuer, error) {
-	zl := zapLogger(m.log)
-	var magic *certmagic.Config
-	mcache := certmagic.NewCache(certmagic.CacheOptions{
-		GetConfigForCert: func(certmagic.Certificate) (*certmagic.Config, error) { return magic, nil },
-		Logger:           zl,
-	})
-	magic = certmagic.New(mcache, certmagic.Config{
-		Storage: NewStorage(m.cfg.Cache, StorageConfig{}),
-		Logger:  zl,
-		OnEvent: m.onEvent,
-	})
 	a := m.cfg.ACME
 	tmpl := certmagic.ACMEIssuer{
-		CA: a.CA, Email: a.Email, Agreed: true, TrustedRoots: a.Roots, Logger: zl,
+		CA: a.CA, Email: a.Email, Agreed: true, TrustedRoots: a.Roots,
 		DisableHTTPChallenge: ln.HTTP == "", DisableTLSALPNChallenge: ln.HTTPS == "",
 	}
 	if tmpl.CA == "" {
@@ -210,6 +199,18 @@ func (m *Manager) newCertmagic(ln Listeners) (*certmagic.Config, *certmagic.Cach
 	if err := listenOn(&tmpl.ListenHost, &tmpl.AltTLSALPNPort, ln.HTTPS); err != nil {
 		return nil, nil, nil, err
 	}
+	zl := zapLogger(m.log)
+	tmpl.Logger = zl
+	var magic *certmagic.Config
+	mcache := certmagic.NewCache(certmagic.CacheOptions{
+		GetConfigForCert: func(certmagic.Certificate) (*certmagic.Config, error) { return m.magic.Load(), nil },
+		Logger:           zl,
+	})
+	magic = certmagic.New(mcache, certmagic.Config{
+		Storage: NewStorage(m.cfg.Cache, StorageConfig{}),
+		Logger:  zl,
+		OnEvent: m.onEvent,
+	})
 	issuer := certmagic.NewACMEIssuer(magic, tmpl)
 	magic.Issuers = []certmagic.Issuer{issuer}
 	return magic, mcache, issuer, nil
