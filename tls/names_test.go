@@ -63,3 +63,31 @@ func TestDevCARefusesNamesNoAppServes(t *testing.T) {
 		t.Errorf("removed name: %v, want ErrNotServed", err)
 	}
 }
+
+// BenchmarkSNI compares what a handshake for a new name costs the node:
+// refused because no app serves it (every name an attacker invents) and
+// signed because an app does (what the dev CA did for any name before).
+func BenchmarkSNI(b *testing.B) {
+	ca, err := edgetls.LoadOrCreateDevCA(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("unserved-refused", func(b *testing.B) {
+		get := ca.TLSConfig(testNames).GetCertificate
+		for i := 0; b.Loop(); i++ {
+			if _, err := get(&ctls.ClientHelloInfo{ServerName: fmt.Sprintf("burn%d.example.test", i)}); err == nil {
+				b.Fatal("issued")
+			}
+		}
+	})
+	b.Run("served-signed", func(b *testing.B) {
+		var current string
+		get := ca.TLSConfig(func() []string { return []string{current} }).GetCertificate
+		for i := 0; b.Loop(); i++ {
+			current = fmt.Sprintf("new%d.example.test", i)
+			if _, err := get(&ctls.ClientHelloInfo{ServerName: current}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
