@@ -92,3 +92,24 @@ func (kv *KV) PutMany(values map[string][]byte) error {
 		return nil
 	})
 }
+
+// Update reads key and stores what fn returns, in one write transaction,
+// so that a read-check-write (taking a lock whose lease has run out) cannot
+// interleave with another. fn gets nil when the key is absent; a nil result
+// deletes the key; an error aborts with nothing written.
+func (kv *KV) Update(key string, fn func(old []byte) ([]byte, error)) error {
+	return kv.c.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bucketKV).CreateBucketIfNotExists(kv.ns)
+		if err != nil {
+			return err
+		}
+		next, err := fn(bytes.Clone(b.Get([]byte(key))))
+		if err != nil {
+			return err
+		}
+		if next == nil {
+			return b.Delete([]byte(key))
+		}
+		return b.Put([]byte(key), next)
+	})
+}

@@ -163,3 +163,34 @@ func TestKVOverwrite(t *testing.T) {
 		}
 	}
 }
+
+func TestKVUpdate(t *testing.T) {
+	c, _ := newCache(t, cache.Options{})
+	kv := c.KV("locks")
+	steps := []struct {
+		name    string
+		fn      func(old []byte) ([]byte, error)
+		want    string // "" means absent
+		wantErr bool
+	}{
+		{"create from absent", func(old []byte) ([]byte, error) {
+			if old != nil {
+				return nil, errors.New("old should be nil")
+			}
+			return []byte("a"), nil
+		}, "a", false},
+		{"replace", func(old []byte) ([]byte, error) { return append(old, 'b'), nil }, "ab", false},
+		{"error aborts", func([]byte) ([]byte, error) { return nil, errors.New("no") }, "ab", true},
+		{"nil deletes", func([]byte) ([]byte, error) { return nil, nil }, "", false},
+	}
+	for _, st := range steps {
+		err := kv.Update("k", st.fn)
+		if (err != nil) != st.wantErr {
+			t.Fatalf("%s: err %v", st.name, err)
+		}
+		got, gerr := kv.Get("k")
+		if st.want == "" && !errors.Is(gerr, cache.ErrNotFound) || st.want != "" && string(got) != st.want {
+			t.Fatalf("%s: Get = %q, %v; want %q", st.name, got, gerr, st.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/quic-go/quic-go/http3"
@@ -20,11 +21,16 @@ type ServerConfig struct {
 	// HTTPSAddr serves HTTP/1.1 and HTTP/2 over TLS on TCP and HTTP/3 on
 	// UDP, on the same port ("" disables both).
 	HTTPSAddr string
-	// TLS provides certificates for HTTPSAddr.
+	// TLS provides certificates for HTTPSAddr. NextProtos it lists (such
+	// as acme-tls/1 for ACME's TLS-ALPN-01) are offered after h2 and
+	// http/1.1 on TCP.
 	TLS *ctls.Config
 	// Limits apply to every listener (zero fields: DefaultLimits).
 	Limits Limits
-	Log    *slog.Logger
+	// PlainHTTP, if set, wraps the handler of the plain-HTTP listener only:
+	// ACME HTTP-01 challenges and redirects to HTTPS are answered there.
+	PlainHTTP func(http.Handler) http.Handler
+	Log       *slog.Logger
 }
 
 // Server owns the node's user-facing listeners. Lifecycle: NewServer has no
@@ -96,6 +102,9 @@ func (s *Server) Start() error {
 	}
 	if s.httpLn != nil {
 		s.plain = s.newHTTPServer()
+		if s.cfg.PlainHTTP != nil {
+			s.plain.Handler = s.cfg.PlainHTTP(s.handler)
+		}
 		s.serve("http", func() error { return s.plain.Serve(s.httpLn) })
 	}
 	if s.tcp != nil {
@@ -119,7 +128,7 @@ func (s *Server) startTLS() {
 	tcp, udp := s.tcp, s.udp
 	s.secure = s.newHTTPServer()
 	s.secure.TLSConfig = s.cfg.TLS.Clone()
-	s.secure.TLSConfig.NextProtos = []string{"h2", "http/1.1"}
+	s.secure.TLSConfig.NextProtos = tcpProtos(s.cfg.TLS.NextProtos)
 	s.serve("https", func() error { return s.secure.ServeTLS(tcp, "", "") })
 
 	s.h3 = &http3.Server{
@@ -130,6 +139,17 @@ func (s *Server) startTLS() {
 	s.cfg.Limits.applyHTTP3(s.h3)
 	s.h3.Port = tcp.Addr().(*net.TCPAddr).Port
 	s.serve("h3", func() error { return s.h3.Serve(udp) })
+}
+
+// tcpProtos is h2 and http/1.1 followed by the other protocols extra lists.
+func tcpProtos(extra []string) []string {
+	protos := []string{"h2", "http/1.1"}
+	for _, p := range extra {
+		if !slices.Contains(protos, p) {
+			protos = append(protos, p)
+		}
+	}
+	return protos
 }
 
 // listenPair binds TCP and then UDP on the same port, so one address serves

@@ -49,7 +49,7 @@ func startNodeLimits(t testing.TB, cfg edge.HandlerConfig, lim edge.Limits, apps
 	n := &node{pool: ca.Pool()}
 	cfg.AltSvc = func(h http.Header) { n.srv.AltSvc(h) }
 	n.handler = edge.NewHandler(cfg)
-	n.srv = edge.NewServer(edge.ServerConfig{HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", TLS: ca.TLSConfig(), Limits: lim}, n.handler)
+	n.srv = edge.NewServer(edge.ServerConfig{HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", TLS: ca.TLSConfig(nil), Limits: lim}, n.handler)
 	if err := n.srv.Start(); err != nil {
 		t.Fatal(err)
 	}

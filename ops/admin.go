@@ -17,6 +17,7 @@ import (
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/deploy"
 	"github.com/edgecdn/edge/ops/api"
+	edgetls "github.com/edgecdn/edge/tls"
 )
 
 // AdminConfig configures the admin API.
@@ -48,7 +49,9 @@ type AdminConfig struct {
 	Ready *Readiness
 	// GossipBytes reports the mesh's traffic (nil: not in a mesh).
 	GossipBytes func() (sent, received int64)
-	Log         *slog.Logger
+	// Certs lists the served names and their certificates (nil: 501).
+	Certs func() []edgetls.CertInfo
+	Log   *slog.Logger
 }
 
 // Admin serves the admin API. Lifecycle as for edge.Server: NewAdmin has
@@ -87,6 +90,7 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	mux.HandleFunc("POST /v1/cache/verify", a.cacheVerify)
 	mux.HandleFunc("POST /v1/cache/gc", a.cacheGC)
 	mux.Handle("GET /metrics", a.cfg.Metrics.Handler())
+	mux.HandleFunc("GET /v1/certs", a.certs)
 	a.routeDeploy(mux)
 	a.routeMesh(mux)
 	routePprof(mux)

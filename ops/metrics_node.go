@@ -136,6 +136,9 @@ func (a *Admin) registerMetrics() error {
 		cs = append(cs, limiterCollectors(a.cfg.Handler.Limiter())...)
 		cs = append(cs, bodyCollectors(a.cfg.Handler)...)
 	}
+	if a.cfg.Certs != nil {
+		cs = append(cs, newCertCollector(a.cfg.Certs))
+	}
 	if a.cfg.Members != nil || a.cfg.GossipBytes != nil {
 		cs = append(cs, newMeshCollector(a.cfg.Members, a.cfg.GossipBytes))
 	}

@@ -249,37 +249,63 @@ func (ca *DevCA) Pool() *x509.CertPool {
 	return pool
 }
 
-// TLSConfig returns a server config that issues leaf certificates on demand,
-// signed by the CA, for the SNI name the client asks for (any DNS name), or,
-// when there is no SNI (clients connecting to an IP), a certificate for
-// localhost, 127.0.0.1 and ::1 plus the local address the connection arrived
-// on (ClientHelloInfo.Conn.LocalAddr(), when it is an IP). Leaves are ECDSA
-// P-256, valid 7 days, cached in memory per name and re-issued when within 1
-// day of expiry; safe for concurrent use. MinVersion TLS 1.2. The caller sets
-// NextProtos (h2, http/1.1, h3) itself on the clone it gets.
+// TLSConfig returns a server config that issues leaf certificates signed
+// by the CA, only for names the node answers for: a name names lists
+// exactly, "localhost", an IP the connection arrived on (or loopback, or
+// listed), and, when there is no SNI (clients connecting to an IP), a
+// certificate for localhost, 127.0.0.1 and ::1 plus the local address the
+// connection arrived on (ClientHelloInfo.Conn.LocalAddr(), when it is an
+// IP). Any other SNI fails the handshake with ErrNotServed before any key
+// is generated: a client cannot make the node sign for names of its
+// choosing. Leaves are ECDSA P-256, valid 7 days, cached in memory per
+// name and re-issued when within 1 day of expiry; safe for concurrent use.
+// MinVersion TLS 1.2. The caller sets NextProtos (h2, http/1.1, h3) itself
+// on the clone it gets.
 //
 // Each call returns a new config; all of them share the CA's leaf cache.
-func (ca *DevCA) TLSConfig() *ctls.Config {
+func (ca *DevCA) TLSConfig(names Names) *ctls.Config {
 	return &ctls.Config{
-		MinVersion:     ctls.VersionTLS12,
-		GetCertificate: ca.getCertificate,
+		MinVersion: ctls.VersionTLS12,
+		GetCertificate: func(hello *ctls.ClientHelloInfo) (*ctls.Certificate, error) {
+			return ca.GetCertificate(hello, names)
+		},
 	}
 }
 
-func (ca *DevCA) getCertificate(hello *ctls.ClientHelloInfo) (*ctls.Certificate, error) {
+// GetCertificate is the GetCertificate callback of TLSConfig, for callers
+// that choose among several sources of certificates per handshake.
+func (ca *DevCA) GetCertificate(hello *ctls.ClientHelloInfo, names Names) (*ctls.Certificate, error) {
 	if hello.ServerName == "" {
 		return ca.leafForNoSNI(hello.Conn)
 	}
-	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
+	name := normalName(hello.ServerName)
 	if ip, err := netip.ParseAddr(name); err == nil && ip.Zone() == "" {
 		// Clients should not put IPs in SNI, but some do.
 		ip = ip.Unmap()
+		if !localIP(ip, hello.Conn) && !names.serves(ip.String()) {
+			return nil, fmt.Errorf("edgetls: certificate for %q: %w", hello.ServerName, ErrNotServed)
+		}
 		return ca.leafFor(ip.String(), nil, []net.IP{ip.AsSlice()})
 	}
 	if !validDNSName(name) {
 		return nil, fmt.Errorf("edgetls: issue certificate for %q: %w", hello.ServerName, ErrInvalidName)
 	}
+	if name != "localhost" && !names.serves(name) {
+		return nil, fmt.Errorf("edgetls: certificate for %q: %w", hello.ServerName, ErrNotServed)
+	}
 	return ca.leafFor(name, []string{name}, nil)
+}
+
+// localIP reports whether ip is loopback or the address conn arrived on.
+func localIP(ip netip.Addr, conn net.Conn) bool {
+	if ip.IsLoopback() {
+		return true
+	}
+	if conn == nil {
+		return false
+	}
+	local, ok := addrIP(conn.LocalAddr())
+	return ok && local == ip
 }
 
 // leafForNoSNI returns the certificate for clients that sent no SNI: they

@@ -68,7 +68,7 @@ func (r *issued) pointers(sni string) []*ctls.Certificate {
 	return out
 }
 
-// serve runs a TLS server using ca.TLSConfig() on a real listener at
+// serve runs a TLS server using ca.TLSConfig(testNames) on a real listener at
 // network address laddr and returns its address and a record of issued
 // certificates. It stops when the test ends.
 func serve(t *testing.T, ca *edgetls.DevCA, laddr string) (string, *issued) {
@@ -78,7 +78,7 @@ func serve(t *testing.T, ca *edgetls.DevCA, laddr string) (string, *issued) {
 		t.Fatalf("listen: %v", err)
 	}
 	rec := &issued{}
-	cfg := ca.TLSConfig()
+	cfg := ca.TLSConfig(testNames)
 	get := cfg.GetCertificate
 	cfg.GetCertificate = func(hello *ctls.ClientHelloInfo) (*ctls.Certificate, error) {
 		c, err := get(hello)
@@ -241,7 +241,7 @@ func (c fakeConn) LocalAddr() net.Addr { return c.local }
 
 func TestNoSNILocalAddress(t *testing.T) {
 	ca := newCA(t)
-	get := ca.TLSConfig().GetCertificate
+	get := ca.TLSConfig(testNames).GetCertificate
 	tests := []struct {
 		name   string
 		local  net.Addr
@@ -279,7 +279,7 @@ func TestNoSNILocalAddress(t *testing.T) {
 
 func TestSNIName(t *testing.T) {
 	ca := newCA(t)
-	get := ca.TLSConfig().GetCertificate
+	get := ca.TLSConfig(testNames).GetCertificate
 	tests := []struct {
 		sni     string
 		verify  string
@@ -558,7 +558,7 @@ func TestLeafRenewal(t *testing.T) {
 	now := time.Now()
 	edgetls.SetClock(ca, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	get := ca.TLSConfig().GetCertificate
+	get := ca.TLSConfig(testNames).GetCertificate
 	hello := &ctls.ClientHelloInfo{ServerName: "example.test"}
 
 	first, err := get(hello)
@@ -642,7 +642,7 @@ func ExampleLoadOrCreateDevCA() {
 	}
 	fmt.Println("curl --cacert", filepath.Base(ca.CertPath()))
 
-	cfg := ca.TLSConfig()
+	cfg := ca.TLSConfig(func() []string { return []string{"www.example.test"} })
 	cfg.NextProtos = []string{"h2", "http/1.1"}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -56,6 +56,8 @@ type serveConfig struct {
 	Peer       string   `toml:"peer"`
 	// DrainTimeout is how long requests in flight get on SIGTERM.
 	DrainTimeout time.Duration `toml:"drain_timeout"`
+	// ACME: see tls_wiring.go.
+	acmeSettings
 
 	configPath string // the --config file, re-read on SIGHUP
 	levelFlag  bool   // --log-level was given: SIGHUP leaves the level alone
@@ -109,7 +111,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 // configKeys lists the config file's keys, for --help.
-const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, app_share, max_output, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, max_body_memory, node_name, region, gossip_wan, gossip, join, gossip_keys, peer, drain_timeout"
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, app_share, max_output, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, max_body_memory, node_name, region, gossip_wan, gossip, join, gossip_keys, peer, drain_timeout, " + acmeConfigKeys
 
 // serveFlags defines every flag of `edge serve` on the matching field of
 // cfg, with the field's current value (default or config file) as default.
@@ -142,6 +144,7 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.Var(&listFlag{dst: &cfg.GossipKeys}, "gossip-key", "gossip `key` file or base64 (edge keygen --gossip); repeatable, the first encrypts")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "on SIGTERM, how long requests in flight get to finish before they are cut")
 	fs.StringVar(&cfg.Peer, "peer", cfg.Peer, "peer endpoint `address` other nodes fetch blobs from (default: the gossip host, any port)")
+	acmeFlags(fs, &cfg.acmeSettings)
 }
 
 // configFlag finds --config's value in args before the flags are parsed,

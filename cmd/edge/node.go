@@ -36,6 +36,7 @@ type node struct {
 	router   *edge.Router
 	handler  *edge.Handler
 	srv      *edge.Server
+	certs    *edgetls.Manager // nil without HTTPS
 	admin    *ops.Admin
 	metrics  *ops.Metrics
 	ready    *ops.Readiness
@@ -90,14 +91,15 @@ func (n *node) openCache() (err error) {
 // user and admin listeners; nothing is served yet.
 func (n *node) listen() error {
 	scfg := edge.ServerConfig{HTTPAddr: n.cfg.HTTP, HTTPSAddr: n.cfg.HTTPS, Log: n.log}
+	n.router, n.metrics = edge.NewRouter(), ops.NewMetrics()
 	if n.cfg.HTTPS != "" {
-		ca, err := edgetls.LoadOrCreateDevCA(filepath.Join(n.cfg.Data, "tls"))
-		if err != nil {
+		var err error
+		if n.certs, err = newCertManager(n.cfg, n.store, n.router, n.log); err != nil {
 			return err
 		}
-		scfg.TLS = ca.TLSConfig()
+		n.stops.push("certificates", func(context.Context) error { n.certs.Stop(); return nil })
+		useCertManager(&scfg, n.certs)
 	}
-	n.router, n.metrics = edge.NewRouter(), ops.NewMetrics()
 	n.requireReadiness()
 	n.handler = edge.NewHandler(edge.HandlerConfig{
 		Router: n.router, Log: n.log,
@@ -123,6 +125,14 @@ func (n *node) listen() error {
 	return n.listenAdmin()
 }
 
+// certList is what edge certs shows (nil without HTTPS).
+func (n *node) certList() []edgetls.CertInfo {
+	if n.certs == nil {
+		return nil
+	}
+	return n.certs.Certs()
+}
+
 // altSvc advertises HTTP/3 on TLS responses (n.srv exists before any
 // request is served).
 func (n *node) altSvc(h http.Header) { n.srv.AltSvc(h) }
@@ -144,6 +154,7 @@ func (n *node) listenAdmin() error {
 		Addr: n.cfg.Admin, Token: token, Cache: n.store, Checker: artifactChecker(n.engine), Deployer: n.deployer,
 		MaxBlob: n.cfg.MaxBundle, Members: n.mesh.members, Keyring: n.mesh.keyring, Handler: n.handler, Log: n.log,
 		Name: nodeName(n.cfg), Metrics: n.metrics, Ready: n.ready, GossipBytes: n.mesh.gossipBytes,
+		Certs: n.certList,
 	})
 	if err != nil {
 		return err
@@ -182,6 +193,11 @@ func (n *node) load() error {
 func (n *node) serve() error {
 	if err := n.srv.Start(); err != nil {
 		return err
+	}
+	if n.certs != nil {
+		if err := startCertManager(n.certs, n.srv); err != nil {
+			return err
+		}
 	}
 	n.ready.Done("listeners")
 	if n.admin != nil {

@@ -180,6 +180,7 @@ func (n *node) printBanner(w io.Writer) {
 	}
 	fmt.Fprintf(w, "https: https://%s/ (HTTP/1.1 and HTTP/2 on TCP, HTTP/3 on UDP)\n", addr)
 	fmt.Fprintf(w, "ca:    %s\n", ca)
+	printCertLines(w, n.certs)
 	if n.demo {
 		fmt.Fprintln(w, "demo:  the embedded demo answers every host until the first deploy replaces it")
 		fmt.Fprintf(w, "try:   curl --cacert %s 'https://%s/api/hello?name=edge'\n", ca, addr)

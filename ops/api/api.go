@@ -7,7 +7,10 @@
 // second copy would be a second definition.
 package api
 
-import "github.com/edgecdn/edge/cache"
+import (
+	"github.com/edgecdn/edge/cache"
+	edgetls "github.com/edgecdn/edge/tls"
+)
 
 // Paths of the admin API, relative to its base URL.
 const (
@@ -155,3 +158,9 @@ type KeysResponse struct {
 // nothing else is loaded or deployed. It answers every host: the first
 // deploy replaces it.
 const DemoSource = "embedded demo"
+
+// CertsBody is the answer of GET /v1/certs: every host name the node's
+// apps serve, with its certificate.
+type CertsBody struct {
+	Certs []edgetls.CertInfo `json:"certs"`
+}

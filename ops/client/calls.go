@@ -98,3 +98,9 @@ func notDeployed(app string, err error) error {
 	}
 	return err
 }
+
+// Certs lists the host names the node serves with their certificates.
+func (c *Client) Certs(ctx context.Context) (*api.CertsBody, error) {
+	var out api.CertsBody
+	return &out, c.call(ctx, http.MethodGet, "/v1/certs", nil, &out)
+}
