@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/edgecdn/edge/cache"
 )
 
 // File names inside the CA directory.
@@ -130,7 +132,7 @@ func LoadOrCreateDevCA(dir string) (*DevCA, error) {
 		// Key first: if we crash before the certificate is written,
 		// the next start re-creates the certificate from this key.
 		keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-		if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+		if err := cache.WriteNewFile(keyPath, keyPEM, 0o600); err != nil {
 			return nil, fmt.Errorf("edgetls: write CA key %s: %w", keyPath, err)
 		}
 		return createCACert(certPath, key)
@@ -175,7 +177,7 @@ func createCACert(certPath string, key crypto.Signer) (*DevCA, error) {
 		return nil, fmt.Errorf("edgetls: create CA certificate: %w", err)
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := writeFileAtomic(certPath, certPEM, 0o644); err != nil {
+	if err := cache.WriteNewFile(certPath, certPEM, 0o644); err != nil {
 		return nil, fmt.Errorf("edgetls: write CA certificate %s: %w", certPath, err)
 	}
 	return newDevCA(certPath, cert, key), nil
@@ -481,61 +483,6 @@ func validDNSName(name string) bool {
 		}
 	}
 	return true
-}
-
-// writeFileAtomic writes data to path via a temporary file in the same
-// directory that is synced and then moved into place, so that path either
-// does not exist or holds all of data. It never replaces an existing path.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-
-	// A hard link fails if path exists, so a CA created concurrently by
-	// another process is never replaced. Fall back to rename where the
-	// file system has no hard links.
-	if lerr := os.Link(tmp, path); lerr == nil {
-		os.Remove(tmp)
-	} else {
-		if errors.Is(lerr, fs.ErrExist) {
-			err = fmt.Errorf("%s already exists (created concurrently?); not replacing it", path)
-			return err
-		}
-		if _, serr := os.Lstat(path); serr == nil {
-			err = fmt.Errorf("%s already exists (created concurrently?); not replacing it", path)
-			return err
-		}
-		if err = os.Rename(tmp, path); err != nil {
-			return err
-		}
-	}
-	// Make the new directory entry durable; not possible everywhere.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // unwrapPath drops the *fs.PathError around err when it names path, which
