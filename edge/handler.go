@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/edgecdn/edge/edge/httpcache"
 )
 
 // HandlerConfig configures a Handler. Zero fields take the defaults.
@@ -27,6 +29,9 @@ type HandlerConfig struct {
 	// cost more than the guests. Failures are logged either way, and every
 	// response carries its X-Request-Id.
 	AccessLog bool
+	// HTTPCache is the shared cache origin routes answer through; nil:
+	// origin routes pass every request through.
+	HTTPCache *httpcache.Cache
 }
 
 // Defaults for HandlerConfig.
@@ -43,6 +48,7 @@ type Handler struct {
 	log     *slog.Logger
 	limiter *Limiter
 	stats   Stats
+	origins originPool
 }
 
 // NewHandler builds the request handler.
@@ -69,6 +75,13 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	}
 }
 
+// HTTPCache is the shared HTTP cache (nil when there is none), for purges
+// and metrics.
+func (h *Handler) HTTPCache() *httpcache.Cache { return h.cfg.HTTPCache }
+
+// CloseIdle drops idle connections to origins.
+func (h *Handler) CloseIdle() { h.origins.close() }
+
 // Limiter exposes the guest concurrency limiter, for metrics and tests.
 func (h *Handler) Limiter() *Limiter { return h.limiter }
 
@@ -90,6 +103,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case route == nil:
 		appName = app.Name
 		http.Error(rec, "404 page not found", http.StatusNotFound)
+	case route.Origin != nil:
+		appName = app.Name
+		h.serveOrigin(rec, r, route, id)
 	case route.Dynamic():
 		appName = app.Name
 		h.serveDynamic(rec, r, route, id)
