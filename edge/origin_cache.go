@@ -16,7 +16,7 @@ import (
 // request-target. Nothing else a client sends selects a stored response,
 // except the fields the origin names in Vary.
 func cacheKey(r *http.Request) string {
-	return normalizeHost(r.Host) + r.URL.RequestURI()
+	return httpcache.Key(r.Host, r.URL.RequestURI())
 }
 
 // serveCached answers a GET or HEAD through the cache: a fresh entry is a

@@ -72,6 +72,7 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	mux.HandleFunc("GET /metrics", a.metrics)
 	a.routeDeploy(mux)
 	a.routeMesh(mux)
+	a.routePurge(mux)
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", healthz) // the one call without a token
 	root.Handle("/", a.authenticate(mux))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/httpcache"
 )
 
 // metric is one series in Prometheus' text format.
@@ -26,6 +27,9 @@ func (a *Admin) metrics(w http.ResponseWriter, _ *http.Request) {
 	var ms []metric
 	if h := a.cfg.Handler; h != nil {
 		ms = append(ms, handlerMetrics(h)...)
+		if hc := h.HTTPCache(); hc != nil {
+			ms = append(ms, httpCacheMetrics(hc.Stats())...)
+		}
 	}
 	if c := a.cfg.Cache; c != nil {
 		ms = append(ms, cacheMetrics(c.Counters())...)
@@ -70,6 +74,25 @@ func cacheMetrics(c *cache.Counters) []metric {
 		{"edge_cache_deserialize_seconds_total", "Time spent loading artifacts.", "counter", "", sec(c.DeserializeNanos.Load())},
 		{"edge_cache_blobs_stored_total", "Blobs stored.", "counter", "", float64(c.BlobsStored.Load())},
 		{"edge_cache_blob_bytes_stored_total", "Bytes of blobs stored.", "counter", "", float64(c.BlobBytesStored.Load())},
+	}
+}
+
+func httpCacheMetrics(s *httpcache.Stats) []metric {
+	c := func(name, help string, v uint64) metric { return metric{name, help, "counter", "", float64(v)} }
+	return []metric{
+		c("edge_http_cache_hits_total", "Origin-route requests answered from a fresh cached response.", s.Hits.Load()),
+		c("edge_http_cache_misses_total", "Origin-route requests fetched from the origin.", s.Misses.Load()),
+		c("edge_http_cache_stale_total", "Stale responses served while one request revalidated.", s.Stale.Load()),
+		c("edge_http_cache_stale_if_error_total", "Stale responses served because the origin failed.", s.StaleIfErrored.Load()),
+		c("edge_http_cache_bypass_total", "Requests passed through uncached (method, Authorization).", s.Bypass.Load()),
+		c("edge_http_cache_revalidations_total", "Stored responses refreshed by a 304.", s.Revalidated.Load()),
+		c("edge_http_cache_collapsed_total", "Requests that waited for another's fetch of the same key.", s.Collapsed.Load()),
+		c("edge_http_cache_stored_total", "Responses stored.", s.Stored.Load()),
+		c("edge_http_cache_evictions_total", "Responses evicted over a budget.", s.Evicted.Load()),
+		c("edge_http_cache_purged_total", "Responses purged or marked stale by purges.", s.Purged.Load()),
+		c("edge_http_cache_origin_errors_total", "Origin fetches that failed.", s.OriginErrors.Load()),
+		c("edge_http_cache_origin_bytes_total", "Body bytes read from origins.", s.OriginBytes.Load()),
+		c("edge_http_cache_served_bytes_total", "Body bytes served from the cache.", s.CacheBytes.Load()),
 	}
 }
 

@@ -38,6 +38,9 @@ type serveConfig struct {
 	KeepVersions int `toml:"keep_versions"`
 	// MaxBundle caps the total size of one deployed version, in bytes.
 	MaxBundle int64 `toml:"max_bundle"`
+	// HTTP cache budgets for origin routes, in bytes (0: defaults).
+	HTTPCacheMemory int64 `toml:"http_cache_memory"`
+	HTTPCacheDisk   int64 `toml:"http_cache_disk"`
 	// Mesh: the node's name and region, its gossip address, the nodes
 	// to join, the gossip keys (files or base64, the first encrypts) and
 	// the peer endpoint's address (default: the gossip host, any port).
@@ -87,7 +90,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 // configKeys lists the config file's keys, for --help.
-const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip, join, gossip_keys, peer"
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, http_cache_memory, http_cache_disk, node_name, region, gossip, join, gossip_keys, peer"
 
 // parseServeFlags reads the config file named by --config (if any) into the
 // defaults, then parses the flags into the same struct: a flag given on the
@@ -136,6 +139,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.IntVar(&cfg.KeepVersions, "keep-versions", cfg.KeepVersions, "versions of each deployed app kept for rollback (0: 10)")
 	fs.Int64Var(&cfg.MaxBundle, "max-bundle", cfg.MaxBundle, "bytes one deployed version may hold (0: 512 MiB)")
 	fs.Int64Var(&cfg.ArtifactBudget, "artifact-budget", cfg.ArtifactBudget, "bytes of compiled artifacts kept in the cache, least recently used evicted (0: 1 GiB)")
+	httpCacheFlags(fs, cfg)
 	fs.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "this node's unique name in the mesh (default: the hostname)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "this node's region: peers of the same region are preferred for blob fetches")
 	fs.StringVar(&cfg.Gossip, "gossip", cfg.Gossip, "gossip address (UDP+TCP), bound and advertised; turns the mesh on (default with --join: 0.0.0.0:7946)")

@@ -82,7 +82,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c := store.Counters()
 	log.Info("apps loaded", "apps", len(router.Apps()), "duration", time.Since(loadStart),
 		"compiled", c.Compiles.Load(), "from_cache", c.Deserializes.Load())
-	srv, handler, err := startServer(cfg, router, log)
+	srv, handler, err := startServer(cfg, router, store, log)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,11 @@ func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, dep
 	return admin, admin.Start()
 }
 
-func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.Server, *edge.Handler, error) {
+func startServer(cfg serveConfig, router *edge.Router, store *cache.Cache, log *slog.Logger) (*edge.Server, *edge.Handler, error) {
+	hc, err := newHTTPCache(cfg, store, log)
+	if err != nil {
+		return nil, nil, err
+	}
 	scfg := edge.ServerConfig{HTTPAddr: cfg.HTTP, HTTPSAddr: cfg.HTTPS, Log: log}
 	if cfg.HTTPS != "" {
 		ca, err := edgetls.LoadOrCreateDevCA(filepath.Join(cfg.Data, "tls"))
@@ -171,7 +175,7 @@ func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.
 		Router: router, Log: log,
 		MaxInFlight: cfg.MaxInFlight, MaxQueue: cfg.MaxQueue, QueueWait: cfg.QueueWait,
 		AltSvc:    func(h http.Header) { srv.AltSvc(h) },
-		AccessLog: cfg.AccessLog,
+		AccessLog: cfg.AccessLog, HTTPCache: hc,
 	})
 	srv = edge.NewServer(scfg, handler)
 	return srv, handler, srv.Start()

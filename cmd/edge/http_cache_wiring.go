@@ -1,0 +1,21 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+
+	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/edge/httpcache"
+)
+
+// httpCacheFlags adds the HTTP cache's budget flags to edge serve.
+func httpCacheFlags(fs *flag.FlagSet, cfg *serveConfig) {
+	fs.Int64Var(&cfg.HTTPCacheMemory, "http-cache-memory", cfg.HTTPCacheMemory, "bytes of origin responses kept in memory, least recently used evicted (0: 256 MiB)")
+	fs.Int64Var(&cfg.HTTPCacheDisk, "http-cache-disk", cfg.HTTPCacheDisk, "bytes of origin responses kept in the node's store across restarts (0: 4 GiB)")
+}
+
+// newHTTPCache builds the shared cache origin routes answer through, its
+// disk tier in the node's store.
+func newHTTPCache(cfg serveConfig, store *cache.Cache, log *slog.Logger) (*httpcache.Cache, error) {
+	return httpcache.New(httpcache.Config{Store: store, MemoryBytes: cfg.HTTPCacheMemory, DiskBytes: cfg.HTTPCacheDisk, Log: log})
+}

@@ -1,0 +1,61 @@
+package ops
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/edgecdn/edge/edge/httpcache"
+)
+
+// PurgeRequest is the body of POST /v1/purge: exactly one of URL (one
+// object, every variant), Prefix (every object whose URL starts with it)
+// or Tag (every object whose Surrogate-Key lists it). Soft marks them
+// stale instead of removing them: the next request revalidates while the
+// others are served the stale copy.
+type PurgeRequest struct {
+	URL    string `json:"url,omitempty"`
+	Prefix string `json:"prefix,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+	Soft   bool   `json:"soft,omitempty"`
+}
+
+// PurgeResponse says what a purge did on this node.
+type PurgeResponse struct {
+	Purged  int     `json:"purged"`  // entries removed or marked stale
+	Nodes   int     `json:"nodes"`   // nodes that applied it (this one)
+	Seconds float64 `json:"seconds"` // how long applying it took
+}
+
+func (a *Admin) routePurge(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/purge", a.purge)
+}
+
+func (a *Admin) purge(w http.ResponseWriter, r *http.Request) {
+	var hc *httpcache.Cache
+	if a.cfg.Handler != nil {
+		hc = a.cfg.Handler.HTTPCache()
+	}
+	if hc == nil {
+		writeError(w, http.StatusNotImplemented, "this node has no HTTP cache")
+		return
+	}
+	var req PurgeRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "body must be JSON {url|prefix|tag, soft}: "+err.Error())
+		return
+	}
+	p, err := httpcache.ParsePurge(req.URL, req.Prefix, req.Tag, req.Soft)
+	if errors.Is(err, httpcache.ErrBadPurge) {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	start := time.Now()
+	n := hc.Purge(p)
+	took := time.Since(start)
+	a.log.Info("purge", "url", req.URL, "prefix", req.Prefix, "tag", req.Tag, "soft", req.Soft, "purged", n, "took", took)
+	writeJSON(w, http.StatusOK, PurgeResponse{Purged: n, Nodes: 1, Seconds: took.Seconds()})
+}
