@@ -22,6 +22,7 @@ func commands() []command {
 		{"members", "list the nodes of the mesh, with each app's version and sync", runMembers},
 		{"keygen", "write a deploy key pair (edge keygen --out NAME) or a gossip key (--gossip)", runKeygen},
 		{"gossip-key", "rotate a node's gossip keyring: edge gossip-key list|install|use|remove [KEY]", runGossipKey},
+		{"purge", "drop cached origin responses: edge purge URL | --prefix URL | --tag KEY [--soft]", runPurge},
 		{"cache", "inspect the node's cache: stats, verify, gc", runCache},
 		{"version", "print the version of edge and its runtime", runVersion},
 	}
