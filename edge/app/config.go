@@ -160,7 +160,7 @@ func (r *RouteSpec) validate() *fieldError {
 	case r.Origin != "":
 		return r.validateOrigin()
 	case r.Module == "" && r.Static == "":
-		return bad("module", "a route needs module (dynamic), static (files) or origin (proxy)")
+		return bad("module", "a route needs module (dynamic) or static (files) or origin (proxy)")
 	case r.Module != "" && r.Static != "":
 		return bad("static", "a route has module or static, not both")
 	case r.Static != "":
