@@ -17,8 +17,8 @@ func TestParseCacheControl(t *testing.T) {
 		{"max-age=60", httpcache.Directives{MaxAge: time.Minute, HasMaxAge: true}},
 		{"Public, S-MAXAGE=\"30\"", httpcache.Directives{Public: true, SMaxAge: 30 * time.Second, HasSMaxAge: true}},
 		{`no-cache="Set-Cookie, X-Foo", private`, httpcache.Directives{NoCache: true, Private: true}},
-		{"max-age=-1", httpcache.Directives{HasMaxAge: true}},                 // invalid: stale at once
-		{"max-age=1e9", httpcache.Directives{HasMaxAge: true}},                // not delta-seconds
+		{"max-age=-1", httpcache.Directives{HasMaxAge: true}},  // invalid: stale at once
+		{"max-age=1e9", httpcache.Directives{HasMaxAge: true}}, // not delta-seconds
 		{"max-age=99999999999999999999", httpcache.Directives{MaxAge: (1<<31 - 1) * time.Second, HasMaxAge: true}},
 		{"stale-while-revalidate=5,stale-if-error=9", httpcache.Directives{StaleWhileRevalidate: 5 * time.Second, HasStaleWhileRevalidate: true, StaleIfError: 9 * time.Second, HasStaleIfErr: true}},
 		{"no-store,,  ,must-revalidate", httpcache.Directives{NoStore: true, MustRevalidate: true}},
