@@ -107,18 +107,17 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *app.Route, i
 	defer cancel()
 	epoch := c.Epoch()
 	res, err := h.fetchShared(ctx, r, rt, key, stale)
-	if err != nil || res.resp.Status >= 500 && stale != nil && stale.StaleIfError(c.Now()) {
-		if stale != nil && stale.StaleIfError(c.Now()) && h.serveEntry(w, r, stale, "STALE", "fwd=stale; detail=origin-error") {
-			c.Stats().StaleIfErrored.Add(1)
-			if res != nil {
-				res.close()
-			}
-			return
+	if failed(res, err) && stale != nil && stale.StaleIfError(c.Now()) &&
+		h.serveEntry(w, r, stale, "STALE", "fwd=stale; detail=origin-error") {
+		c.Stats().StaleIfErrored.Add(1)
+		if res != nil {
+			res.close()
 		}
-		if err != nil {
-			h.originFailed(w, r, rt, id, err)
-			return
-		}
+		return
+	}
+	if err != nil {
+		h.originFailed(w, r, rt, id, err)
+		return
 	}
 	defer res.close()
 	switch {
@@ -142,6 +141,19 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, rt *app.Route, i
 		setCacheStatus(w.Header(), "MISS", "fwd=uri-miss; detail="+res.reason)
 		h.streamFetched(w, r, res, id)
 	}
+}
+
+// failed says whether a fetch failed in the sense of stale-if-error (RFC
+// 5861 §4): no response, or a 500, 502, 503 or 504.
+func failed(res *fetched, err error) bool {
+	if err != nil {
+		return true
+	}
+	switch res.raw.StatusCode {
+	case 500, 502, 503, 504:
+		return true
+	}
+	return false
 }
 
 // fetched is the outcome of a shared fetch: a 304 for the stale entry, a

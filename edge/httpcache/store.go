@@ -45,10 +45,10 @@ func (c *Cache) Put(e *Entry, epoch uint64) bool {
 	}
 	old := c.replace(e)
 	c.addMem(e)
-	victims := c.evictMem()
+	c.evictMem()
 	c.mu.Unlock()
 	c.stats.Stored.Add(1)
-	c.dropDisk(append(victims, old...))
+	c.dropDisk(old)
 	if c.cfg.Store != nil {
 		c.pending.Add(1)
 		go func() {
@@ -176,10 +176,9 @@ func (c *Cache) unlinkDisk(e *Entry) []*Entry {
 }
 
 // evictMem drops the least recently used bodies past the memory budget:
-// an entry also on disk keeps its record; one only in memory goes. The
-// entries to drop from disk are returned. c.mu is held.
-func (c *Cache) evictMem() []*Entry {
-	var gone []*Entry
+// an entry also on disk keeps its record; one only in memory goes. c.mu
+// is held.
+func (c *Cache) evictMem() {
 	for c.memBytes > c.cfg.MemoryBytes && c.mem.Len() > 0 {
 		e := c.mem.Back().Value.(*Entry)
 		c.unlinkMem(e)
@@ -190,7 +189,6 @@ func (c *Cache) evictMem() []*Entry {
 		}
 		c.unpublish(e)
 	}
-	return gone
 }
 
 // unpublish removes e from its key's variants. c.mu is held.
