@@ -35,6 +35,9 @@ type AdminConfig struct {
 	Members MembersFunc
 	// Keyring is the gossip keyring (nil: not in a mesh, 501).
 	Keyring Keyring
+	// MeshPurge, in a mesh, sends a purge (httpcache.Purge as JSON) to
+	// every other member and returns how many it reached (nil: one node).
+	MeshPurge func(body []byte) (int, error)
 	// Handler is the user-traffic handler whose counters /metrics reports.
 	Handler *edge.Handler
 	Log     *slog.Logger

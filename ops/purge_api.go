@@ -23,8 +23,8 @@ type PurgeRequest struct {
 
 // PurgeResponse says what a purge did on this node.
 type PurgeResponse struct {
-	Purged  int     `json:"purged"`  // entries removed or marked stale
-	Nodes   int     `json:"nodes"`   // nodes that applied it (this one)
+	Purged  int     `json:"purged"`  // entries removed or marked stale here
+	Nodes   int     `json:"nodes"`   // this node and the members it was delivered to
 	Seconds float64 `json:"seconds"` // how long applying it took
 }
 
@@ -55,7 +55,16 @@ func (a *Admin) purge(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	n := hc.Purge(p)
+	nodes := 1
+	if a.cfg.MeshPurge != nil {
+		body, _ := json.Marshal(p)
+		others, err := a.cfg.MeshPurge(body)
+		if err != nil {
+			a.log.Warn("purge not sent to the mesh", "err", err)
+		}
+		nodes += others
+	}
 	took := time.Since(start)
-	a.log.Info("purge", "url", req.URL, "prefix", req.Prefix, "tag", req.Tag, "soft", req.Soft, "purged", n, "took", took)
-	writeJSON(w, http.StatusOK, PurgeResponse{Purged: n, Nodes: 1, Seconds: took.Seconds()})
+	a.log.Info("purge", "url", req.URL, "prefix", req.Prefix, "tag", req.Tag, "soft", req.Soft, "purged", n, "nodes", nodes, "took", took)
+	writeJSON(w, http.StatusOK, PurgeResponse{Purged: n, Nodes: nodes, Seconds: took.Seconds()})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"log/slog"
 
@@ -18,4 +19,24 @@ func httpCacheFlags(fs *flag.FlagSet, cfg *serveConfig) {
 // disk tier in the node's store.
 func newHTTPCache(cfg serveConfig, store *cache.Cache, log *slog.Logger) (*httpcache.Cache, error) {
 	return httpcache.New(httpcache.Config{Store: store, MemoryBytes: cfg.HTTPCacheMemory, DiskBytes: cfg.HTTPCacheDisk, Log: log})
+}
+
+// applyPurge applies a purge another member published.
+func (w *meshWiring) applyPurge(body []byte) {
+	if w.httpCache == nil {
+		return
+	}
+	var p httpcache.Purge
+	if err := json.Unmarshal(body, &p); err != nil || p.Key == "" && p.Prefix == "" && p.Tag == "" {
+		return // not a purge this node understands: nothing to remove
+	}
+	w.httpCache.Purge(p)
+}
+
+// purger is the admin API's way to send a purge to the mesh (nil: none).
+func (w *meshWiring) purger() func([]byte) (int, error) {
+	if w.mesh == nil {
+		return nil
+	}
+	return w.mesh.PublishPurge
 }

@@ -86,6 +86,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	mesh.httpCache = handler.HTTPCache()
 	if err := mesh.start(cfg, store, engine, deployer, trusted, srv, log); err != nil {
 		_ = srv.Shutdown(context.Background())
 		return err
@@ -150,7 +151,7 @@ func startAdmin(cfg serveConfig, store *cache.Cache, engine *modules.Engine, dep
 			return nil, err
 		}
 	}
-	admin, err := ops.NewAdmin(ops.AdminConfig{Addr: cfg.Admin, Token: token, Cache: store, Checker: artifactChecker(engine), Deployer: deployer, MaxBlob: cfg.MaxBundle, Members: mesh.members, Keyring: mesh.keyring(), Handler: handler, Log: log})
+	admin, err := ops.NewAdmin(ops.AdminConfig{Addr: cfg.Admin, Token: token, Cache: store, Checker: artifactChecker(engine), Deployer: deployer, MaxBlob: cfg.MaxBundle, Members: mesh.members, Keyring: mesh.keyring(), MeshPurge: mesh.purger(), Handler: handler, Log: log})
 	if err != nil {
 		return nil, err
 	}
