@@ -21,7 +21,7 @@ func newHTTPCache(cfg serveConfig, store *cache.Cache, log *slog.Logger) (*httpc
 	return httpcache.New(httpcache.Config{Store: store, MemoryBytes: cfg.HTTPCacheMemory, DiskBytes: cfg.HTTPCacheDisk, Log: log})
 }
 
-// applyPurge applies a purge another member published.
+// applyPurge applies a purge another member published, in the background.
 func (w *meshWiring) applyPurge(body []byte) {
 	if w.httpCache == nil {
 		return
@@ -30,7 +30,7 @@ func (w *meshWiring) applyPurge(body []byte) {
 	if err := json.Unmarshal(body, &p); err != nil || p.Key == "" && p.Prefix == "" && p.Tag == "" {
 		return // not a purge this node understands: nothing to remove
 	}
-	w.httpCache.Purge(p)
+	go w.httpCache.Purge(p) // off memberlist's delivery goroutine: a hard purge writes to disk
 }
 
 // purger is the admin API's way to send a purge to the mesh (nil: none).
