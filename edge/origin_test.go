@@ -1,6 +1,8 @@
 package edge_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/pem"
 	"io"
 	"net"
@@ -9,8 +11,10 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/httpcache"
 )
 
 // TestOriginForwardsCleanly checks what the origin receives and what the
@@ -131,5 +135,42 @@ func TestOriginHTTP2WithOriginCA(t *testing.T) {
 	n2 := startNode(t, edge.HandlerConfig{Log: quietLog}, originApp(t, o.URL, "", nil))
 	if resp, _ := get(t, http.DefaultClient, "http://"+n2.srv.HTTPAddr()+"/"); resp.StatusCode != 502 {
 		t.Errorf("untrusted origin certificate: %d, want 502", resp.StatusCode)
+	}
+}
+
+// TestOriginStreamsResponse: a response without Content-Length reaches the
+// client piece by piece: the origin sends its second piece only once the
+// client has read the first, which a buffering proxy would never deliver.
+func TestOriginStreamsResponse(t *testing.T) {
+	gotFirst := make(chan struct{})
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "first\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-gotFirst:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, "second\n")
+	})
+	for _, cached := range []bool{false, true} {
+		cfg := edge.HandlerConfig{Log: quietLog}
+		if cached {
+			cfg.HTTPCache, _ = httpcache.New(httpcache.Config{Log: quietLog})
+		}
+		n := startNode(t, cfg, originApp(t, o.URL, "", nil))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+n.srv.HTTPAddr()+"/events", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(resp.Body).ReadString('\n')
+		if err != nil || line != "first\n" {
+			t.Fatalf("cache %v: first piece %q, %v (not streamed)", cached, line, err)
+		}
+		gotFirst <- struct{}{}
+		resp.Body.Close()
+		cancel()
 	}
 }
