@@ -86,6 +86,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	defer handler.HTTPCache().Close() // disk writes in progress end before the store closes
 	mesh.httpCache = handler.HTTPCache()
 	if err := mesh.start(cfg, store, engine, deployer, trusted, srv, log); err != nil {
 		_ = srv.Shutdown(context.Background())
