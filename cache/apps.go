@@ -97,6 +97,7 @@ func (c *Cache) Apps() ([]AppRecord, error) {
 func referenced(tx *bolt.Tx) map[Digest]bool {
 	refs := map[Digest]bool{}
 	deployedRefs(tx, refs)
+	heldRefs(tx, refs)
 	_ = tx.Bucket(bucketApps).ForEach(func(_, v []byte) error {
 		var a AppRecord
 		if json.Unmarshal(v, &a) == nil {

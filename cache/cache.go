@@ -21,7 +21,8 @@ var (
 	bucketStats     = []byte("stats")     // counter name → uint64
 	bucketDeploys   = []byte("deploys")   // app name → nested bucket of versions (versions.go)
 	bucketStates    = []byte("states")    // app name → Head (JSON); outlives the app's removal
-	allBuckets      = [][]byte{bucketBlobs, bucketChunks, bucketArtifacts, bucketArtMeta, bucketApps, bucketKV, bucketStats, bucketDeploys, bucketStates}
+	bucketHolds     = []byte("holds")     // digest(32) ‖ owner → nothing: blobs kept by a non-app owner (holds.go)
+	allBuckets      = [][]byte{bucketBlobs, bucketChunks, bucketArtifacts, bucketArtMeta, bucketApps, bucketKV, bucketStats, bucketDeploys, bucketStates, bucketHolds}
 )
 
 // Sentinel errors.

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/edgecdn/edge/edge/httpcache"
 )
 
 // HandlerConfig configures a Handler. Zero fields take the defaults.
@@ -35,6 +37,10 @@ type HandlerConfig struct {
 	AccessLog bool
 	// Observer is told about every request and guest run (metrics).
 	Observer Observer
+
+	// HTTPCache is the shared cache origin routes answer through; nil:
+	// origin routes pass every request through.
+	HTTPCache *httpcache.Cache
 }
 
 // Defaults for HandlerConfig.
@@ -54,6 +60,7 @@ type Handler struct {
 	limiter *Limiter
 	bodies  *bodyBudget
 	stats   Stats
+	origins originPool
 }
 
 // NewHandler builds the request handler.
@@ -95,6 +102,13 @@ func NewHandler(cfg HandlerConfig) *Handler {
 // HandlerConfig.MaxBodyMemory: for metrics and tests.
 func (h *Handler) BodyMemory() int64 { return h.bodies.used.Load() }
 
+// HTTPCache is the shared HTTP cache (nil when there is none), for purges
+// and metrics.
+func (h *Handler) HTTPCache() *httpcache.Cache { return h.cfg.HTTPCache }
+
+// CloseIdle drops idle connections to origins.
+func (h *Handler) CloseIdle() { h.origins.close() }
+
 // Limiter exposes the guest concurrency limiter, for metrics and tests.
 func (h *Handler) Limiter() *Limiter { return h.limiter }
 
@@ -116,6 +130,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case route == nil || route.Internal:
 		appName = app.Name
 		http.Error(rec, "404 page not found", http.StatusNotFound)
+	case route.Origin != nil:
+		appName = app.Name
+		h.serveOrigin(rec, r, route, id)
 	case route.Dynamic():
 		appName = app.Name
 		h.serveDynamic(rec, r, app.Name, route, id)

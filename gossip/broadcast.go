@@ -83,6 +83,12 @@ func (d *delegate) NotifyMsg(msg []byte) {
 		m.mu.Unlock()
 		return
 	}
+	if len(msg) > 1 && msg[0] == msgPurge {
+		if err := m.receivePurge(msg); err != nil {
+			m.log.Debug("purge dropped", "err", err)
+		}
+		return
+	}
 	rec, err := decodeRecord(msg)
 	if err != nil {
 		m.log.Debug("message dropped", "err", err)

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgecdn/edge/cache"
@@ -61,6 +62,9 @@ type Config struct {
 	// 6× longer) instead of a LAN's: a mesh across regions needs them, or
 	// alive nodes behind 100-250 ms links are declared dead.
 	WAN bool
+	// OnPurge, if set, applies a purge statement another member published
+	// (PublishPurge); called once per statement.
+	OnPurge func(body []byte)
 	// Tune, if set, adjusts memberlist's configuration (the LAN or WAN
 	// preset) before it starts: tests shorten timings, inject a Transport.
 	Tune func(*memberlist.Config)
@@ -95,6 +99,8 @@ type Mesh struct {
 	wg    sync.WaitGroup
 	once  sync.Once
 	bytes counters
+	// purges remembers the ids of purge statements seen (purge.go).
+	purges map[string]time.Time
 }
 
 // New checks cfg and builds the mesh without starting it.
@@ -299,14 +305,14 @@ func (m *Mesh) sayGoodbye(d time.Duration) {
 }
 
 // sendDirect sends msg over TCP to every other member, 16 at a time, and
-// returns when every send has ended.
-func (m *Mesh) sendDirect(msg []byte) {
+// returns, when every send has ended, how many succeeded.
+func (m *Mesh) sendDirect(msg []byte) int {
 	if m.ml == nil {
-		return
+		return 0
 	}
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	var ok atomic.Int64
 	for _, n := range m.liveNodes() {
 		if n.Name == m.cfg.Name {
 			continue
@@ -317,10 +323,14 @@ func (m *Mesh) sendDirect(msg []byte) {
 			defer func() { <-sem; wg.Done() }()
 			if err := m.ml.SendReliable(&n, msg); err != nil {
 				m.log.Debug("direct send failed", "to", n.Name, "err", err)
+			} else {
+				ok.Add(1)
 			}
 			m.bytes.sent.Add(int64(len(msg)))
 		}(n)
 	}
+	wg.Wait()
+	return int(ok.Load())
 }
 
 // receive takes a state from a peer: ignored unless it beats the best

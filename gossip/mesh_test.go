@@ -108,6 +108,8 @@ type meshOpts struct {
 	log *slog.Logger
 	// applier makes the node's Applier (default: storeApplier).
 	applier func(*cache.Cache) gossip.Applier
+	// onPurge receives the node's purge statements.
+	onPurge func(node string, body []byte)
 }
 
 func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
@@ -147,6 +149,11 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: o.trusted,
 		Cache: store, Applier: applier, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: log, WAN: o.wanTimings,
 		Meta: gossip.Meta{Region: o.region},
+		OnPurge: func(body []byte) {
+			if o.onPurge != nil {
+				o.onPurge(name, body)
+			}
+		},
 		Tune: func(mc *memberlist.Config) {
 			tune(mc)
 			mc.Transport = tr

@@ -38,6 +38,9 @@ type AdminConfig struct {
 	// Keyring returns the gossip keyring (nil, or returning nil: not in a
 	// mesh, 501). A func: the node joins its mesh after the API is bound.
 	Keyring func() Keyring
+	// MeshPurge, in a mesh, sends a purge (httpcache.Purge as JSON) to
+	// every other member and returns how many it reached (nil: one node).
+	MeshPurge func(body []byte) (int, error)
 	// Handler is the user-traffic handler whose queue /metrics reports.
 	Handler *edge.Handler
 	// Metrics is the registry /metrics serves, fed by the Handler when it
@@ -95,6 +98,7 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	a.routeMesh(mux)
 	routePprof(mux)
 	mux.HandleFunc("GET /v1/status", a.status)
+	a.routePurge(mux)
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", healthz) // these two need no token
 	root.HandleFunc("GET /readyz", a.readyz)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
+	"github.com/edgecdn/edge/edge/httpcache"
 )
 
 // cacheCollectors read the cache's live counters at scrape time.
@@ -135,6 +136,9 @@ func (a *Admin) registerMetrics() error {
 	if a.cfg.Handler != nil {
 		cs = append(cs, limiterCollectors(a.cfg.Handler.Limiter())...)
 		cs = append(cs, bodyCollectors(a.cfg.Handler)...)
+		if hc := a.cfg.Handler.HTTPCache(); hc != nil {
+			cs = append(cs, httpCacheCollectors(hc.Stats())...)
+		}
 	}
 	if a.cfg.Certs != nil {
 		cs = append(cs, newCertCollector(a.cfg.Certs))
@@ -146,4 +150,26 @@ func (a *Admin) registerMetrics() error {
 		return fmt.Errorf("ops: metrics: %w", err)
 	}
 	return nil
+}
+
+// httpCacheCollectors report the origin routes' HTTP cache.
+func httpCacheCollectors(s *httpcache.Stats) []prometheus.Collector {
+	c := func(name, help string, v func() uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v()) })
+	}
+	return []prometheus.Collector{
+		c("edge_http_cache_hits_total", "Origin-route requests answered from a fresh cached response.", s.Hits.Load),
+		c("edge_http_cache_misses_total", "Origin-route requests fetched from the origin.", s.Misses.Load),
+		c("edge_http_cache_stale_total", "Stale responses served while one request revalidated.", s.Stale.Load),
+		c("edge_http_cache_stale_if_error_total", "Stale responses served because the origin failed.", s.StaleIfErrored.Load),
+		c("edge_http_cache_bypass_total", "Requests passed through uncached (method, Authorization).", s.Bypass.Load),
+		c("edge_http_cache_revalidations_total", "Stored responses refreshed by a 304.", s.Revalidated.Load),
+		c("edge_http_cache_collapsed_total", "Requests that waited for another's fetch of the same key.", s.Collapsed.Load),
+		c("edge_http_cache_stored_total", "Responses stored.", s.Stored.Load),
+		c("edge_http_cache_evictions_total", "Responses evicted over a budget.", s.Evicted.Load),
+		c("edge_http_cache_purged_total", "Responses purged or marked stale by purges.", s.Purged.Load),
+		c("edge_http_cache_origin_errors_total", "Origin fetches that failed.", s.OriginErrors.Load),
+		c("edge_http_cache_origin_bytes_total", "Body bytes read from origins.", s.OriginBytes.Load),
+		c("edge_http_cache_served_bytes_total", "Body bytes served from the cache.", s.CacheBytes.Load),
+	}
 }

@@ -71,7 +71,7 @@ func newRoot(args []string) *cobra.Command {
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
 	root.AddCommand(
-		serveCmd(args, runServe), deployCmd(), appsCmd(), appCmd(), rollbackCmd(), certsCmd(), membersCmd(),
+		serveCmd(args, runServe), deployCmd(), appsCmd(), appCmd(), rollbackCmd(), certsCmd(), purgeCmd(), membersCmd(),
 		keygenCmd(), gossipKeyCmd(), cacheCmd(), versionCmd(),
 	)
 	return root

@@ -44,6 +44,9 @@ type serveConfig struct {
 	MaxBundle int64 `toml:"max_bundle"`
 	// MaxBodyMemory bounds request body bytes buffered across the node.
 	MaxBodyMemory int64 `toml:"max_body_memory"`
+	// HTTP cache budgets for origin routes, in bytes (0: defaults).
+	HTTPCacheMemory int64 `toml:"http_cache_memory"`
+	HTTPCacheDisk   int64 `toml:"http_cache_disk"`
 	// Mesh: the node's name and region, its gossip address, the nodes
 	// to join, the gossip keys (files or base64, the first encrypts) and
 	// the peer endpoint's address (default: the gossip host, any port).
@@ -111,7 +114,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 // configKeys lists the config file's keys, for --help.
-const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, app_share, max_output, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, max_body_memory, node_name, region, gossip_wan, gossip, join, gossip_keys, peer, drain_timeout, " + acmeConfigKeys
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, app_share, max_output, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, max_body_memory, http_cache_memory, http_cache_disk, node_name, region, gossip_wan, gossip, join, gossip_keys, peer, drain_timeout, " + acmeConfigKeys
 
 // serveFlags defines every flag of `edge serve` on the matching field of
 // cfg, with the field's current value (default or config file) as default.
@@ -145,6 +148,7 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "on SIGTERM, how long requests in flight get to finish before they are cut")
 	fs.StringVar(&cfg.Peer, "peer", cfg.Peer, "peer endpoint `address` other nodes fetch blobs from (default: the gossip host, any port)")
 	acmeFlags(fs, &cfg.acmeSettings)
+	httpCacheFlags(fs, cfg)
 }
 
 // configFlag finds --config's value in args before the flags are parsed,

@@ -13,6 +13,7 @@ import (
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/deploy"
+	"github.com/edgecdn/edge/edge/httpcache"
 	"github.com/edgecdn/edge/gossip"
 	"github.com/edgecdn/edge/gossip/state"
 	"github.com/edgecdn/edge/modules"
@@ -28,6 +29,8 @@ const defaultGossip = "0.0.0.0:7946"
 type meshWiring struct {
 	clock *state.Clock
 	mesh  *gossip.Mesh
+	// httpCache applies purges other members publish (http_cache_wiring.go).
+	httpCache *httpcache.Cache
 }
 
 // nodeName is --node-name, else the hostname.
@@ -98,6 +101,7 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 			Public: public, Software: version,
 		},
 		Trusted: trusted, Cache: store, Applier: applier{deployer}, Clock: w.clock, Log: log,
+		OnPurge: w.applyPurge,
 	})
 	if err != nil {
 		return err

@@ -101,12 +101,17 @@ func (n *node) listen() error {
 		useCertManager(&scfg, n.certs)
 	}
 	n.requireReadiness()
+	hc, err := newHTTPCache(n.cfg, n.store, n.log)
+	if err != nil {
+		return err
+	}
+	n.stops.push("http cache", func(context.Context) error { hc.Close(); return nil }) // disk writes end before the store closes
 	n.handler = edge.NewHandler(edge.HandlerConfig{
 		Router: n.router, Log: n.log,
 		MaxInFlight: n.cfg.MaxInFlight, MaxQueue: n.cfg.MaxQueue, QueueWait: n.cfg.QueueWait,
 		MaxBodyMemory: n.cfg.MaxBodyMemory, AppShare: n.cfg.AppShare,
 		AltSvc:    n.altSvc,
-		AccessLog: n.cfg.AccessLog, Observer: n.metrics,
+		AccessLog: n.cfg.AccessLog, Observer: n.metrics, HTTPCache: hc,
 	})
 	n.srv = edge.NewServer(scfg, n.handler)
 	if err := n.srv.Listen(); err != nil {
@@ -116,6 +121,7 @@ func (n *node) listen() error {
 	var publish func(*state.AppState)
 	var ledger *state.Ledger
 	n.mesh, ledger, publish = prepareMesh(n.cfg)
+	n.mesh.httpCache = hc
 	n.loadOpt = app.LoadOptions{Loader: app.NewModuleLoader(n.engine, n.store, n.log), Cache: n.store, ServerSoftware: "edge/" + version}
 	n.deployer = deploy.New(deploy.Config{
 		Cache: n.store, Router: n.router, Ledger: ledger, Load: n.loadOpt, Trusted: n.trusted, Keep: n.cfg.KeepVersions,
@@ -154,7 +160,7 @@ func (n *node) listenAdmin() error {
 		Addr: n.cfg.Admin, Token: token, Cache: n.store, Checker: artifactChecker(n.engine), Deployer: n.deployer,
 		MaxBlob: n.cfg.MaxBundle, Members: n.mesh.members, Keyring: n.mesh.keyring, Handler: n.handler, Log: n.log,
 		Name: nodeName(n.cfg), Metrics: n.metrics, Ready: n.ready, GossipBytes: n.mesh.gossipBytes,
-		Certs: n.certList,
+		Certs: n.certList, MeshPurge: n.mesh.purger(n.cfg),
 	})
 	if err != nil {
 		return err

@@ -44,6 +44,9 @@ type Route struct {
 	Files        *StaticFiles
 	CacheControl string
 	Internal     bool // served only through a module's X-Edge-Static
+
+	// Origin routes.
+	Origin *Origin
 }
 
 // Dynamic reports whether the route runs a module.
@@ -139,6 +142,11 @@ const DefaultMaxStaticBytes = 256 << 20
 func loadRoute(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource) (*Route, error) {
 	rt := &Route{Pattern: spec.Path}
 	rt.Prefix, rt.Wild = cutWildcard(spec.Path)
+	if spec.Origin != "" {
+		o, err := loadOrigin(fsys, &spec.OriginSpec)
+		rt.Origin = o
+		return rt, err
+	}
 	if spec.Static != "" {
 		files, err := loadStatic(fsys, spec.Static, src)
 		if err != nil {

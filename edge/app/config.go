@@ -24,8 +24,8 @@ type Config struct {
 	Routes []RouteSpec `toml:"routes"`
 }
 
-// RouteSpec is one [[routes]] entry. A route is either dynamic (Module) or
-// static (Static), never both.
+// RouteSpec is one [[routes]] entry. A route is dynamic (Module), static
+// (Static) or proxied to an origin (Origin): exactly one of them.
 type RouteSpec struct {
 	Path         string            `toml:"path"`
 	Module       string            `toml:"module"`
@@ -40,6 +40,7 @@ type RouteSpec struct {
 	// are served only when a module of the app names one (X-Edge-Static),
 	// after checking whatever it checks (a signed URL, a session).
 	Internal bool `toml:"internal"`
+	OriginSpec
 }
 
 // ErrConfig is returned for any edge.toml that cannot be used; the
@@ -161,8 +162,10 @@ func (r *RouteSpec) validate() *fieldError {
 		return bad("path", "%q %s", r.Path, err.Error())
 	}
 	switch {
+	case r.Origin != "":
+		return r.validateOrigin()
 	case r.Module == "" && r.Static == "":
-		return bad("module", "a route needs module (dynamic) or static (files)")
+		return bad("module", "a route needs module (dynamic) or static (files) or origin (proxy)")
 	case r.Module != "" && r.Static != "":
 		return bad("static", "a route has module or static, not both")
 	case r.Static != "":
@@ -172,6 +175,9 @@ func (r *RouteSpec) validate() *fieldError {
 }
 
 func (r *RouteSpec) validateStatic() *fieldError {
+	if f := r.OriginSpec.setField(); f != "" {
+		return bad(f, "applies to origin routes only")
+	}
 	for _, f := range []struct {
 		name string
 		set  bool
@@ -189,6 +195,9 @@ func (r *RouteSpec) validateStatic() *fieldError {
 func (r *RouteSpec) validateDynamic() *fieldError {
 	if r.Internal {
 		return bad("internal", "applies to static routes only")
+	}
+	if f := r.OriginSpec.setField(); f != "" {
+		return bad(f, "applies to origin routes only")
 	}
 	if r.CacheControl != "" {
 		return bad("cache_control", "applies to static routes only (a module sets its own headers)")

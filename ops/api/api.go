@@ -164,3 +164,22 @@ const DemoSource = "embedded demo"
 type CertsBody struct {
 	Certs []edgetls.CertInfo `json:"certs"`
 }
+
+// PurgeRequest is the body of POST /v1/purge: exactly one of URL (one
+// object, every variant), Prefix (every object whose URL starts with it)
+// or Tag (every object whose Surrogate-Key lists it). Soft marks them
+// stale instead of removing them: the next request revalidates while the
+// others are served the stale copy.
+type PurgeRequest struct {
+	URL    string `json:"url,omitempty"`
+	Prefix string `json:"prefix,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+	Soft   bool   `json:"soft,omitempty"`
+}
+
+// PurgeResponse says what a purge did on this node.
+type PurgeResponse struct {
+	Purged  int     `json:"purged"`  // entries removed or marked stale here
+	Nodes   int     `json:"nodes"`   // this node and the members it was delivered to
+	Seconds float64 `json:"seconds"` // how long applying it took
+}

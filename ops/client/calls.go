@@ -104,3 +104,10 @@ func (c *Client) Certs(ctx context.Context) (*api.CertsBody, error) {
 	var out api.CertsBody
 	return &out, c.call(ctx, http.MethodGet, "/v1/certs", nil, &out)
 }
+
+// Purge removes (or, soft, marks stale) cached origin responses on the
+// node and, in a mesh, on every member it reaches.
+func (c *Client) Purge(ctx context.Context, req api.PurgeRequest) (*api.PurgeResponse, error) {
+	var out api.PurgeResponse
+	return &out, c.call(ctx, http.MethodPost, "/v1/purge", req, &out)
+}

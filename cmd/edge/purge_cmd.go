@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgecdn/edge/ops/api"
+)
+
+// purgeCmd is `edge purge URL`, `edge purge --prefix URL` or
+// `edge purge --tag KEY`, each with an optional --soft: cached origin
+// responses removed (or marked stale) through the node's admin API, and
+// through it on every member of its mesh.
+func purgeCmd() *cobra.Command {
+	var cf clientFlags
+	var req api.PurgeRequest
+	cmd := &cobra.Command{
+		Use:   "purge [URL]",
+		Short: "Drop cached origin responses: by URL, --prefix URL or --tag KEY",
+		Args: func(cmd *cobra.Command, args []string) error {
+			byOther := req.Prefix != "" || req.Tag != ""
+			switch {
+			case byOther && len(args) == 0, !byOther && len(args) == 1:
+				return nil
+			case byOther:
+				return usagef("takes a URL, or --prefix or --tag, not both")
+			}
+			return usagef("wants a URL, --prefix URL or --tag KEY")
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				req.URL = args[0]
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Purge(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			if cf.json {
+				return printJSON(cmd.OutOrStdout(), res)
+			}
+			kind := "purged"
+			if req.Soft {
+				kind = "marked stale"
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s %d cached responses on %d node(s) in %.3fs\n", kind, res.Purged, res.Nodes, res.Seconds)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&req.Prefix, "prefix", "", "purge every cached URL that starts with this one")
+	cmd.Flags().StringVar(&req.Tag, "tag", "", "purge every response whose Surrogate-Key lists this key")
+	cmd.Flags().BoolVar(&req.Soft, "soft", false, "mark stale instead of removing: served while one request revalidates")
+	cf.register(cmd)
+	return cmd
+}
