@@ -46,7 +46,7 @@ static char *edge_copy_vec(wasm_byte_vec_t *v) {
 	return s;
 }
 
-static void edge_take_error(edge_outcome *out, wasmtime_error_t *err, wasm_trap_t *trap) {
+void edge_take_error(edge_outcome *out, wasmtime_error_t *err, wasm_trap_t *trap) {
 	wasm_byte_vec_t msg = {0, NULL};
 	if (err) {
 		int code = 0;
@@ -84,20 +84,9 @@ static void edge_take_error(edge_outcome *out, wasmtime_error_t *err, wasm_trap_
 
 enum { WASI_ESUCCESS = 0, WASI_EBADF = 8, WASI_EFAULT = 21, WASI_EFBIG = 22, WASI_ESPIPE = 70 };
 
-// edge_req is one request's WASI state: the store's data.
-typedef struct {
-	const char *args; size_t argc, args_len;   // "a\0b\0"
-	const char *env; size_t envc, env_len;     // "K=V\0K=V\0"
-	const uint8_t *in; size_t in_len, in_pos;  // WASI stdin; the request, for the edge ABI
-	edge_buf *out, *err;                       // WASI stdout and stderr
-	// The edge ABI's response.
-	edge_buf *head, *body;
-	int responded, status;
-	int abi; // the edge ABI: WASI stdin is empty
-} edge_req;
 
 // edge_mem finds the caller's linear memory.
-static uint8_t *edge_mem(wasmtime_caller_t *caller, size_t *size) {
+uint8_t *edge_mem(wasmtime_caller_t *caller, size_t *size) {
 	wasmtime_extern_t item;
 	if (!wasmtime_caller_export_get(caller, "memory", 6, &item) || item.kind != EDGE_EXTERN_MEMORY) return NULL;
 	wasmtime_context_t *ctx = wasmtime_caller_context(caller);
@@ -106,15 +95,15 @@ static uint8_t *edge_mem(wasmtime_caller_t *caller, size_t *size) {
 	return wasmtime_memory_data(ctx, m);
 }
 
-static int edge_in_bounds(size_t size, uint32_t ptr, uint64_t len) {
+int edge_in_bounds(size_t size, uint32_t ptr, uint64_t len) {
 	return (uint64_t)ptr + len <= size;
 }
 
-static edge_req *edge_req_of(wasmtime_caller_t *caller) {
+edge_req *edge_req_of(wasmtime_caller_t *caller) {
 	return wasmtime_context_get_data(wasmtime_caller_context(caller));
 }
 
-static void edge_put32(uint8_t *mem, uint32_t at, uint32_t v) { memcpy(mem + at, &v, 4); }
+void edge_put32(uint8_t *mem, uint32_t at, uint32_t v) { memcpy(mem + at, &v, 4); }
 static uint32_t edge_get32(const uint8_t *mem, uint32_t at) { uint32_t v; memcpy(&v, mem + at, 4); return v; }
 
 // sizes_get(count_ptr, buf_size_ptr) for args and environ.
@@ -284,13 +273,6 @@ static wasm_trap_t *edge_abi_log(void *env, wasmtime_caller_t *c, wasmtime_val_r
 	return NULL;
 }
 
-// edge_host is one host function: its name, its parameters as one letter
-// each ('i' i32, 'I' i64), whether it returns an i32, and its code.
-typedef struct {
-	const char *name, *params;
-	int result;
-	wasmtime_func_unchecked_callback_t cb;
-} edge_host;
 
 static wasm_functype_t *edge_functype(const char *params, int result) {
 	wasm_valtype_t *ps[8], *rs[1];
@@ -304,7 +286,7 @@ static wasm_functype_t *edge_functype(const char *params, int result) {
 }
 
 // edge_define defines host functions in one import module of the linker.
-static wasmtime_error_t *edge_define(wasmtime_linker_t *linker, const char *module, const edge_host *fns, size_t n) {
+wasmtime_error_t *edge_define(wasmtime_linker_t *linker, const char *module, const edge_host *fns, size_t n) {
 	for (size_t i = 0; i < n; i++) {
 		wasm_functype_t *ty = edge_functype(fns[i].params, fns[i].result);
 		wasmtime_error_t *err = wasmtime_linker_define_func_unchecked(linker,
@@ -340,7 +322,7 @@ wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker) {
 }
 
 // edge_fail records a failed stage and deletes the store.
-static void edge_fail(edge_outcome *out, enum edge_stage stage, wasmtime_store_t *store, wasmtime_error_t *err, wasm_trap_t *trap) {
+void edge_fail(edge_outcome *out, enum edge_stage stage, wasmtime_store_t *store, wasmtime_error_t *err, wasm_trap_t *trap) {
 	out->stage = stage;
 	edge_take_error(out, err, trap);
 	wasmtime_store_delete(store);
@@ -368,6 +350,31 @@ static bool edge_entry(wasmtime_context_t *ctx, wasmtime_instance_t *inst, int a
 	return false;
 }
 
+// edge_open makes the store of one run, with req as its data: limits,
+// epoch deadline, WASI with stdout and stderr into res's buffers; then
+// instantiates a.pre into inst. On failure it returns NULL with the
+// outcome in res, and nothing left to free.
+wasmtime_store_t *edge_open(const edge_run_args *a, edge_req *req, edge_result *res, wasmtime_instance_t *inst) {
+	edge_outcome *out = &res->outcome;
+	wasi_config_t *wasi = wasi_config_new();
+	if (!wasi) { out->stage = EDGE_STAGE_SETUP; return NULL; }
+	// Wasmtime's side of WASI keeps fds 0-2 valid for fd_fdstat_get and
+	// the like; the bytes themselves go through the functions above.
+	wasi_config_set_stdout_custom(wasi, edge_buf_write, &res->out, NULL);
+	wasi_config_set_stderr_custom(wasi, edge_buf_write, &res->err, NULL);
+
+	wasmtime_store_t *store = wasmtime_store_new(a->engine, req, NULL);
+	wasmtime_context_t *ctx = wasmtime_store_context(store);
+	wasmtime_store_limiter(store, a->memory, a->table_elements, EDGE_STORE_INSTANCES, EDGE_STORE_TABLES, EDGE_STORE_MEMORIES);
+	wasmtime_context_set_epoch_deadline(ctx, a->deadline);
+	wasmtime_error_t *err = wasmtime_context_set_wasi(ctx, wasi);
+	if (err) { edge_fail(out, EDGE_STAGE_SETUP, store, err, NULL); return NULL; }
+	wasm_trap_t *trap = NULL;
+	err = wasmtime_instance_pre_instantiate(a->pre, ctx, inst, &trap);
+	if (err || trap) { edge_fail(out, EDGE_STAGE_INSTANTIATE, store, err, trap); return NULL; }
+	return store;
+}
+
 // edge_run runs a request through a.pre in a fresh store: argv, env and
 // stdin from memory, stdout and stderr into res's bounded buffers, the
 // given limits, and an epoch deadline. The store is deleted before it
@@ -392,27 +399,15 @@ void edge_run(edge_run_args a, edge_result *res) {
 		req.out = &res->err;
 		req.abi = 1;
 	}
-	wasi_config_t *wasi = wasi_config_new();
-	if (!wasi) { out->stage = EDGE_STAGE_SETUP; return; }
-	// Wasmtime's side of WASI keeps fds 0-2 valid for fd_fdstat_get and
-	// the like; the bytes themselves go through the functions above.
-	wasi_config_set_stdout_custom(wasi, edge_buf_write, &res->out, NULL);
-	wasi_config_set_stderr_custom(wasi, edge_buf_write, &res->err, NULL);
-
-	wasmtime_store_t *store = wasmtime_store_new(a.engine, &req, NULL);
-	wasmtime_context_t *ctx = wasmtime_store_context(store);
-	wasmtime_store_limiter(store, a.memory, a.table_elements, EDGE_STORE_INSTANCES, EDGE_STORE_TABLES, EDGE_STORE_MEMORIES);
-	wasmtime_context_set_epoch_deadline(ctx, a.deadline);
-	wasmtime_error_t *err = wasmtime_context_set_wasi(ctx, wasi);
-	if (err) { edge_fail(out, EDGE_STAGE_SETUP, store, err, NULL); return; }
 	wasmtime_instance_t inst;
-	wasm_trap_t *trap = NULL;
-	err = wasmtime_instance_pre_instantiate(a.pre, ctx, &inst, &trap);
-	if (err || trap) { edge_fail(out, EDGE_STAGE_INSTANTIATE, store, err, trap); return; }
+	wasmtime_store_t *store = edge_open(&a, &req, res, &inst);
+	if (!store) return;
+	wasmtime_context_t *ctx = wasmtime_store_context(store);
 	wasmtime_extern_t fn;
 	if (!edge_entry(ctx, &inst, a.abi, &fn, out)) { wasmtime_store_delete(store); return; }
 	_Alignas(EDGE_VAL_ALIGN) uint8_t result[EDGE_VAL_ROOM]; // edge_handle's i32
-	err = wasmtime_func_call(ctx, &fn.of.func, NULL, 0, (wasmtime_val_t *)result, a.abi ? 1 : 0, &trap);
+	wasm_trap_t *trap = NULL;
+	wasmtime_error_t *err = wasmtime_func_call(ctx, &fn.of.func, NULL, 0, (wasmtime_val_t *)result, a.abi ? 1 : 0, &trap);
 	if (err || trap) {
 		out->stage = EDGE_STAGE_RUN;
 		edge_take_error(out, err, trap);

@@ -153,6 +153,8 @@ void wasmtime_pooling_allocation_config_table_elements_set(wasmtime_pooling_allo
 void wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(wasmtime_pooling_allocation_config_t *, size_t);
 void wasmtime_pooling_allocation_config_table_keep_resident_set(wasmtime_pooling_allocation_config_t *, size_t);
 void wasmtime_pooling_allocation_config_decommit_batch_size_set(wasmtime_pooling_allocation_config_t *, size_t);
+void wasmtime_pooling_allocation_config_max_unused_warm_slots_set(wasmtime_pooling_allocation_config_t *, uint32_t);
+void wasmtime_config_memory_init_cow_set(wasm_config_t *, bool);
 void wasmtime_pooling_allocation_strategy_set(wasm_config_t *, const wasmtime_pooling_allocation_config_t *);
 void wasmtime_engine_increment_epoch(wasm_engine_t *engine);
 
@@ -176,6 +178,7 @@ wasmtime_error_t *wasmtime_linker_instantiate_pre(const wasmtime_linker_t *linke
 void wasmtime_instance_pre_delete(wasmtime_instance_pre_t *instance_pre);
 wasmtime_error_t *wasmtime_instance_pre_instantiate(const wasmtime_instance_pre_t *instance_pre, wasmtime_context_t *store, wasmtime_instance_t *instance, wasm_trap_t **trap_ptr);
 bool wasmtime_instance_export_get(wasmtime_context_t *store, const wasmtime_instance_t *instance, const char *name, size_t name_len, wasmtime_extern_t *item);
+wasmtime_error_t *wasmtime_func_call_unchecked(wasmtime_context_t *store, const wasmtime_func_t *func, wasmtime_val_raw_t *args_and_results, size_t args_and_results_len, wasm_trap_t **trap);
 wasmtime_error_t *wasmtime_func_call(wasmtime_context_t *store, const wasmtime_func_t *func, const wasmtime_val_t *args, size_t nargs, wasmtime_val_t *results, size_t nresults, wasm_trap_t **trap);
 
 wasmtime_store_t *wasmtime_store_new(wasm_engine_t *engine, void *data, void (*finalizer)(void *));
@@ -284,6 +287,52 @@ typedef struct {
 } edge_result;
 
 void edge_run(edge_run_args a, edge_result *res);
+
+// ---- Shared by capi.c and preinit.c. ----
+
+// edge_req is one run's WASI state: the store's data.
+typedef struct {
+	const char *args; size_t argc, args_len;   // "a\0b\0"
+	const char *env; size_t envc, env_len;     // "K=V\0K=V\0"
+	const uint8_t *in; size_t in_len, in_pos;  // WASI stdin; the request, for the edge ABI
+	edge_buf *out, *err;                       // WASI stdout and stderr
+	// The edge ABI's response.
+	edge_buf *head, *body;
+	int responded, status;
+	int abi; // the edge ABI: WASI stdin is empty
+	// Pre-initialisation (preinit.c): the deterministic random stream and
+	// clock that init sees.
+	uint64_t rng, clock;
+} edge_req;
+
+// edge_host is one host function: its name, its parameters as one letter
+// each ('i' i32, 'I' i64), whether it returns an i32, and its code.
+typedef struct {
+	const char *name, *params;
+	int result;
+	wasmtime_func_unchecked_callback_t cb;
+} edge_host;
+
+wasmtime_store_t *edge_open(const edge_run_args *a, edge_req *req, edge_result *res, wasmtime_instance_t *inst);
+void edge_fail(edge_outcome *out, enum edge_stage stage, wasmtime_store_t *store, wasmtime_error_t *err, wasm_trap_t *trap);
+void edge_take_error(edge_outcome *out, wasmtime_error_t *err, wasm_trap_t *trap);
+wasmtime_error_t *edge_define(wasmtime_linker_t *linker, const char *module, const edge_host *fns, size_t n);
+uint8_t *edge_mem(wasmtime_caller_t *caller, size_t *size);
+int edge_in_bounds(size_t size, uint32_t ptr, uint64_t len);
+edge_req *edge_req_of(wasmtime_caller_t *caller);
+void edge_put32(uint8_t *mem, uint32_t at, uint32_t v);
+
+// ---- Pre-initialisation (preinit.c). ----
+
+// edge_snap is one instance of an instrumented module whose init has run,
+// kept until its state has been read.
+typedef struct edge_snap edge_snap;
+
+edge_snap *edge_snap_start(edge_run_args a, const char *init, size_t init_len, uint64_t seed, edge_result *res);
+int edge_snap_global(edge_snap *s, const char *name, size_t len, uint8_t out[16]);
+uint8_t *edge_snap_memory(edge_snap *s, const char *name, size_t len, size_t *size);
+void edge_snap_free(edge_snap *s);
+wasmtime_error_t *edge_define_deterministic(wasmtime_linker_t *linker);
 void edge_buf_free(edge_buf *b);
 wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker);
 wasmtime_error_t *edge_define_abi(wasmtime_linker_t *linker);
