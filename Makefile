@@ -47,13 +47,16 @@ examples:
 	bash modules/examples/build.sh
 
 # Fuzz every parser that meets untrusted bytes: guest CGI output, edge.toml,
-# deploy manifests, gossip messages. The seed corpora also run in make test.
+# deploy manifests, gossip messages, wasm modules (pre-initialisation).
+# The seed corpora also run in make test.
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseCGIResponse -fuzztime $(FUZZTIME) ./modules/
 	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime $(FUZZTIME) ./edge/app/
 	$(GO) test -run '^$$' -fuzz FuzzManifest -fuzztime $(FUZZTIME) ./gossip/trust/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime $(FUZZTIME) ./gossip/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./modules/wasmbin/
+	$(GO) test -run '^$$' -fuzz FuzzRewrite -fuzztime $(FUZZTIME) ./modules/wasmbin/
 
 clean:
 	rm -rf bin

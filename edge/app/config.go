@@ -35,6 +35,10 @@ type RouteSpec struct {
 	MaxOutput    string            `toml:"max_output"`
 	Static       string            `toml:"static"`
 	CacheControl string            `toml:"cache_control"`
+	// Preinit: unset pre-initialises an edge ABI reactor or a module that
+	// exports wizer.initialize; true requires an init function; false
+	// runs the module as it is (docs/preinit.md).
+	Preinit *bool `toml:"preinit"`
 }
 
 // ErrConfig is returned for any edge.toml that cannot be used; the
@@ -173,6 +177,7 @@ func (r *RouteSpec) validateStatic() *fieldError {
 	}{
 		{"executor", r.Executor != ""}, {"env", r.Env != nil}, {"memory", r.Memory != ""},
 		{"timeout", r.Timeout != ""}, {"max_output", r.MaxOutput != ""},
+		{"preinit", r.Preinit != nil},
 	} {
 		if f.set {
 			return bad(f.name, "applies to module routes only")
