@@ -1,6 +1,7 @@
 package modules_test
 
 import (
+	"fmt"
 	"syscall"
 	"testing"
 
@@ -73,4 +74,43 @@ func minorFaults() int64 {
 		return 0
 	}
 	return ru.Minflt
+}
+
+// BenchmarkRunEdgeConcurrent runs the C guest and the Go snapshot from 64
+// goroutines, as 64 connections would, with at most inflight guests at
+// once (the node's limiter): the pool-shaping question is how many slots
+// to keep busy. It reports minor faults per request, the cost that
+// dominated under load before slots were reset in place.
+func BenchmarkRunEdgeConcurrent(b *testing.B) {
+	e := newEngine(b)
+	guests := []struct {
+		name string
+		m    *modules.Module
+		g    edgeGuest
+	}{
+		{"c", compileDemo(b, e, "hello-edge.wasm"), edgeGuests[0]},
+		{"go-preinit", preinitDemo(b, e, "hello-edge-go.wasm"), edgeGuests[1]},
+	}
+	req := edgeGet(b)
+	for _, g := range guests {
+		for _, inflight := range []int{2, 8, 64} {
+			b.Run(fmt.Sprintf("%s/inflight-%d", g.name, inflight), func(b *testing.B) {
+				slots := make(chan struct{}, inflight)
+				faults := minorFaults()
+				b.SetParallelism(32) // 64 goroutines on 2 cores
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						slots <- struct{}{}
+						_, _, err := e.RunEdge(g.m, req, g.g.lim)
+						<-slots
+						if err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64(minorFaults()-faults)/float64(b.N), "faults/op")
+			})
+		}
+	}
 }
