@@ -129,15 +129,19 @@ func (l *ModuleLoader) derive(name string, d cache.Digest, read func() ([]byte, 
 		return derivedModule{}, err
 	}
 	init, err := wasmbin.FindInit(wasm)
-	if err != nil {
+	if err != nil && p.Mode == PreinitOn {
 		return derivedModule{}, fmt.Errorf("preinit %s: %w: %w", name, modules.ErrInvalidModule, err)
 	}
-	eligible := init == "wizer.initialize" || init == "_initialize" && p.Executor == "edge" || p.Recipe.Init != ""
+	// In auto mode a module the rewriter cannot read goes to the compiler
+	// as it is, which explains what is wrong with it in its own words.
+	eligible := err == nil && (init == "wizer.initialize" || init == "_initialize" && p.Executor == "edge" || p.Recipe.Init != "")
 	if !eligible {
 		if p.Mode == PreinitOn {
 			return derivedModule{}, fmt.Errorf("preinit: %s exports no init function (wizer.initialize, or _initialize for an edge ABI reactor)", name)
 		}
-		l.remember(key, nil)
+		if err == nil {
+			l.remember(key, nil)
+		}
 		m, err := l.LoadLazy(name, d, func() ([]byte, error) { return wasm, nil })
 		return derivedModule{m: m}, err
 	}

@@ -160,3 +160,17 @@ func TestPreinitOnStaticRouteRefused(t *testing.T) {
 		t.Fatalf("err %v, want routes[0].preinit refused", err)
 	}
 }
+
+// TestPreinitAutoLeavesJunkToTheCompiler: in auto mode a file that is not
+// wasm is refused with the compiler's explanation, as before preinit.
+func TestPreinitAutoLeavesJunkToTheCompiler(t *testing.T) {
+	dir := writePreinitApp(t, watCounter, "")
+	if err := os.WriteFile(filepath.Join(dir, "g.wasm"), []byte("\x00asm\x01\x00\x00\x00\x01\x05"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loader := app.NewModuleLoader(newTestEngine(t), nil, quietLog)
+	_, err := app.LoadAppDir(dir, app.LoadOptions{Loader: loader})
+	if err == nil || strings.Contains(err.Error(), "wasmbin") || !strings.Contains(err.Error(), "invalid module") {
+		t.Fatalf("err %v, want the compiler's invalid module error", err)
+	}
+}
