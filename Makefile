@@ -59,7 +59,9 @@ media-example:
 	bash modules/examples/media/build-media.sh
 
 # Fuzz every parser that meets untrusted bytes: guest CGI output, edge.toml,
-# deploy manifests, gossip messages. The seed corpora also run in make test.
+# deploy manifests, gossip messages, the media example's signed tokens,
+# Range headers, wasm modules (pre-initialisation). The seed corpora also
+# run in make test.
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseCGIResponse -fuzztime $(FUZZTIME) ./modules/
@@ -68,6 +70,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime $(FUZZTIME) ./gossip/
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./modules/examples/media/backend/
 	$(GO) test -run '^$$' -fuzz FuzzCoalesceRanges -fuzztime $(FUZZTIME) ./edge/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./modules/wasmbin/
+	$(GO) test -run '^$$' -fuzz FuzzRewrite -fuzztime $(FUZZTIME) ./modules/wasmbin/
 
 # The attacks of issue 10 with their targets, h2spec against the HTTPS
 # listener, 1,000 concurrent 16 MiB uploads (peak RSS) and 10,000 requests

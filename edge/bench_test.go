@@ -55,6 +55,17 @@ func BenchmarkHandlerWAGIGo(b *testing.B) {
 	runHandler(b, benchHandler(b), "/api/hello-go?name=bench", "Hello, bench! (from Go)\n")
 }
 
+func BenchmarkHandlerEdgeC(b *testing.B) {
+	runHandler(b, benchHandler(b), "/api/hello-edge?name=bench", "Hello, bench! (from C, edge ABI)\n")
+}
+
+// BenchmarkHandlerEdgeGo serves the demo's Go edge ABI guest as the node
+// does, pre-initialised: compare BenchmarkHandlerNative and
+// BenchmarkHandlerEdgeC in the same run.
+func BenchmarkHandlerEdgeGo(b *testing.B) {
+	runHandler(b, benchHandler(b), "/api/hello-edge-go?name=bench", "Hello, bench! (from Go, edge ABI)\n")
+}
+
 func BenchmarkHandlerStatic(b *testing.B) {
 	h := benchHandler(b)
 	b.ReportAllocs()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -13,10 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/app"
+	"github.com/edgecdn/edge/modules"
+	"github.com/edgecdn/edge/modules/examples"
 )
 
 // BenchmarkHTTPLoad drives a real node over HTTP/1.1 keep-alive on loopback
@@ -39,7 +43,7 @@ func BenchmarkHTTPLoad(b *testing.B) {
 		duration = d
 	}
 	router := edge.NewRouter()
-	if err := router.Set([]*app.App{loadDemo(b, newTestEngine(b))}); err != nil {
+	if err := router.Set([]*app.App{loadDemoWithPlainGo(b, newTestEngine(b))}); err != nil {
 		b.Fatal(err)
 	}
 	// The access log is formatted as in production, then discarded.
@@ -65,6 +69,7 @@ func BenchmarkHTTPLoad(b *testing.B) {
 		{"edge-abi-c", "/api/hello-edge?name=bench"},
 		{"wagi-go", "/api/hello-go?name=bench"},
 		{"edge-abi-go", "/api/hello-edge-go?name=bench"},
+		{"edge-abi-go-no-preinit", "/api/hello-edge-go-plain?name=bench"},
 	}
 	var native float64
 	for _, tg := range targets {
@@ -84,6 +89,39 @@ func BenchmarkHTTPLoad(b *testing.B) {
 			}
 		})
 	}
+}
+
+// loadDemoWithPlainGo is the demo app plus its Go edge ABI guest on a
+// route with preinit = false, to measure what pre-initialisation gives in
+// the same run.
+func loadDemoWithPlainGo(b *testing.B, e *modules.Engine) *app.App {
+	b.Helper()
+	fsys := fstest.MapFS{}
+	err := fs.WalkDir(examples.Demo(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(examples.Demo(), p)
+		fsys[p] = &fstest.MapFile{Data: data}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fsys[app.ConfigFile].Data = append(fsys[app.ConfigFile].Data, []byte(`
+[[routes]]
+path     = "/api/hello-edge-go-plain"
+module   = "hello-edge-go.wasm"
+executor = "edge"
+memory   = "64MiB"
+timeout  = "5s"
+preinit  = false
+`)...)
+	a, err := app.LoadApp(fsys, "demo", app.LoadOptions{Engine: e})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
 }
 
 type loadResult struct {

@@ -46,7 +46,7 @@ static char *edge_copy_vec(wasm_byte_vec_t *v) {
 	return s;
 }
 
-static void edge_take_error(edge_outcome *out, wasmtime_error_t *err, wasm_trap_t *trap) {
+void edge_take_error(edge_outcome *out, wasmtime_error_t *err, wasm_trap_t *trap) {
 	wasm_byte_vec_t msg = {0, NULL};
 	if (err) {
 		int code = 0;
@@ -79,7 +79,8 @@ static void edge_take_error(edge_outcome *out, wasmtime_error_t *err, wasm_trap_
 // few such calls per request. These host functions serve the calls that
 // carry a request in and a response out (args, environ, fd_read on stdin,
 // fd_write on stdout and stderr) straight from and into per-request
-// buffers, and shadow Wasmtime's. The rest of WASI (clocks, random, fdstat,
+// buffers, and shadow Wasmtime's. Clocks, waits and random are deadline.c's
+// (and, in the snapshot engine, preinit.c's); the rest of WASI (fdstat,
 // proc_exit, ...) stays Wasmtime's.
 
 // sizes_get(count_ptr, buf_size_ptr) for args and environ.
@@ -311,7 +312,7 @@ wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker) {
 }
 
 // edge_fail records a failed stage and deletes the store.
-static void edge_fail(edge_outcome *out, enum edge_stage stage, wasmtime_store_t *store, wasmtime_error_t *err, wasm_trap_t *trap) {
+void edge_fail(edge_outcome *out, enum edge_stage stage, wasmtime_store_t *store, wasmtime_error_t *err, wasm_trap_t *trap) {
 	out->stage = stage;
 	edge_take_error(out, err, trap);
 	wasmtime_store_delete(store);
@@ -339,14 +340,16 @@ static bool edge_entry(wasmtime_context_t *ctx, wasmtime_instance_t *inst, int a
 	return false;
 }
 
-// edge_store runs the request r in a fresh store: the given limits, an
-// epoch deadline at every tick (checked by deadline.c against the
-// request's own clock and its cancellation), WASI, and the executor's
-// entry point. The store is deleted before it returns.
-static void edge_store(const edge_run_args *a, edge_req *r, edge_result *res) {
+// edge_open makes the store of one run, with r as its data: the given
+// limits, an epoch deadline at every tick (checked by deadline.c against
+// the run's own clock and its cancellation), WASI with stdout and stderr
+// into res's buffers; then instantiates a->pre into inst. On failure it
+// returns NULL with the outcome in res, and nothing left to free. Shared
+// by requests (edge_store) and pre-initialisation (preinit.c).
+wasmtime_store_t *edge_open(const edge_run_args *a, edge_req *r, edge_result *res, wasmtime_instance_t *inst) {
 	edge_outcome *out = &res->outcome;
 	wasi_config_t *wasi = wasi_config_new();
-	if (!wasi) { out->stage = EDGE_STAGE_SETUP; return; }
+	if (!wasi) { out->stage = EDGE_STAGE_SETUP; return NULL; }
 	// Wasmtime's side of WASI keeps fds 0-2 valid for fd_fdstat_get and
 	// the like; the bytes themselves go through the functions above.
 	wasi_config_set_stdout_custom(wasi, edge_buf_write, &res->out, NULL);
@@ -358,15 +361,26 @@ static void edge_store(const edge_run_args *a, edge_req *r, edge_result *res) {
 	wasmtime_context_set_epoch_deadline(ctx, 1);
 	wasmtime_store_epoch_deadline_callback(store, edge_epoch_expired, r, NULL);
 	wasmtime_error_t *err = wasmtime_context_set_wasi(ctx, wasi);
-	if (err) { edge_fail(out, EDGE_STAGE_SETUP, store, err, NULL); return; }
-	wasmtime_instance_t inst;
+	if (err) { edge_fail(out, EDGE_STAGE_SETUP, store, err, NULL); return NULL; }
 	wasm_trap_t *trap = NULL;
-	err = wasmtime_instance_pre_instantiate(a->pre, ctx, &inst, &trap);
-	if (err || trap) { edge_fail(out, EDGE_STAGE_INSTANTIATE, store, err, trap); return; }
+	err = wasmtime_instance_pre_instantiate(a->pre, ctx, inst, &trap);
+	if (err || trap) { edge_fail(out, EDGE_STAGE_INSTANTIATE, store, err, trap); return NULL; }
+	return store;
+}
+
+// edge_store runs the request r in a fresh store (edge_open) through the
+// executor's entry point. The store is deleted before it returns.
+static void edge_store(const edge_run_args *a, edge_req *r, edge_result *res) {
+	edge_outcome *out = &res->outcome;
+	wasmtime_instance_t inst;
+	wasmtime_store_t *store = edge_open(a, r, res, &inst);
+	if (!store) return;
+	wasmtime_context_t *ctx = wasmtime_store_context(store);
 	wasmtime_extern_t fn;
 	if (!edge_entry(ctx, &inst, a->abi, &fn, out)) { wasmtime_store_delete(store); return; }
 	_Alignas(EDGE_VAL_ALIGN) uint8_t result[EDGE_VAL_ROOM]; // edge_handle's i32
-	err = wasmtime_func_call(ctx, &fn.of.func, NULL, 0, (wasmtime_val_t *)result, a->abi ? 1 : 0, &trap);
+	wasm_trap_t *trap = NULL;
+	wasmtime_error_t *err = wasmtime_func_call(ctx, &fn.of.func, NULL, 0, (wasmtime_val_t *)result, a->abi ? 1 : 0, &trap);
 	if (err || trap) {
 		out->stage = EDGE_STAGE_RUN;
 		edge_take_error(out, err, trap);
@@ -389,9 +403,8 @@ void edge_run(edge_run_args a, edge_result *res) {
 		.env = a.env, .envc = a.envc, .env_len = a.env_len,
 		.in = a.stdin_data, .in_len = a.stdin_len,
 		.out = &res->out, .err = &res->err, .head = &res->head, .body = &res->out,
-		.start_ns = edge_now_ns(), .cancel = &res->cancel,
-	};
-	req.deadline_ns = req.start_ns + a.timeout_ns < req.start_ns ? UINT64_MAX : req.start_ns + a.timeout_ns;
+		};
+	edge_req_start(&req, a.timeout_ns, &res->cancel);
 	if (a.abi) {
 		// The edge ABI: WASI stdout and stderr both go to the log, the
 		// response body is written through respond and body_write, and

@@ -46,33 +46,87 @@ type cEngine struct {
 	linker *C.wasmtime_linker_t
 }
 
-// newCEngine builds the C engine: epoch interruption, the optimisation
-// level, and a pooling allocator with poolSize slots of maxMemory each.
-func newCEngine(optimize bool, poolSize int, maxMemory int64) (*cEngine, error) {
+// cEngineConfig is what newCEngine needs to know.
+type cEngineConfig struct {
+	optimize bool
+	// pooling: the pooling allocator with poolSize slots of maxMemory
+	// each; otherwise memories are mapped on demand (the snapshot engine,
+	// which runs one instance at a time).
+	pooling   bool
+	poolSize  int
+	maxMemory int64
+	// warmSlots caps the slots kept warm (max_unused_warm_slots): a slot
+	// a module ran in recently keeps its memory image mapped, so the next
+	// instance of that module reuses it.
+	warmSlots int
+	// keepResident is how much of each slot's memory is reset in place
+	// rather than decommitted (see setPooling).
+	keepResident int64
+	// noCoW turns copy-on-write memory images off, only to measure what
+	// they save (BenchmarkInstantiateSnapshot).
+	noCoW bool
+	// deterministic: WASI random and clocks are fixed (preinit.c), for
+	// snapshots every node derives the same.
+	deterministic bool
+}
+
+// newCEngine builds a C engine: epoch interruption, the optimisation
+// level, copy-on-write memory images, and the allocator; and its linker.
+func newCEngine(ec cEngineConfig) (*cEngine, error) {
 	cfg := C.wasm_config_new()
 	C.wasmtime_config_epoch_interruption_set(cfg, true)
 	var opt C.wasmtime_opt_level_t = C.EDGE_OPT_LEVEL_NONE
-	if optimize {
+	if ec.optimize {
 		opt = C.EDGE_OPT_LEVEL_SPEED
 	}
 	C.wasmtime_config_cranelift_opt_level_set(cfg, opt)
+	// Instances map their initial memory from the module's image instead
+	// of copying data segments in: what keeps a snapshot's instantiation
+	// in microseconds whatever its size. Wasmtime's default, set so that
+	// it stays on.
+	C.wasmtime_config_memory_init_cow_set(cfg, C.bool(!ec.noCoW))
+	if ec.pooling {
+		setPooling(cfg, ec)
+	}
+	eng := C.wasm_engine_new_with_config(cfg) // takes ownership of cfg
+	linker, err := newLinker(eng, ec.deterministic)
+	if err != nil {
+		C.wasm_engine_delete(eng)
+		return nil, err
+	}
+	return &cEngine{eng: eng, linker: linker}, nil
+}
+
+func setPooling(cfg *C.wasm_config_t, ec cEngineConfig) {
 	pool := C.wasmtime_pooling_allocation_config_new()
-	C.wasmtime_pooling_allocation_config_total_core_instances_set(pool, C.uint32_t(poolSize))
-	C.wasmtime_pooling_allocation_config_total_memories_set(pool, C.uint32_t(poolSize))
-	C.wasmtime_pooling_allocation_config_total_tables_set(pool, C.uint32_t(poolSize))
-	C.wasmtime_pooling_allocation_config_max_memory_size_set(pool, C.size_t(maxMemory))
+	C.wasmtime_pooling_allocation_config_total_core_instances_set(pool, C.uint32_t(ec.poolSize))
+	C.wasmtime_pooling_allocation_config_total_memories_set(pool, C.uint32_t(ec.poolSize))
+	C.wasmtime_pooling_allocation_config_total_tables_set(pool, C.uint32_t(ec.poolSize))
+	C.wasmtime_pooling_allocation_config_max_memory_size_set(pool, C.size_t(ec.maxMemory))
 	C.wasmtime_pooling_allocation_config_table_elements_set(pool, C.size_t(maxTableElements))
-	// Reset the first pages of a slot's memory and table with memset
-	// instead of returning them to the kernel: small guests then reuse warm
-	// pages instead of faulting them in and flushing TLBs on every request.
-	// Still zeroed, so request N+1 never sees request N's memory.
-	C.wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, C.size_t(keepResident))
-	C.wasmtime_pooling_allocation_config_table_keep_resident_set(pool, C.size_t(keepResident))
+	// Reset the first keepResident bytes of a slot's memory (and a table's
+	// first pages) in place, with memset, or memcpy from the module's
+	// memory image, instead of returning them to the kernel: the next
+	// instance reuses warm pages instead of faulting them in. For a
+	// snapshot this is what matters: a page of the copy-on-write image
+	// that a guest reads and then writes costs a fault and a TLB
+	// shootdown across cores (IPIs, dear in a VM), ~50 us each measured
+	// under load (docs/preinit.md). Still reset, so request N+1 never
+	// sees request N's memory.
+	C.wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, C.size_t(ec.keepResident))
+	C.wasmtime_pooling_allocation_config_table_keep_resident_set(pool, C.size_t(tableKeepResident))
 	// Decommit whatever is beyond that in batches: one TLB flush for many.
 	C.wasmtime_pooling_allocation_config_decommit_batch_size_set(pool, 16)
+	if ec.warmSlots > 0 {
+		C.wasmtime_pooling_allocation_config_max_unused_warm_slots_set(pool, C.uint32_t(ec.warmSlots))
+	}
 	C.wasmtime_pooling_allocation_strategy_set(cfg, pool) // copies the pool config
 	C.wasmtime_pooling_allocation_config_delete(pool)
-	eng := C.wasm_engine_new_with_config(cfg) // takes ownership of cfg
+}
+
+// newLinker defines WASI (Wasmtime's, with our I/O functions shadowing
+// its own) and the edge ABI; deterministic also shadows random and clocks.
+func newLinker(eng *C.wasm_engine_t, deterministic bool) (*C.wasmtime_linker_t, error) {
 	linker := C.wasmtime_linker_new(eng)
 	err := C.wasmtime_linker_define_wasi(linker)
 	if err == nil {
@@ -81,12 +135,14 @@ func newCEngine(optimize bool, poolSize int, maxMemory int64) (*cEngine, error) 
 	if err == nil {
 		err = C.edge_define_abi(linker)
 	}
+	if err == nil && deterministic {
+		err = C.edge_define_deterministic(linker)
+	}
 	if err != nil {
 		C.wasmtime_linker_delete(linker)
-		C.wasm_engine_delete(eng)
 		return nil, fmt.Errorf("define WASI: %s", takeError(err))
 	}
-	return &cEngine{eng: eng, linker: linker}, nil
+	return linker, nil
 }
 
 func (c *cEngine) incrementEpoch() { C.wasmtime_engine_increment_epoch(c.eng) }
@@ -98,8 +154,18 @@ type cModule struct {
 	pre *C.wasmtime_instance_pre_t
 }
 
-// compile compiles wasm bytes.
+// compile compiles wasm bytes into a guest (see prepare).
 func (c *cEngine) compile(wasm []byte) (*cModule, error) {
+	mod, err := c.compileOnly(wasm)
+	if err != nil {
+		return nil, err
+	}
+	return c.prepare(mod)
+}
+
+// compileOnly compiles wasm bytes into a module that is not checked for
+// an executor's exports.
+func (c *cEngine) compileOnly(wasm []byte) (*C.wasmtime_module_t, error) {
 	var mod *C.wasmtime_module_t
 	var ptr *C.uint8_t
 	if len(wasm) > 0 {
@@ -108,7 +174,7 @@ func (c *cEngine) compile(wasm []byte) (*cModule, error) {
 	if err := C.wasmtime_module_new(c.eng, ptr, C.size_t(len(wasm)), &mod); err != nil {
 		return nil, errors.New(takeError(err))
 	}
-	return c.prepare(mod)
+	return mod, nil
 }
 
 // deserialize loads an artifact from bytes (Wasmtime copies them).
@@ -142,6 +208,11 @@ func (c *cEngine) prepare(mod *C.wasmtime_module_t) (*cModule, error) {
 		C.wasmtime_module_delete(mod)
 		return nil, errors.New("exports neither _start (a WAGI guest is a WASI command) nor edge_handle (an edge ABI guest)")
 	}
+	return c.preinstantiate(mod)
+}
+
+// preinstantiate resolves mod's imports against the linker once.
+func (c *cEngine) preinstantiate(mod *C.wasmtime_module_t) (*cModule, error) {
 	var pre *C.wasmtime_instance_pre_t
 	if err := C.wasmtime_linker_instantiate_pre(c.linker, mod, &pre); err != nil {
 		C.wasmtime_module_delete(mod)
@@ -183,9 +254,9 @@ func (m *cModule) close() {
 	C.wasmtime_module_delete(m.mod)
 }
 
-// keepResident is how much of each slot's memory and table is reset in
-// place rather than decommitted.
-const keepResident = 1 << 20
+// tableKeepResident is how much of each slot's table is reset in place
+// rather than decommitted.
+const tableKeepResident = 1 << 20
 
 // stage is how far a run got (enum edge_stage in capi.h).
 type stage int
@@ -246,6 +317,27 @@ const maxABIHead = 64 << 10
 // deletes the store. The guest is stopped timeout after it starts, or as
 // soon as ctx is done.
 func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, lim Limits, timeout time.Duration) *runResult {
+	a, argbuf, envbuf := c.runArgs(m, cmd, lim, timeout)
+	if abi {
+		a.abi = 1
+	}
+	res := newResult(lim)
+	defer C.free(unsafe.Pointer(res))
+	start := time.Now()
+	stopWatching := cancelOnDone(ctx, res)
+	C.edge_run(a, res)
+	stopWatching()
+	runtime.KeepAlive(argbuf)
+	runtime.KeepAlive(envbuf)
+	runtime.KeepAlive(cmd)
+	r := takeResult(res)
+	r.duration = time.Since(start)
+	return r
+}
+
+// runArgs lays out one run's input for C: a guest stopped timeout after it
+// starts. The buffers it returns must stay alive until the C call returns.
+func (c *cEngine) runArgs(m *cModule, cmd *Command, lim Limits, timeout time.Duration) (C.edge_run_args, []byte, []byte) {
 	argbuf, argc := packStrings(cmd.Args)
 	envbuf, envc := packEnv(cmd.Env)
 	a := C.edge_run_args{
@@ -262,26 +354,24 @@ func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, l
 		table_elements: C.int64_t(lim.TableElements),
 		timeout_ns:     C.uint64_t(max(timeout, 0)),
 	}
-	if abi {
-		a.abi = 1
-	}
 	if len(cmd.Stdin) > 0 {
 		a.stdin_data = (*C.uint8_t)(unsafe.Pointer(&cmd.Stdin[0]))
 	}
-	// The result lives in C memory: the store holds pointers to its buffers
-	// while the guest runs.
+	return a, argbuf, envbuf
+}
+
+// newResult allocates a run's result in C memory (the store holds
+// pointers to its buffers while the guest runs); the caller frees it.
+func newResult(lim Limits) *C.edge_result {
 	res := (*C.edge_result)(C.calloc(1, C.size_t(unsafe.Sizeof(C.edge_result{}))))
-	defer C.free(unsafe.Pointer(res))
 	res.out.max = C.size_t(lim.MaxOutput)
 	res.err.max, res.err.drop_tail = C.size_t(lim.MaxStderr), 1
 	res.head.max = maxABIHead
-	start := time.Now()
-	stopWatching := cancelOnDone(ctx, res)
-	C.edge_run(a, res)
-	stopWatching()
-	runtime.KeepAlive(argbuf)
-	runtime.KeepAlive(envbuf)
-	runtime.KeepAlive(cmd)
+	return res
+}
+
+// takeResult copies a run's result into Go memory and frees its buffers.
+func takeResult(res *C.edge_result) *runResult {
 	out := &res.outcome
 	r := &runResult{
 		stdout:     goBytes(res.out),
@@ -292,7 +382,6 @@ func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, l
 		exitCode:   int(out.exit_code),
 		trapSet:    out.trap_set != 0,
 		trapCode:   int(out.trap_code),
-		duration:   time.Since(start),
 		head:       goBytes(res.head),
 		headOver:   res.head.over != 0,
 		responded:  out.responded != 0,

@@ -155,6 +155,8 @@ void wasmtime_pooling_allocation_config_table_elements_set(wasmtime_pooling_allo
 void wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(wasmtime_pooling_allocation_config_t *, size_t);
 void wasmtime_pooling_allocation_config_table_keep_resident_set(wasmtime_pooling_allocation_config_t *, size_t);
 void wasmtime_pooling_allocation_config_decommit_batch_size_set(wasmtime_pooling_allocation_config_t *, size_t);
+void wasmtime_pooling_allocation_config_max_unused_warm_slots_set(wasmtime_pooling_allocation_config_t *, uint32_t);
+void wasmtime_config_memory_init_cow_set(wasm_config_t *, bool);
 void wasmtime_pooling_allocation_strategy_set(wasm_config_t *, const wasmtime_pooling_allocation_config_t *);
 void wasmtime_engine_increment_epoch(wasm_engine_t *engine);
 
@@ -178,6 +180,7 @@ wasmtime_error_t *wasmtime_linker_instantiate_pre(const wasmtime_linker_t *linke
 void wasmtime_instance_pre_delete(wasmtime_instance_pre_t *instance_pre);
 wasmtime_error_t *wasmtime_instance_pre_instantiate(const wasmtime_instance_pre_t *instance_pre, wasmtime_context_t *store, wasmtime_instance_t *instance, wasm_trap_t **trap_ptr);
 bool wasmtime_instance_export_get(wasmtime_context_t *store, const wasmtime_instance_t *instance, const char *name, size_t name_len, wasmtime_extern_t *item);
+wasmtime_error_t *wasmtime_func_call_unchecked(wasmtime_context_t *store, const wasmtime_func_t *func, wasmtime_val_raw_t *args_and_results, size_t args_and_results_len, wasm_trap_t **trap);
 wasmtime_error_t *wasmtime_func_call(wasmtime_context_t *store, const wasmtime_func_t *func, const wasmtime_val_t *args, size_t nargs, wasmtime_val_t *results, size_t nresults, wasm_trap_t **trap);
 
 wasmtime_store_t *wasmtime_store_new(wasm_engine_t *engine, void *data, void (*finalizer)(void *));
@@ -302,5 +305,17 @@ void edge_cancel(edge_result *res);
 void edge_buf_free(edge_buf *b);
 wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker);
 wasmtime_error_t *edge_define_abi(wasmtime_linker_t *linker);
+
+// ---- Pre-initialisation (preinit.c). ----
+
+// edge_snap is one instance of an instrumented module whose init has run,
+// kept until its state has been read.
+typedef struct edge_snap edge_snap;
+
+edge_snap *edge_snap_start(edge_run_args a, const char *init, size_t init_len, uint64_t seed, edge_result *res);
+int edge_snap_global(edge_snap *s, const char *name, size_t len, uint8_t out[16]);
+uint8_t *edge_snap_memory(edge_snap *s, const char *name, size_t len, size_t *size);
+void edge_snap_free(edge_snap *s);
+wasmtime_error_t *edge_define_deterministic(wasmtime_linker_t *linker);
 
 #endif

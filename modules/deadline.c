@@ -43,6 +43,12 @@ uint64_t edge_now_ns(void) {
 
 static uint64_t edge_add_sat(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
 
+void edge_req_start(edge_req *r, uint64_t timeout_ns, const int *cancel) {
+	r->start_ns = edge_now_ns();
+	r->deadline_ns = edge_add_sat(r->start_ns, timeout_ns);
+	r->cancel = cancel;
+}
+
 static int edge_cancelled(const edge_req *r) { return __atomic_load_n(r->cancel, __ATOMIC_ACQUIRE); }
 
 // edge_stop_reason is why r must stop at monotonic time now (enum

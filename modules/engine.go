@@ -25,6 +25,8 @@ type Engine struct {
 
 	fingerprint [32]byte
 
+	snapshotState
+
 	stopOnce sync.Once
 	stop     chan struct{}
 	done     chan struct{}
@@ -53,6 +55,12 @@ type EngineConfig struct {
 	// log), in bytes: routes may ask for less, not more. The output buffer
 	// never grows past it.
 	MaxOutput int64
+	// KeepResident is how much of a pool slot's memory is reset in place
+	// after each run instead of being returned to the kernel: a guest
+	// whose memory fits is reset with a memset or a copy of its image and
+	// never faults; beyond it, pages are faulted in again on the next run.
+	// It costs that much resident memory per slot a guest has used.
+	KeepResident int64
 }
 
 // Engine defaults.
@@ -60,6 +68,9 @@ const (
 	DefaultPoolSize  = 256
 	DefaultMaxMemory = 256 << 20
 	DefaultMaxOutput = 64 << 20
+	// DefaultKeepResident covers a pre-initialised Go guest's memory
+	// (2.4 MiB for the demo's hello) with room for its heap to grow.
+	DefaultKeepResident = 8 << 20
 )
 
 // MaxOutputCeiling is the most output any node may allow a guest: the
@@ -78,6 +89,12 @@ func NewEngine(log *slog.Logger) (*Engine, error) {
 // guest can be stopped; the pooling allocator) and starts the epoch ticker.
 // Close stops it.
 func NewEngineWith(ec EngineConfig) (*Engine, error) {
+	return newEngine(ec, false)
+}
+
+// newEngine is NewEngineWith; noCoW turns copy-on-write memory images off
+// (for benchmarks that measure them).
+func newEngine(ec EngineConfig, noCoW bool) (*Engine, error) {
 	if ec.Log == nil {
 		ec.Log = slog.Default()
 	}
@@ -97,6 +114,9 @@ func NewEngineWith(ec EngineConfig) (*Engine, error) {
 	if ec.MaxOutput > MaxOutputCeiling {
 		return nil, fmt.Errorf("modules: max output %d bytes: at most %d (1 GiB)", ec.MaxOutput, MaxOutputCeiling)
 	}
+	if ec.KeepResident <= 0 {
+		ec.KeepResident = DefaultKeepResident
+	}
 	switch ec.OptLevel {
 	case "":
 		ec.OptLevel = "speed"
@@ -104,7 +124,7 @@ func NewEngineWith(ec EngineConfig) (*Engine, error) {
 	default:
 		return nil, fmt.Errorf("modules: opt level %q: use speed or none", ec.OptLevel)
 	}
-	c, err := newCEngine(ec.OptLevel == "speed", ec.PoolSize, ec.MaxMemory)
+	c, err := newCEngine(cEngineConfig{optimize: ec.OptLevel == "speed", pooling: true, poolSize: ec.PoolSize, maxMemory: ec.MaxMemory, keepResident: ec.KeepResident, noCoW: noCoW})
 	if err != nil {
 		return nil, fmt.Errorf("modules: %w", err)
 	}
@@ -139,7 +159,9 @@ func (e *Engine) MaxMemory() int64 { return e.cfg.MaxMemory }
 // MaxOutput is the most output a guest of this engine may write.
 func (e *Engine) MaxOutput() int64 { return e.cfg.MaxOutput }
 
-// tick advances the epoch so that stores past their deadline trap.
+// tick advances the epochs of the request engine and, once made, the
+// snapshot engine: at each tick a running guest checks its deadline and
+// cancellation (edge_epoch_expired in deadline.c).
 func (e *Engine) tick() {
 	defer close(e.done)
 	t := time.NewTicker(EpochTick)
@@ -150,6 +172,9 @@ func (e *Engine) tick() {
 			return
 		case <-t.C:
 			e.c.incrementEpoch()
+			if s := e.snap.Load(); s != nil {
+				s.incrementEpoch()
+			}
 		}
 	}
 }

@@ -28,4 +28,13 @@ var (
 	// ErrBadResponse is returned when the guest's output is not a valid
 	// response for its executor (for WAGI: malformed CGI headers).
 	ErrBadResponse = errors.New("bad guest response")
+
+	// ErrNoInit is returned by Preinit for a module that exports no init
+	// function (wizer.initialize or _initialize) and was given none.
+	ErrNoInit = errors.New("module has no init function to pre-initialise with")
+
+	// ErrPreinit is returned when a module cannot be pre-initialised: its
+	// shape is one the snapshot cannot hold (an imported memory, a
+	// mutable reference global), or its init function failed.
+	ErrPreinit = errors.New("pre-initialisation failed")
 )

@@ -1,6 +1,7 @@
-// host.h: what the C files of one request share (capi.c, deadline.c): the
-// request's state as the store sees it, and the helpers host functions use
-// to reach the guest's memory. Not part of the C API copy in capi.h.
+// host.h: what the C files of one run share (capi.c, deadline.c,
+// preinit.c): the run's state as the store sees it, and the helpers host
+// functions use to reach the guest's memory. Not part of the C API copy in
+// capi.h (which cgo and capi_test.go see); nothing here is called from Go.
 
 #ifndef EDGE_HOST_H
 #define EDGE_HOST_H
@@ -31,6 +32,9 @@ typedef struct {
 	uint64_t start_ns, deadline_ns;
 	const int *cancel;
 	int stopped;
+	// Pre-initialisation (preinit.c): the deterministic random stream and
+	// clock that init sees.
+	uint64_t rng, clock;
 } edge_req;
 
 // edge_mem finds the caller's linear memory.
@@ -66,13 +70,20 @@ typedef struct {
 	wasmtime_func_unchecked_callback_t cb;
 } edge_host;
 
-// edge_define defines host functions in one import module of the linker
-// (capi.c).
+// capi.c: defining host functions in one import module of the linker;
+// making a run's store and instantiating (edge_open), and recording a
+// failure.
 wasmtime_error_t *edge_define(wasmtime_linker_t *linker, const char *module, const edge_host *fns, size_t n);
+wasmtime_store_t *edge_open(const edge_run_args *a, edge_req *r, edge_result *res, wasmtime_instance_t *inst);
+void edge_fail(edge_outcome *out, enum edge_stage stage, wasmtime_store_t *store, wasmtime_error_t *err, wasm_trap_t *trap);
+void edge_take_error(edge_outcome *out, wasmtime_error_t *err, wasm_trap_t *trap);
 
-// deadline.c: the request's clock, its stop check, and the WASI functions
-// that wait or tell the time.
+// deadline.c: the run's clock, its stop check, and the WASI functions
+// that wait or tell the time. edge_req_start starts r's clock with a
+// deadline timeout_ns away and the cancel flag the Go side raises; every
+// store made by edge_open needs it, since edge_check reads both.
 uint64_t edge_now_ns(void);
+void edge_req_start(edge_req *r, uint64_t timeout_ns, const int *cancel);
 wasm_trap_t *edge_check(edge_req *r);
 wasmtime_error_t *edge_epoch_expired(wasmtime_context_t *ctx, void *data, uint64_t *delta, wasmtime_update_deadline_kind_t *kind);
 extern const edge_host edge_deadline_fns[];

@@ -19,13 +19,15 @@ import (
 
 // The demo app's edge ABI guests, built from modules/examples with the
 // SDKs in modules/sdk, and the limits their routes in demo/edge.toml set.
-var edgeGuests = []struct {
+var edgeGuests = []edgeGuest{
+	{"hello-edge.wasm", " (from C, edge ABI)\n", modules.Limits{}, false},
+	{"hello-edge-go.wasm", " (from Go, edge ABI)\n", modules.Limits{Memory: 64 << 20, Timeout: 5 * time.Second}, true},
+}
+
+type edgeGuest struct {
 	file, suffix string
 	lim          modules.Limits
 	slow         bool // compiling takes seconds
-}{
-	{"hello-edge.wasm", " (from C, edge ABI)\n", modules.Limits{}, false},
-	{"hello-edge-go.wasm", " (from Go, edge ABI)\n", modules.Limits{Memory: 64 << 20, Timeout: 5 * time.Second}, true},
 }
 
 // wantGreeting is what both guests are documented to answer for a query:
@@ -236,12 +238,16 @@ func BenchmarkRunEdgeHelloGo(b *testing.B) {
 func benchEdge(b *testing.B, guest int) {
 	g := edgeGuests[guest]
 	e := newEngine(b)
-	m := compileDemo(b, e, g.file)
+	benchEdgeModule(b, e, compileDemo(b, e, g.file), g)
+}
+
+func benchEdgeModule(b *testing.B, e *modules.Engine, m *modules.Module, g edgeGuest) {
 	r := httptest.NewRequest(http.MethodGet, "/api/hello-edge?name=bench", nil)
 	r.Header.Set("User-Agent", "bench")
 	req := modules.EdgeRequest(r, nil)
 	want := "Hello, bench!" + g.suffix
 	b.ReportAllocs()
+	faults := minorFaults()
 	for b.Loop() {
 		resp, _, err := e.RunEdge(context.Background(), m, req, g.lim)
 		if err != nil {
@@ -251,4 +257,5 @@ func benchEdge(b *testing.B, guest int) {
 			b.Fatalf("body %q, want %q", resp.Body, want)
 		}
 	}
+	b.ReportMetric(float64(minorFaults()-faults)/float64(b.N), "faults/op")
 }

@@ -168,32 +168,47 @@ func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource, 
 		return fmt.Errorf("module: %s: %w", spec.Module, err)
 	}
 	if opt.Loader == nil {
-		return errors.New("module: no engine to compile it")
+		return errNoEngine
 	}
-	mod, err := opt.Loader.LoadLazy(name, digest, read)
+	lim, err := routeLimits(spec, opt.Loader.Engine())
+	if err != nil {
+		return err
+	}
+	mod, snap, err := opt.Loader.LoadPreinit(name, digest, read, preinitOf(spec, name, lim))
 	if err != nil {
 		return fmt.Errorf("module: %w", err)
 	}
-	memory, _ := parseSize(spec.Memory) // validated with the manifest
-	output, _ := parseSize(spec.MaxOutput)
-	timeout, _ := parseTimeout(spec.Timeout)
+	if snap != nil {
+		src.blobs[snap.String()] = true // the cache keeps the snapshot while the app is loaded
+	}
 	if need := executorExport[spec.Executor]; !mod.Exports(need) {
 		return fmt.Errorf("module: %s does not export %s, which the %q executor calls", spec.Module, need, spec.Executor)
 	}
 	rt.Module = mod
 	rt.Executor = spec.Executor
-	rt.Limits = modules.Limits{Memory: memory, MaxOutput: output, Timeout: timeout}.WithDefaults()
-	if most := mod.Engine().MaxMemory(); rt.Limits.Memory > most {
-		if memory > 0 {
-			return fmt.Errorf("memory: %s is more than this node allows a guest (%d MiB)", spec.Memory, most>>20)
-		}
-		rt.Limits.Memory = most
-	}
-	if most := mod.Engine().MaxOutput(); output > most {
-		return fmt.Errorf("max_output: %s is more than this node allows a guest (%d MiB)", spec.MaxOutput, most>>20)
-	}
+	rt.Limits = lim
 	rt.WAGI = &modules.WAGIRoute{Pattern: spec.Path, Module: name, Env: spec.Env, ServerSoftware: opt.ServerSoftware}
 	return nil
+}
+
+// routeLimits are the route's limits with defaults, checked against what
+// the node's engine allows any guest: a route asking for more memory or
+// output than that is refused; the default memory is capped at it.
+func routeLimits(spec *RouteSpec, eng *modules.Engine) (modules.Limits, error) {
+	memory, _ := parseSize(spec.Memory) // validated with the manifest
+	output, _ := parseSize(spec.MaxOutput)
+	timeout, _ := parseTimeout(spec.Timeout)
+	lim := modules.Limits{Memory: memory, MaxOutput: output, Timeout: timeout}.WithDefaults()
+	if most := eng.MaxMemory(); lim.Memory > most {
+		if memory > 0 {
+			return lim, fmt.Errorf("memory: %s is more than this node allows a guest (%d MiB)", spec.Memory, most>>20)
+		}
+		lim.Memory = most
+	}
+	if most := eng.MaxOutput(); output > most {
+		return lim, fmt.Errorf("max_output: %s is more than this node allows a guest (%d MiB)", spec.MaxOutput, most>>20)
+	}
+	return lim, nil
 }
 
 // executorExport is the function each executor calls in a guest.

@@ -40,6 +40,10 @@ type RouteSpec struct {
 	// are served only when a module of the app names one (X-Edge-Static),
 	// after checking whatever it checks (a signed URL, a session).
 	Internal bool `toml:"internal"`
+	// Preinit: unset pre-initialises an edge ABI reactor or a module that
+	// exports wizer.initialize; true requires an init function; false
+	// runs the module as it is (docs/preinit.md).
+	Preinit *bool `toml:"preinit"`
 	OriginSpec
 }
 
@@ -184,6 +188,7 @@ func (r *RouteSpec) validateStatic() *fieldError {
 	}{
 		{"executor", r.Executor != ""}, {"env", r.Env != nil}, {"memory", r.Memory != ""},
 		{"timeout", r.Timeout != ""}, {"max_output", r.MaxOutput != ""},
+		{"preinit", r.Preinit != nil},
 	} {
 		if f.set {
 			return bad(f.name, "applies to module routes only")

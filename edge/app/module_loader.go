@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -25,6 +26,10 @@ type ModuleLoader struct {
 
 	mu     sync.Mutex
 	loaded map[cache.Digest]*modules.Module
+	// snapshots maps a derivation key to its snapshot's digest (nil: the
+	// module is not pre-initialisable); see preinit.go.
+	snapshots   map[string]*cache.Digest
+	derivations atomic.Int64
 }
 
 // NewModuleLoader returns a loader for engine backed by c (which may be nil).
@@ -32,7 +37,7 @@ func NewModuleLoader(engine *modules.Engine, c *cache.Cache, log *slog.Logger) *
 	if log == nil {
 		log = slog.Default()
 	}
-	return &ModuleLoader{engine: engine, cache: c, log: log.With("component", "loader"), loaded: map[cache.Digest]*modules.Module{}}
+	return &ModuleLoader{engine: engine, cache: c, log: log.With("component", "loader"), loaded: map[cache.Digest]*modules.Module{}, snapshots: map[string]*cache.Digest{}}
 }
 
 // Engine is the engine modules are loaded into.

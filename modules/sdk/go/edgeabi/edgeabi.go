@@ -31,6 +31,16 @@
 // Every request runs in a fresh instance: globals start from their
 // initial values each time, and nothing needs freeing.
 //
+// The node pre-initialises such a reactor (docs/preinit.md): _initialize,
+// and so the Go runtime's start-up and every init function, runs once when
+// the app loads, and each request starts from a snapshot of the state it
+// left. Do expensive set-up in init; it is paid once. What init leaves is
+// the same in every request, including the runtime's random state: map
+// hash seeds and math/rand's top-level functions repeat from request to
+// request, so use crypto/rand (fresh from the host on every call) for
+// anything that must differ or be unpredictable, and seed generators from
+// it inside the handler, not in init.
+//
 // The package keeps modules small: it imports neither net/http (which
 // doubles a module's size) nor fmt. [Header] has the same underlying type
 // as http.Header, so the two convert into each other, and
