@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/edgecdn/edge/edge/app"
 )
 
 // HandlerConfig configures a Handler. Zero fields take the defaults.
@@ -27,6 +29,9 @@ type HandlerConfig struct {
 	// cost more than the guests. Failures are logged either way, and every
 	// response carries its X-Request-Id.
 	AccessLog bool
+	// ObjectCache is the memory, in bytes, kept for the content of small,
+	// hot static files (0: DefaultObjectCache; negative: none).
+	ObjectCache int64
 }
 
 // Defaults for HandlerConfig.
@@ -42,6 +47,7 @@ type Handler struct {
 	cfg     HandlerConfig
 	log     *slog.Logger
 	limiter *Limiter
+	objects *app.ObjectCache // nil: none
 	stats   Stats
 }
 
@@ -62,12 +68,19 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
+	if cfg.ObjectCache == 0 {
+		cfg.ObjectCache = app.DefaultObjectCache
+	}
 	return &Handler{
 		cfg:     cfg,
 		log:     cfg.Log.With("component", "edge"),
 		limiter: NewLimiter(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait),
+		objects: app.NewObjectCache(cfg.ObjectCache),
 	}
 }
+
+// ObjectCache reports the static object cache, for metrics and tests.
+func (h *Handler) ObjectCache() app.ObjectCacheStats { return h.objects.Stats() }
 
 // Limiter exposes the guest concurrency limiter, for metrics and tests.
 func (h *Handler) Limiter() *Limiter { return h.limiter }

@@ -31,6 +31,8 @@ type serveConfig struct {
 	Token       string        `toml:"token"`
 	// ArtifactBudget caps the AOT artifacts kept in the cache, in bytes.
 	ArtifactBudget int64 `toml:"artifact_budget"`
+	// ObjectCache is the memory for hot static files, in bytes (-1: none).
+	ObjectCache int64 `toml:"object_cache"`
 	// TrustKeys are public key files (edge keygen) deploys may be signed
 	// with. None: a dev key is created in the data dir and trusted.
 	TrustKeys []string `toml:"trust_keys"`
@@ -87,7 +89,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 // configKeys lists the config file's keys, for --help.
-const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, node_name, region, gossip, join, gossip_keys, peer"
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, max_queue, queue_wait, artifact_budget, object_cache, trust_keys, keep_versions, max_bundle, node_name, region, gossip, join, gossip_keys, peer"
 
 // parseServeFlags reads the config file named by --config (if any) into the
 // defaults, then parses the flags into the same struct: a flag given on the
@@ -136,6 +138,7 @@ func serveFlags(cfg *serveConfig) *flag.FlagSet {
 	fs.IntVar(&cfg.KeepVersions, "keep-versions", cfg.KeepVersions, "versions of each deployed app kept for rollback (0: 10)")
 	fs.Int64Var(&cfg.MaxBundle, "max-bundle", cfg.MaxBundle, "bytes one deployed version may hold (0: 512 MiB)")
 	fs.Int64Var(&cfg.ArtifactBudget, "artifact-budget", cfg.ArtifactBudget, "bytes of compiled artifacts kept in the cache, least recently used evicted (0: 1 GiB)")
+	fs.Var(&sizeFlag{dst: &cfg.ObjectCache}, "object-cache", "memory for small, hot static files, e.g. 256MiB (0: 256MiB; off: none)")
 	fs.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "this node's unique name in the mesh (default: the hostname)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "this node's region: peers of the same region are preferred for blob fetches")
 	fs.StringVar(&cfg.Gossip, "gossip", cfg.Gossip, "gossip address (UDP+TCP), bound and advertised; turns the mesh on (default with --join: 0.0.0.0:7946)")

@@ -171,7 +171,7 @@ func startServer(cfg serveConfig, router *edge.Router, log *slog.Logger) (*edge.
 		Router: router, Log: log,
 		MaxInFlight: cfg.MaxInFlight, MaxQueue: cfg.MaxQueue, QueueWait: cfg.QueueWait,
 		AltSvc:    func(h http.Header) { srv.AltSvc(h) },
-		AccessLog: cfg.AccessLog,
+		AccessLog: cfg.AccessLog, ObjectCache: cfg.ObjectCache,
 	})
 	srv = edge.NewServer(scfg, handler)
 	return srv, handler, srv.Start()
