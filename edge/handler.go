@@ -88,9 +88,9 @@ func (h *Handler) Limiter() *Limiter { return h.limiter }
 // ServeHTTP routes one request, answers it, and logs one access line.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	id := newRequestID()
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	rec.Header().Set("X-Request-Id", id)
+	id := rec.newID()
+	rec.Header()["X-Request-Id"] = rec.idValue[:1:1]
 	if r.TLS != nil && h.cfg.AltSvc != nil && r.ProtoMajor < 3 {
 		h.cfg.AltSvc(rec.Header())
 	}
@@ -121,20 +121,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.Duration("duration", time.Since(start)))
 }
 
-// newRequestID returns 16 hex characters: unique enough to find one
-// request's log lines across a fleet.
-func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // recorder remembers the status and size of a response for the access log.
+// It also holds the request id's header value, so that the header costs
+// no allocation of its own.
 type recorder struct {
 	http.ResponseWriter
 	status      int
 	bytes       int64
 	wroteHeader bool
+	idHex       [16]byte
+	idValue     [1]string
+}
+
+// newID returns 16 hex characters: unique enough to find one request's log
+// lines across a fleet.
+func (r *recorder) newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	hex.Encode(r.idHex[:], b[:])
+	r.idValue[0] = string(r.idHex[:])
+	return r.idValue[0]
 }
 
 func (r *recorder) WriteHeader(code int) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,6 +30,8 @@ import (
 //	go test -run '^$' -bench HTTPLoad -benchtime 1x ./edge/
 //
 // EDGE_LOAD_DURATION sets each run's length (default 5s).
+// EDGE_LOAD_CPUPROFILE=DIR writes each run's CPU profile (the load only,
+// not the app's load and compile) to DIR/NAME.prof.
 func BenchmarkHTTPLoad(b *testing.B) {
 	bomb := bombardierPath()
 	if bomb == "" {
@@ -69,7 +72,9 @@ func BenchmarkHTTPLoad(b *testing.B) {
 	var native float64
 	for _, tg := range targets {
 		b.Run(tg.name, func(b *testing.B) {
+			stop := startProfile(b, tg.name)
 			r := bombard(b, bomb, base+tg.path, duration)
+			stop()
 			if tg.name == "native" {
 				native = r.rps
 			}
@@ -84,6 +89,22 @@ func BenchmarkHTTPLoad(b *testing.B) {
 			}
 		})
 	}
+}
+
+// startProfile profiles the CPU while a load runs, when asked to.
+func startProfile(b *testing.B, name string) (stop func()) {
+	dir := os.Getenv("EDGE_LOAD_CPUPROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name+".prof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 type loadResult struct {

@@ -286,7 +286,10 @@ func (sf *StaticFiles) Lookup(rel string) (a *Asset, redirect bool, err error) {
 	if !isDir && sf.dirs[rel] {
 		return nil, true, nil
 	}
-	if isDir {
+	switch {
+	case isDir && dir == "":
+		rel = "index.html" // the site's root: no path.Join per request
+	case isDir:
 		rel = path.Join(dir, "index.html")
 	}
 	if a = sf.files[rel]; a == nil {

@@ -28,6 +28,7 @@ func main() {
 	d := flag.Duration("d", 10*time.Second, "length of each row's measurement")
 	smoke := flag.Bool("smoke", false, "check the harness only: every row must answer, no figures compared")
 	keep := flag.Bool("keep", false, "keep the work directory (configs, logs)")
+	flag.StringVar(&prebuiltEdge, "edge", "", "use this edge binary instead of building ./cmd/edge (to compare two builds)")
 	only := flag.String("servers", "", "comma-separated servers to run (default: all), e.g. edge,nginx")
 	flag.Parse()
 	onlyServers = *only
@@ -155,9 +156,17 @@ func repoRoot() (string, error) {
 	return filepath.Dir(mod), nil
 }
 
+// prebuiltEdge, when set, is the edge binary to measure.
+var prebuiltEdge string
+
 // buildBinaries builds the node and the Go peer into the work directory.
 func buildBinaries(root string, fx *fixture) error {
-	for pkg, out := range map[string]string{"./cmd/edge": fx.edgeBin, "./edge/internal/benchpeer": fx.peerBin} {
+	builds := map[string]string{"./cmd/edge": fx.edgeBin, "./edge/internal/benchpeer": fx.peerBin}
+	if prebuiltEdge != "" {
+		delete(builds, "./cmd/edge")
+		fx.edgeBin = prebuiltEdge
+	}
+	for pkg, out := range builds {
 		cmd := exec.Command("go", "build", "-o", out, pkg)
 		cmd.Dir = root
 		if b, err := cmd.CombinedOutput(); err != nil {
