@@ -18,6 +18,7 @@ import (
 
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/app"
+	"github.com/edgecdn/edge/modules/examples"
 )
 
 // BenchmarkHTTPLoad drives a real node over HTTP/1.1 keep-alive on loopback
@@ -42,7 +43,12 @@ func BenchmarkHTTPLoad(b *testing.B) {
 		duration = d
 	}
 	router := edge.NewRouter()
-	if err := router.Set([]*app.App{loadDemo(b, newTestEngine(b))}); err != nil {
+	// The demo as a node serves it: static files from the bbolt cache.
+	demo, err := app.LoadApp(examples.Demo(), "demo", app.LoadOptions{Engine: newTestEngine(b), Cache: openCache(b, b.TempDir())})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := router.Set([]*app.App{demo}); err != nil {
 		b.Fatal(err)
 	}
 	// The access log is formatted as in production, then discarded.
@@ -63,6 +69,7 @@ func BenchmarkHTTPLoad(b *testing.B) {
 
 	targets := []struct{ name, path string }{
 		{"native", "/native?name=bench"},
+		{"static-css", "/style.css"},
 		{"wagi-c", "/api/hello?name=bench"},
 		{"wagi-wat", "/api/hello-wat"},
 		{"edge-abi-c", "/api/hello-edge?name=bench"},

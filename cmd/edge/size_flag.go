@@ -33,3 +33,7 @@ func (f *sizeFlag) Set(v string) error {
 	*f.dst = n
 	return nil
 }
+
+// Type names the value for help output (and for pflag, should the CLI
+// move to it).
+func (f *sizeFlag) Type() string { return "size" }
