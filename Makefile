@@ -33,15 +33,17 @@ test-short:
 # after another on loopback with the same files and CA: static 4 KiB over
 # h1/h2/h3, 1 MiB over h2, and the dynamic C hello guests against a bare
 # net/http hello server. Prints one markdown table (ratios edge/peer from
-# the same run). About 4 minutes; BENCH_ROW sets each row's length.
-BENCH_ROW ?= 10s
+# the same run). Each row is the median of 3 runs, the servers interleaved
+# (the machine is shared: ratios, not absolute figures). About 7 minutes;
+# BENCH_ROW sets the length of each run.
+BENCH_ROW ?= 5s
 bench: bench-tools
 	$(GO) run ./edge/internal/benchrun -d $(BENCH_ROW)
 
 # The same harness for one second a row, no targets: CI runs it so the
 # harness cannot rot.
 bench-smoke: bench-tools
-	$(GO) run ./edge/internal/benchrun -d 1s -smoke
+	$(GO) run ./edge/internal/benchrun -d 1s -rounds 1 -smoke
 
 # nginx, Caddy and h2load from Debian (installed when missing), bombardier
 # from its module.

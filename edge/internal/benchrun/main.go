@@ -29,6 +29,7 @@ func main() {
 	smoke := flag.Bool("smoke", false, "check the harness only: every row must answer, no figures compared")
 	keep := flag.Bool("keep", false, "keep the work directory (configs, logs)")
 	flag.StringVar(&prebuiltEdge, "edge", "", "use this edge binary instead of building ./cmd/edge (to compare two builds)")
+	flag.IntVar(&rounds, "rounds", 3, "times each row runs, servers interleaved; the median is reported")
 	only := flag.String("servers", "", "comma-separated servers to run (default: all), e.g. edge,nginx")
 	flag.Parse()
 	onlyServers = *only
@@ -65,23 +66,30 @@ func run(d time.Duration, smoke, keep bool) error {
 		return err
 	}
 	started := time.Now()
-	var rows []result
+	var chosen []server
 	for _, sv := range servers(fx, tools) {
-		if !selected(sv.name) {
-			continue
-		}
-		got, err := measureServer(sv, tools, fx, d)
-		rows = append(rows, got...)
-		if err != nil {
-			return fmt.Errorf("%s: %w", sv.name, err)
+		if selected(sv.name) {
+			chosen = append(chosen, sv)
 		}
 	}
-	printTable(os.Stdout, rows, d, time.Since(started))
+	running, err := startAll(chosen)
+	defer stopAll(running)
+	if err != nil {
+		return err
+	}
+	rows, err := measureAll(running, tools, d, rounds)
+	if err != nil {
+		return err
+	}
+	printTable(os.Stdout, rows, d, rounds, time.Since(started))
 	if !smoke {
 		printTargets(os.Stdout, rows)
 	}
 	return nil
 }
+
+// rounds is how often each row runs.
+var rounds int
 
 // onlyServers limits a run to some servers, by name prefix.
 var onlyServers string

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -57,35 +59,93 @@ func servers(fx *fixture, t tools) []server {
 	}
 }
 
-// measureServer starts sv, runs its rows one after another, and stops it.
-func measureServer(sv server, t tools, fx *fixture, d time.Duration) ([]result, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	cmd, err := sv.start(port)
-	if err != nil {
-		return nil, err
-	}
-	defer stop(cmd)
-	base := fmt.Sprintf("https://127.0.0.1:%d", port)
-	if sv.plain {
-		base = fmt.Sprintf("http://127.0.0.1:%d", port)
-	}
-	if err := waitReady(base+sv.rows[0].path, cmd); err != nil {
-		return nil, fmt.Errorf("%w (log: %s)", err, logTail(cmd))
-	}
-	var out []result
-	for _, r := range sv.rows {
-		res, err := load(t, r.proto, base+r.path, d)
-		res.server, res.row = sv.name, r
-		out = append(out, res)
+// A live server: started once, idle while the others are measured.
+type live struct {
+	server
+	cmd  *exec.Cmd
+	base string
+}
+
+// startAll starts every server on its own port and waits until each
+// answers. They stay up for the whole run, so that each row can measure
+// the servers one right after another: on a shared machine the load
+// drifts over minutes, and a ratio is only fair between measurements
+// taken close together.
+func startAll(svs []server) ([]*live, error) {
+	var all []*live
+	for _, sv := range svs {
+		port, err := freePort()
 		if err != nil {
-			return out, fmt.Errorf("%s %s: %w", r.test, r.proto, err)
+			return all, err
 		}
-		fmt.Fprintf(os.Stderr, "bench: %-22s %-26s %s %9.0f req/s\n", sv.name, r.test, r.proto, res.rps)
+		cmd, err := sv.start(port)
+		if err != nil {
+			return all, fmt.Errorf("%s: %w", sv.name, err)
+		}
+		l := &live{server: sv, cmd: cmd, base: fmt.Sprintf("https://127.0.0.1:%d", port)}
+		if sv.plain {
+			l.base = fmt.Sprintf("http://127.0.0.1:%d", port)
+		}
+		all = append(all, l)
+		if err := waitReady(l.base+sv.rows[0].path, cmd); err != nil {
+			return all, fmt.Errorf("%s: %w (log: %s)", sv.name, err, logTail(cmd))
+		}
+	}
+	return all, nil
+}
+
+func stopAll(all []*live) {
+	for _, l := range all {
+		stop(l.cmd)
+	}
+}
+
+// measureAll runs each test and protocol on every server that has it,
+// one after another, rounds times (the servers' order reversed every other
+// round), and keeps each row's median by req/s.
+func measureAll(all []*live, t tools, d time.Duration, rounds int) ([]result, error) {
+	var out []result
+	for _, test := range []string{static4k, static1m, dynWAGI, dynEdgeABI} {
+		for _, proto := range []string{"h1", "h2", "h3"} {
+			got := map[string][]result{}
+			for round := range max(rounds, 1) {
+				order := slices.Clone(all)
+				if round%2 == 1 {
+					slices.Reverse(order)
+				}
+				for _, l := range order {
+					r, ok := l.row(test, proto)
+					if !ok {
+						continue
+					}
+					res, err := load(t, proto, l.base+r.path, d)
+					res.server, res.row = l.name, r
+					if err != nil {
+						return out, fmt.Errorf("%s %s %s: %w", l.name, test, proto, err)
+					}
+					fmt.Fprintf(os.Stderr, "bench: %-22s %-26s %s %9.0f req/s\n", l.name, test, proto, res.rps)
+					got[l.name] = append(got[l.name], res)
+				}
+			}
+			for _, l := range all {
+				if rs := got[l.name]; len(rs) > 0 {
+					slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.rps, b.rps) })
+					out = append(out, rs[len(rs)/2])
+				}
+			}
+		}
 	}
 	return out, nil
+}
+
+// row finds the server's row for a test and protocol.
+func (sv server) row(test, proto string) (row, bool) {
+	for _, r := range sv.rows {
+		if r.test == test && r.proto == proto {
+			return r, true
+		}
+	}
+	return row{}, false
 }
 
 // freePort finds a port free on 127.0.0.1 for both TCP and UDP.

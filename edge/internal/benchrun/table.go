@@ -11,9 +11,9 @@ import (
 
 // printTable writes the results as one markdown table, each peer row with
 // the ratio of the node's req/s to the peer's in the same run.
-func printTable(w io.Writer, rows []result, d, took time.Duration) {
-	fmt.Fprintf(w, "\n`make bench` — %s, %s, %d cores, %s; %s per row, load generator on the same cores; load average %s; run took %s.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), cpuModel(), runtime.NumCPU(), runtime.Version(), d, loadAvg(), took.Round(time.Second))
+func printTable(w io.Writer, rows []result, d time.Duration, rounds int, took time.Duration) {
+	fmt.Fprintf(w, "\n`make bench` — %s, %s, %d cores, %s; each row the median of %d runs of %s, servers interleaved, load generator on the same cores; load average %s; run took %s.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), cpuModel(), runtime.NumCPU(), runtime.Version(), rounds, d, loadAvg(), took.Round(time.Second))
 	fmt.Fprintln(w, "| test | proto | server | req/s | p50 ms | p99 ms | MB/s | edge/peer |")
 	fmt.Fprintln(w, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
 	for _, test := range []string{static4k, static1m, dynWAGI, dynEdgeABI} {
