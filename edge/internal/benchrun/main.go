@@ -85,6 +85,11 @@ func run(d time.Duration, smoke, keep bool) error {
 	if !smoke {
 		printTargets(os.Stdout, rows)
 	}
+	for _, r := range rows {
+		if r.failed > 0 {
+			return fmt.Errorf("%s %s %s: %d requests failed", r.server, r.row.test, r.row.proto, r.failed)
+		}
+	}
 	return nil
 }
 

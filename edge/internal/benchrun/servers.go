@@ -120,8 +120,11 @@ func measureAll(all []*live, t tools, d time.Duration, rounds int) ([]result, er
 					}
 					res, err := load(t, proto, l.base+r.path, d)
 					res.server, res.row = l.name, r
-					if err != nil {
+					if err != nil && res.requests == 0 {
 						return out, fmt.Errorf("%s %s %s: %w", l.name, test, proto, err)
+					}
+					if err != nil { // some failed: shown in the table, the run goes on
+						fmt.Fprintf(os.Stderr, "bench: %s %s %s: %v\n", l.name, test, proto, err)
 					}
 					fmt.Fprintf(os.Stderr, "bench: %-22s %-26s %s %9.0f req/s\n", l.name, test, proto, res.rps)
 					got[l.name] = append(got[l.name], res)
@@ -254,6 +257,8 @@ error_log stderr error;
 events { worker_connections 4096; }
 http {
 	access_log off;
+	keepalive_requests 100000000;
+	keepalive_timeout 300s;
 	sendfile on;
 	tcp_nopush on;
 	default_type application/octet-stream;

@@ -32,6 +32,9 @@ func printTable(w io.Writer, rows []result, d time.Duration, rounds int, took ti
 				if name == edgeName {
 					name = "**edge**"
 				}
+				if r.failed > 0 {
+					name += fmt.Sprintf(" (%d failed)", r.failed)
+				}
 				fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %s |\n",
 					test, proto, name, r.rps, r.p50/1000, r.p99/1000, r.mbps, ratio)
 			}
