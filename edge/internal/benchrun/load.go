@@ -27,6 +27,8 @@ type result struct {
 	rps, p50, p99    float64
 	mbps             float64 // response bytes read per second, in MB (1e6)
 	requests, failed int64
+	// cpuPerReq is the server's CPU time per request, in microseconds.
+	cpuPerReq float64
 }
 
 // The load each protocol gets, as in issue 13's first measurements.

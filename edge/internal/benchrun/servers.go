@@ -87,8 +87,12 @@ func startAll(svs []server) ([]*live, error) {
 			l.base = fmt.Sprintf("http://127.0.0.1:%d", port)
 		}
 		all = append(all, l)
-		if err := waitReady(l.base+sv.rows[0].path, cmd); err != nil {
-			return all, fmt.Errorf("%s: %w (log: %s)", sv.name, err, logTail(cmd))
+		// One request per row first: every server starts the measured
+		// runs warm (the node's object cache, nginx's open files).
+		for _, r := range sv.rows {
+			if err := waitReady(l.base+r.path, cmd); err != nil {
+				return all, fmt.Errorf("%s: %w (log: %s)", sv.name, err, logTail(cmd))
+			}
 		}
 	}
 	return all, nil
@@ -118,8 +122,12 @@ func measureAll(all []*live, t tools, d time.Duration, rounds int) ([]result, er
 					if !ok {
 						continue
 					}
+					cpu0 := cpuSeconds(l.cmd.Process.Pid)
 					res, err := load(t, proto, l.base+r.path, d)
 					res.server, res.row = l.name, r
+					if res.requests > 0 {
+						res.cpuPerReq = (cpuSeconds(l.cmd.Process.Pid) - cpu0) / float64(res.requests) * 1e6
+					}
 					if err != nil && res.requests == 0 {
 						return out, fmt.Errorf("%s %s %s: %w", l.name, test, proto, err)
 					}

@@ -14,18 +14,21 @@ import (
 func printTable(w io.Writer, rows []result, d time.Duration, rounds int, took time.Duration) {
 	fmt.Fprintf(w, "\n`make bench` — %s, %s, %d cores, %s; each row the median of %d runs of %s, servers interleaved, load generator on the same cores; load average %s; run took %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), cpuModel(), runtime.NumCPU(), runtime.Version(), rounds, d, loadAvg(), took.Round(time.Second))
-	fmt.Fprintln(w, "| test | proto | server | req/s | p50 ms | p99 ms | MB/s | edge/peer |")
-	fmt.Fprintln(w, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| test | proto | server | req/s | p50 ms | p99 ms | MB/s | edge/peer req/s | server CPU µs/req | edge/peer per CPU |")
+	fmt.Fprintln(w, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, test := range []string{static4k, static1m, dynWAGI, dynEdgeABI} {
 		for _, proto := range []string{"h1", "h2", "h3"} {
 			for _, r := range rows {
 				if r.row.test != test || r.row.proto != proto {
 					continue
 				}
-				ratio := ""
+				ratio, cpuRatio := "", ""
 				if r.server != edgeName {
 					if x, ok := ratioTo(rows, r.row, r.server); ok {
 						ratio = fmt.Sprintf("%.2f×", x)
+					}
+					if x, ok := cpuRatioTo(rows, r.row, r.server); ok {
+						cpuRatio = fmt.Sprintf("%.2f×", x)
 					}
 				}
 				name := r.server
@@ -35,8 +38,8 @@ func printTable(w io.Writer, rows []result, d time.Duration, rounds int, took ti
 				if r.failed > 0 {
 					name += fmt.Sprintf(" (%d failed)", r.failed)
 				}
-				fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %s |\n",
-					test, proto, name, r.rps, r.p50/1000, r.p99/1000, r.mbps, ratio)
+				fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %s | %.0f | %s |\n",
+					test, proto, name, r.rps, r.p50/1000, r.p99/1000, r.mbps, ratio, r.cpuPerReq, cpuRatio)
 			}
 		}
 	}
@@ -58,6 +61,24 @@ func ratioTo(rows []result, rw row, peer string) (float64, bool) {
 		}
 	}
 	return e / p, e > 0 && p > 0
+}
+
+// cpuRatioTo is the peer's CPU per request over the node's: how many
+// more requests the node serves per CPU-second.
+func cpuRatioTo(rows []result, rw row, peer string) (float64, bool) {
+	var e, p float64
+	for _, r := range rows {
+		if r.row.test != rw.test || r.row.proto != rw.proto {
+			continue
+		}
+		switch r.server {
+		case edgeName:
+			e = r.cpuPerReq
+		case peer:
+			p = r.cpuPerReq
+		}
+	}
+	return p / e, e > 0 && p > 0
 }
 
 // target is one of issue 13's ratios.
@@ -92,7 +113,11 @@ func printTargets(w io.Writer, rows []result) {
 		if t.moonshot {
 			kind = " (moonshot)"
 		}
-		fmt.Fprintf(w, "- %s %s: edge/%s %.2f×, target ≥ %.2f×%s: %s\n", t.test, t.proto, t.peer, x, t.want, kind, verdict)
+		perCPU := ""
+		if y, ok := cpuRatioTo(rows, row{test: t.test, proto: t.proto}, t.peer); ok {
+			perCPU = fmt.Sprintf(" (per CPU-second: %.2f×)", y)
+		}
+		fmt.Fprintf(w, "- %s %s: edge/%s %.2f×%s, target ≥ %.2f×%s: %s by req/s\n", t.test, t.proto, t.peer, x, perCPU, t.want, kind, verdict)
 	}
 }
 
