@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BENCHTIME ?= 2s
 
-.PHONY: all build run test test-short bench lint fmt examples media-example fuzz hardening soak clean
+.PHONY: all build run test test-short bench bench-smoke bench-tools bench-micro lint fmt examples media-example fuzz hardening soak clean
 
 all: lint test
 
@@ -29,11 +29,35 @@ test: lint
 test-short:
 	$(GO) test -short -count=1 ./...
 
+# The node against nginx, Caddy and a Go standard-library server, one
+# after another on loopback with the same files and CA: static 4 KiB over
+# h1/h2/h3, 1 MiB over h2, and the dynamic C hello guests against a bare
+# net/http hello server. Prints one markdown table (ratios edge/peer from
+# the same run). Each row is the median of 3 runs, the servers interleaved
+# (the machine is shared: ratios, not absolute figures). About 7 minutes;
+# BENCH_ROW sets the length of each run.
+BENCH_ROW ?= 5s
+bench: bench-tools
+	$(GO) run ./edge/internal/benchrun -d $(BENCH_ROW)
+
+# The same harness for one second a row, no targets: CI runs it so the
+# harness cannot rot.
+bench-smoke: bench-tools
+	$(GO) run ./edge/internal/benchrun -d 1s -rounds 1 -smoke
+
+# nginx, Caddy and h2load from Debian (installed when missing), bombardier
+# from its module.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+bench-tools:
+	@command -v nginx >/dev/null && command -v caddy >/dev/null && command -v h2load >/dev/null || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends nginx caddy nghttp2-client; }
+	$(GO) install github.com/codesenberg/bombardier@v1.2.6
+
 # Per-request costs (with a native Go handler as the baseline in the same
 # run), then restart-to-first-response with a cold and a warm cache.
 # Then end-to-end load over HTTP/1.1 (bombardier, 64 connections), each
 # guest against a native Go handler writing the same bytes.
-bench:
+bench-micro:
 	$(GO) test -run '^$$' -bench . -skip HTTPLoad -benchtime $(BENCHTIME) -benchmem ./modules/ ./edge/...
 	$(GO) test -run '^$$' -bench RestartGoGuest -benchtime 7x ./cmd/edge/
 	$(GO) install github.com/codesenberg/bombardier@v1.2.6

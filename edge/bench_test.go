@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/app"
+	"github.com/edgecdn/edge/modules/examples"
 )
 
 // Benchmarks of one request through the node's handler, no network. The
@@ -95,4 +96,27 @@ func BenchmarkHandlerWAGICParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkHandlerStaticCached serves the demo's stylesheet as a node
+// does: from the bbolt cache (and, on this branch, its object cache).
+func BenchmarkHandlerStaticCached(b *testing.B) {
+	r := edge.NewRouter()
+	demo, err := app.LoadApp(examples.Demo(), "demo", app.LoadOptions{Engine: newTestEngine(b), Cache: openCache(b, b.TempDir())})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Set([]*app.App{demo}); err != nil {
+		b.Fatal(err)
+	}
+	h := edge.NewHandler(edge.HandlerConfig{Router: r, Log: quietLog})
+	req := httptest.NewRequest("GET", "/style.css", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 || w.Body.Len() == 0 {
+			b.Fatalf("/style.css = %d", w.Code)
+		}
+	}
 }

@@ -48,7 +48,10 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, appName s
 	if len(out.Stderr) > 0 {
 		h.log.Info("guest stderr", "id", id, "module", rt.Module.Name(), "stderr", string(out.Stderr))
 	}
-	h.log.Debug("guest ran", "id", id, "module", rt.Module.Name(), "duration", out.Duration)
+	// Guarded: the arguments alone cost allocations on every request.
+	if h.log.Enabled(r.Context(), slog.LevelDebug) {
+		h.log.Debug("guest ran", "id", id, "module", rt.Module.Name(), "duration", out.Duration)
+	}
 	if target := resp.Header.Get(StaticHeader); target != "" {
 		h.serveGuestStatic(w, r, resp, target, id)
 		return

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/edgecdn/edge/edge/app"
 	"github.com/edgecdn/edge/edge/httpcache"
 )
 
@@ -41,6 +42,9 @@ type HandlerConfig struct {
 	// HTTPCache is the shared cache origin routes answer through; nil:
 	// origin routes pass every request through.
 	HTTPCache *httpcache.Cache
+	// ObjectCache is the memory, in bytes, kept for the content of small,
+	// hot static files (0: DefaultObjectCache; negative: none).
+	ObjectCache int64
 }
 
 // Defaults for HandlerConfig.
@@ -59,6 +63,7 @@ type Handler struct {
 	log     *slog.Logger
 	limiter *Limiter
 	bodies  *bodyBudget
+	objects *app.ObjectCache // nil: none
 	stats   Stats
 	origins originPool
 }
@@ -90,11 +95,15 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
+	if cfg.ObjectCache == 0 {
+		cfg.ObjectCache = app.DefaultObjectCache
+	}
 	return &Handler{
 		cfg:     cfg,
 		log:     cfg.Log.With("component", "edge"),
 		limiter: NewAppLimiter(cfg.MaxInFlight, cfg.MaxQueue, cfg.QueueWait, cfg.AppShare),
 		bodies:  newBodyBudget(cfg.MaxBodyMemory, cfg.QueueWait),
+		objects: app.NewObjectCache(cfg.ObjectCache),
 	}
 }
 
@@ -109,15 +118,18 @@ func (h *Handler) HTTPCache() *httpcache.Cache { return h.cfg.HTTPCache }
 // CloseIdle drops idle connections to origins.
 func (h *Handler) CloseIdle() { h.origins.close() }
 
+// ObjectCache reports the static object cache, for metrics and tests.
+func (h *Handler) ObjectCache() app.ObjectCacheStats { return h.objects.Stats() }
+
 // Limiter exposes the guest concurrency limiter, for metrics and tests.
 func (h *Handler) Limiter() *Limiter { return h.limiter }
 
 // ServeHTTP routes one request, answers it, and logs one access line.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	id := newRequestID()
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	rec.Header().Set("X-Request-Id", id)
+	id := rec.newID()
+	rec.Header()["X-Request-Id"] = rec.idValue[:1:1]
 	if r.TLS != nil && h.cfg.AltSvc != nil && r.ProtoMajor < 3 {
 		h.cfg.AltSvc(rec.Header())
 	}
@@ -152,20 +164,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.Duration("duration", time.Since(start)))
 }
 
-// newRequestID returns 16 hex characters: unique enough to find one
-// request's log lines across a fleet.
-func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // recorder remembers the status and size of a response for the access log.
+// It also holds the request id's header value, so that the header costs
+// no allocation of its own.
 type recorder struct {
 	http.ResponseWriter
 	status      int
 	bytes       int64
 	wroteHeader bool
+	idHex       [16]byte
+	idValue     [1]string
+}
+
+// newID returns 16 hex characters: unique enough to find one request's log
+// lines across a fleet.
+func (r *recorder) newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	hex.Encode(r.idHex[:], b[:])
+	r.idValue[0] = string(r.idHex[:])
+	return r.idValue[0]
 }
 
 func (r *recorder) WriteHeader(code int) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,6 +34,8 @@ import (
 //	go test -run '^$' -bench HTTPLoad -benchtime 1x ./edge/
 //
 // EDGE_LOAD_DURATION sets each run's length (default 5s).
+// EDGE_LOAD_CPUPROFILE=DIR writes each run's CPU profile (the load only,
+// not the app's load and compile) to DIR/NAME.prof.
 func BenchmarkHTTPLoad(b *testing.B) {
 	bomb := bombardierPath()
 	if bomb == "" {
@@ -64,6 +67,7 @@ func BenchmarkHTTPLoad(b *testing.B) {
 
 	targets := []struct{ name, path string }{
 		{"native", "/native?name=bench"},
+		{"static-css", "/style.css"},
 		{"wagi-c", "/api/hello?name=bench"},
 		{"wagi-wat", "/api/hello-wat"},
 		{"edge-abi-c", "/api/hello-edge?name=bench"},
@@ -74,7 +78,9 @@ func BenchmarkHTTPLoad(b *testing.B) {
 	var native float64
 	for _, tg := range targets {
 		b.Run(tg.name, func(b *testing.B) {
+			stop := startProfile(b, tg.name)
 			r := bombard(b, bomb, base+tg.path, duration)
+			stop()
 			if tg.name == "native" {
 				native = r.rps
 			}
@@ -172,4 +178,21 @@ func bombardierPath() string {
 		return ""
 	}
 	return p
+}
+
+// startProfile writes a CPU profile of one load phase to
+// EDGE_LOAD_CPUPROFILE/NAME.prof when that variable names a directory.
+func startProfile(b *testing.B, name string) (stop func()) {
+	dir := os.Getenv("EDGE_LOAD_CPUPROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name+".prof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }

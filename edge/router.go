@@ -150,7 +150,8 @@ func (r *Router) Match(host, urlPath string) (*app.App, *app.Route) {
 
 // normalizeHost drops the port and a trailing dot, and lower-cases.
 func normalizeHost(h string) string {
-	if host, _, err := net.SplitHostPort(h); err == nil {
+	if strings.IndexByte(h, ':') < 0 { // no port: skip SplitHostPort's error value
+	} else if host, _, err := net.SplitHostPort(h); err == nil {
 		h = host
 	}
 	h = strings.TrimSuffix(strings.Trim(h, "[]"), ".")

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,9 +11,12 @@ import (
 )
 
 // serveStatic answers a static route from its snapshot of files.
-// http.ServeContent does the protocol work: If-None-Match / If-Modified-Since
-// (304), Range (206, or 416 for an unsatisfiable range) and HEAD;
-// boundRanges first caps and merges the ranges asked for.
+// A plain GET or HEAD of a file held in the object cache is answered
+// directly from memory with headers built at load. Anything conditional or
+// ranged goes to http.ServeContent, which does the protocol work:
+// If-None-Match / If-Modified-Since (304), Range (206, or 416 for an
+// unsatisfiable range) and HEAD; boundRanges first caps and merges the
+// ranges asked for.
 func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request, rt *app.Route, p string, id string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -29,37 +33,83 @@ func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request, rt *app.Ro
 		http.Redirect(w, r, target, http.StatusMovedPermanently)
 		return
 	case err != nil:
-		notFound(w, r, rt)
+		h.notFound(w, r, rt)
+		return
+	}
+	data, inMemory, err := h.objects.Content(a)
+	if err != nil {
+		h.unreadable(w, a, p, id, err)
 		return
 	}
 	hdr := w.Header()
-	hdr.Set("Content-Type", a.ContentType)
-	hdr.Set("ETag", a.ETag)
-	if rt.CacheControl != "" {
-		hdr.Set("Cache-Control", rt.CacheControl)
+	hdr["Content-Type"] = a.Header.ContentType
+	hdr["Etag"] = a.Header.ETag
+	if cc := rt.CacheControlHeader(); cc != nil {
+		hdr["Cache-Control"] = cc
 	}
-	content, err := a.Open()
-	if err != nil {
-		h.log.Error("static file unreadable", "id", id, "path", p, "digest", a.Digest, "err", err)
-		http.Error(w, fmt.Sprintf("this file could not be read from the node's store (request id %s)", id), http.StatusInternalServerError)
+	if inMemory && unconditional(r) {
+		writeWhole(w, r, a, data)
+		return
+	}
+	var content io.ReadSeeker
+	if inMemory {
+		content = bytes.NewReader(data)
+	} else if content, err = a.Open(); err != nil {
+		h.unreadable(w, a, p, id, err)
 		return
 	}
 	http.ServeContent(w, boundRanges(r, a.Size), a.Name, a.ModTime, content)
 }
 
+// unconditional reports whether a request asks for the whole file with no
+// precondition: the common case, answered without http.ServeContent.
+func unconditional(r *http.Request) bool {
+	for _, k := range [...]string{"Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"} {
+		if _, ok := r.Header[k]; ok {
+			return false
+		}
+	}
+	return true
+}
+
+// writeWhole sends an in-memory file as a 200 with its precomputed headers.
+func writeWhole(w http.ResponseWriter, r *http.Request, a *app.Asset, data []byte) {
+	hdr := w.Header()
+	hdr["Last-Modified"] = a.Header.LastModified
+	hdr["Accept-Ranges"] = a.Header.AcceptRanges
+	hdr["Content-Length"] = a.Header.ContentLength
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(data)
+	}
+}
+
+// unreadable refuses a file the store cannot give back intact.
+func (h *Handler) unreadable(w http.ResponseWriter, a *app.Asset, p, id string, err error) {
+	h.log.Error("static file unreadable", "id", id, "path", p, "digest", a.Digest, "err", err)
+	http.Error(w, fmt.Sprintf("this file could not be read from the node's store (request id %s)", id), http.StatusInternalServerError)
+}
+
 // notFound serves the route's 404.html when it has one.
-func notFound(w http.ResponseWriter, r *http.Request, rt *app.Route) {
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, rt *app.Route) {
 	page := rt.Files.NotFoundPage()
 	if page == nil {
 		http.Error(w, "404 page not found", http.StatusNotFound)
 		return
 	}
-	w.Header().Set("Content-Type", page.ContentType)
+	data, inMemory, err := h.objects.Content(page)
+	if err != nil {
+		http.Error(w, "404 page not found", http.StatusNotFound)
+		return
+	}
+	w.Header()["Content-Type"] = page.Header.ContentType
 	w.WriteHeader(http.StatusNotFound)
 	if r.Method == http.MethodHead {
 		return
 	}
-	if content, err := page.Open(); err == nil {
+	if inMemory {
+		_, _ = w.Write(data)
+	} else if content, err := page.Open(); err == nil {
 		_, _ = io.Copy(w, content)
 	}
 }

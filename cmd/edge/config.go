@@ -35,6 +35,8 @@ type serveConfig struct {
 	Token       string        `toml:"token"`
 	// ArtifactBudget caps the AOT artifacts kept in the cache, in bytes.
 	ArtifactBudget int64 `toml:"artifact_budget"`
+	// ObjectCache is the memory for hot static files, in bytes (-1: none).
+	ObjectCache int64 `toml:"object_cache"`
 	// TrustKeys are public key files (edge keygen) deploys may be signed
 	// with. None: a dev key is created in the data dir and trusted.
 	TrustKeys []string `toml:"trust_keys"`
@@ -114,7 +116,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 // configKeys lists the config file's keys, for --help.
-const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, app_share, max_output, max_queue, queue_wait, artifact_budget, trust_keys, keep_versions, max_bundle, max_body_memory, http_cache_memory, http_cache_disk, node_name, region, gossip_wan, gossip, join, gossip_keys, peer, drain_timeout, " + acmeConfigKeys
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, app_share, max_output, max_queue, queue_wait, artifact_budget, object_cache, trust_keys, keep_versions, max_bundle, max_body_memory, http_cache_memory, http_cache_disk, node_name, region, gossip_wan, gossip, join, gossip_keys, peer, drain_timeout, " + acmeConfigKeys
 
 // serveFlags defines every flag of `edge serve` on the matching field of
 // cfg, with the field's current value (default or config file) as default.
@@ -139,6 +141,7 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.Int64Var(&cfg.MaxBundle, "max-bundle", cfg.MaxBundle, "`bytes` one deployed version may hold")
 	fs.Int64Var(&cfg.MaxBodyMemory, "max-body-memory", cfg.MaxBodyMemory, "`bytes` of request bodies buffered across the node; past it requests wait, then 503")
 	fs.Int64Var(&cfg.ArtifactBudget, "artifact-budget", cfg.ArtifactBudget, "`bytes` of compiled artifacts kept in the cache, least recently used evicted")
+	fs.Var(&sizeFlag{dst: &cfg.ObjectCache}, "object-cache", "memory for small, hot static files, e.g. 256MiB (0: 256MiB; off: none)")
 	fs.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "this node's unique `name` in the mesh (default: the hostname)")
 	fs.StringVar(&cfg.Region, "region", cfg.Region, "this node's region: peers of the same region are preferred for blob fetches")
 	fs.BoolVar(&cfg.GossipWAN, "gossip-wan", cfg.GossipWAN, "memberlist's WAN timings, for a mesh across regions (round trips of 50-250 ms)")

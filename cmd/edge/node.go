@@ -109,7 +109,7 @@ func (n *node) listen() error {
 	n.handler = edge.NewHandler(edge.HandlerConfig{
 		Router: n.router, Log: n.log,
 		MaxInFlight: n.cfg.MaxInFlight, MaxQueue: n.cfg.MaxQueue, QueueWait: n.cfg.QueueWait,
-		MaxBodyMemory: n.cfg.MaxBodyMemory, AppShare: n.cfg.AppShare,
+		MaxBodyMemory: n.cfg.MaxBodyMemory, AppShare: n.cfg.AppShare, ObjectCache: n.cfg.ObjectCache,
 		AltSvc:    n.altSvc,
 		AccessLog: n.cfg.AccessLog, Observer: n.metrics, HTTPCache: hc,
 	})

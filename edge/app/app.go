@@ -47,6 +47,9 @@ type Route struct {
 
 	// Origin routes.
 	Origin *Origin
+	// cacheControl is CacheControl as a header value, built once at load
+	// so a response shares it instead of allocating one.
+	cacheControl []string
 }
 
 // Dynamic reports whether the route runs a module.
@@ -153,6 +156,9 @@ func loadRoute(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource) (
 			return nil, fmt.Errorf("static: %w", err)
 		}
 		rt.Files, rt.CacheControl, rt.Internal = files, spec.CacheControl, spec.Internal
+		if spec.CacheControl != "" {
+			rt.cacheControl = headerValue(spec.CacheControl)
+		}
 		return rt, nil
 	}
 	return rt, loadModule(fsys, spec, opt, src, rt)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgecdn/edge/cache"
@@ -39,6 +40,15 @@ type Asset struct {
 	ETag        string // quoted sha256 of the content: its address
 	ContentType string
 	ModTime     time.Time
+	// Header is the response header values, precomputed at load.
+	Header AssetHeader
+
+	// hot is the verified content held in memory: always for an asset
+	// loaded without a cache, while admitted to an ObjectCache otherwise.
+	hot atomic.Pointer[hotBody]
+	// loading is set while one request reads the blob into the cache, so
+	// concurrent misses stream instead of all reading it.
+	loading atomic.Bool
 }
 
 // Open returns a reader over the asset's content. A cached blob is read
@@ -168,6 +178,10 @@ func (src *assetSource) read(fsys fs.FS, p string, info fs.FileInfo) (*Asset, er
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	a.ETag = `"` + a.Digest.String() + `"`
+	a.buildHeader()
+	if a.data != nil {
+		a.hot.Store(&hotBody{data: a.data})
+	}
 	src.blobs[a.Digest.String()] = true
 	return a, nil
 }
@@ -286,7 +300,10 @@ func (sf *StaticFiles) Lookup(rel string) (a *Asset, redirect bool, err error) {
 	if !isDir && sf.dirs[rel] {
 		return nil, true, nil
 	}
-	if isDir {
+	switch {
+	case isDir && dir == "":
+		rel = "index.html" // the site's root: no path.Join per request
+	case isDir:
 		rel = path.Join(dir, "index.html")
 	}
 	if a = sf.files[rel]; a == nil {
