@@ -88,7 +88,7 @@ func (d *delegate) NotifyMsg(msg []byte) {
 		m.log.Debug("message dropped", "err", err)
 		return
 	}
-	m.receive(rec, true)
+	m.receive(rec, true, "message")
 }
 
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
@@ -122,7 +122,7 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	}
 	for _, r := range recs {
 		if r != nil && r.App != "" {
-			m.receive(r, true)
+			m.receive(r, true, "push/pull")
 		}
 	}
 }

@@ -38,11 +38,7 @@ func TestConverge(t *testing.T) {
 	if st.Version != 2 {
 		t.Errorf("version %d, want 2", st.Version)
 	}
-	if _, err := a.store.Commit(a.ledger.Remove("site")); err != nil {
-		t.Fatal(err)
-	}
-	tomb, _ := a.ledger.State("site")
-	a.mesh.Publish(tomb)
+	tomb := remove(t, a, priv, "site")
 	waitFor(t, 5*time.Second, "the removal reaches every node", func() bool { return serving(nodes, "site", tomb.Stamp) })
 	if dep, _ := late.store.Deployed(); len(dep) != 0 {
 		t.Errorf("late still has %d deployed apps", len(dep))

@@ -2,7 +2,6 @@ package gossip
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgecdn/edge/cache"
@@ -48,8 +48,9 @@ type Config struct {
 	// any port).
 	Peer string
 	// Meta is advertised to the others (Peer is filled in).
-	Meta    Meta
-	Trusted []ed25519.PublicKey
+	Meta Meta
+	// Trusted are the deploy keys states must be signed with.
+	Trusted trust.Keyring
 	Cache   *cache.Cache
 	Applier Applier
 	Clock   *state.Clock
@@ -90,7 +91,13 @@ type Mesh struct {
 	wg    sync.WaitGroup
 	once  sync.Once
 	bytes counters
+	// refused counts states dropped for a missing, bad or untrusted
+	// signature, a foreign scope or a leaping sequence.
+	refused atomic.Int64
 }
+
+// Refused is how many gossiped states this node refused since start.
+func (m *Mesh) Refused() int64 { return m.refused.Load() }
 
 // New checks cfg and builds the mesh without starting it.
 func New(cfg Config) (*Mesh, error) {
@@ -318,15 +325,16 @@ func (m *Mesh) sendDirect(msg []byte) {
 // receive takes a state from a peer: ignored unless it beats the best
 // known, refused (not relayed, not applied) unless its manifest is signed
 // by a trusted key, then relayed once and applied in the background.
-func (m *Mesh) receive(rec Record, relay bool) {
+func (m *Mesh) receive(rec Record, relay bool, via string) {
 	m.mu.Lock()
 	cur := m.best[rec.App]
 	m.mu.Unlock()
 	if cur != nil && !cur.Stamp.Less(rec.Stamp) {
 		return
 	}
-	if err := m.verify(rec); err != nil {
-		m.log.Warn("state refused", "app", rec.App, "gen", rec.Stamp.Gen, "origin", rec.Stamp.Node, "err", err)
+	if err := m.verify(rec, cur); err != nil {
+		m.refused.Add(1)
+		m.log.Warn("state refused", "app", rec.App, "gen", rec.Stamp.Gen, "origin", rec.Stamp.Node, "via", via, "err", err)
 		return
 	}
 	m.cfg.Clock.Observe(rec.Stamp.HLC) // only readings of states we accept
@@ -345,21 +353,24 @@ func (m *Mesh) receive(rec Record, relay bool) {
 	m.kick(rec.App)
 }
 
-// verify checks a state's manifest is well formed and signed by a key
-// this node trusts. A tombstone carries no manifest: the gossip key
-// authenticates it.
-func (m *Mesh) verify(rec Record) error {
-	if rec.Removed {
-		return nil
-	}
-	man := rec.Manifest
-	if man == nil || man.App != rec.App || rec.Version <= 0 {
-		return fmt.Errorf("%w: state without its manifest", trust.ErrBadManifest)
-	}
-	if err := trust.Check(man); err != nil {
+// verify checks that a state is ordered by a statement signed by a key
+// this node trusts for the app, that the statement describes the state,
+// and that its sequence does not leap past the best known (a sequence
+// near the limit would leave no room for later changes). Deploys,
+// rollbacks and tombstones alike: the gossip key authenticates members,
+// not changes.
+func (m *Mesh) verify(rec Record, cur Record) error {
+	if err := rec.Verify(m.cfg.Trusted); err != nil {
 		return err
 	}
-	return trust.Verify(man, m.cfg.Trusted)
+	base := 0
+	if cur != nil {
+		base = cur.Stamp.Gen
+	}
+	if rec.Stamp.Gen > base {
+		return state.CheckSeq(base, rec.Stamp.Gen)
+	}
+	return nil
 }
 
 // Best is the winning state this node knows of app (nil: none).

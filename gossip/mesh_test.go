@@ -98,6 +98,8 @@ func fast(mc *memberlist.Config) {
 type meshOpts struct {
 	key     []byte
 	trusted []ed25519.PublicKey
+	// keyring, if set, replaces trusted: keys with scopes.
+	keyring trust.Keyring
 	sides   *sides
 	tune    func(*memberlist.Config)
 	wrap    func(memberlist.Transport) memberlist.Transport
@@ -137,12 +139,16 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	if o.log != nil {
 		log = o.log
 	}
+	ring := trust.Unscoped(o.trusted...)
+	if o.keyring != nil {
+		ring = o.keyring
+	}
 	var applier gossip.Applier = storeApplier{store}
 	if o.applier != nil {
 		applier = o.applier(store)
 	}
 	m, err := gossip.New(gossip.Config{
-		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: o.trusted,
+		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: ring,
 		Cache: store, Applier: applier, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: log,
 		Meta: gossip.Meta{Region: o.region},
 		Tune: func(mc *memberlist.Config) {
@@ -194,7 +200,40 @@ func deployFiles(t testing.TB, n *node, key ed25519.PrivateKey, app string, file
 		m.Files[p] = cache.FileRef{Digest: d.String(), Size: size}
 	}
 	trust.Sign(m, key)
-	if _, err := n.store.Commit(n.ledger.Deploy(m, 0)); err != nil {
+	s := signed(t, n, key, app, trust.ActDeploy, m)
+	if _, err := n.store.Commit(n.ledger.Deploy(m, s, 0)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := n.ledger.State(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.mesh.Publish(st)
+	return st
+}
+
+// signed is a statement of action on app signed with key at the next
+// sequence n knows of (its own state's, or the mesh's best), as the CLI
+// signs at the sequence a node tells it.
+func signed(t testing.TB, n *node, key ed25519.PrivateKey, app, action string, m *cache.Manifest) *trust.Statement {
+	t.Helper()
+	seq, err := n.ledger.Seq(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if best := n.mesh.Best(app); best != nil {
+		seq = max(seq, best.Stamp.Gen)
+	}
+	s := trust.NewStatement(app, action, seq+1, m)
+	trust.SignStatement(s, key)
+	return s
+}
+
+// remove removes app on n with a statement signed by key and publishes
+// the tombstone, as the Deployer does.
+func remove(t testing.TB, n *node, key ed25519.PrivateKey, app string) *state.AppState {
+	t.Helper()
+	if _, err := n.store.Commit(n.ledger.Remove(app, signed(t, n, key, app, trust.ActRemove, nil))); err != nil {
 		t.Fatal(err)
 	}
 	st, err := n.ledger.State(app)

@@ -116,7 +116,7 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.IntVar(&cfg.MaxInFlight, "max-in-flight", cfg.MaxInFlight, "guests running at once")
 	fs.IntVar(&cfg.MaxQueue, "max-queue", cfg.MaxQueue, "requests waiting for a guest slot")
 	fs.DurationVar(&cfg.QueueWait, "queue-wait", cfg.QueueWait, "how long a request waits for a guest slot before 503")
-	fs.Var(&listFlag{dst: &cfg.TrustKeys}, "trust-key", "public key `file` (edge keygen) deploys may be signed with; repeatable (none: a dev key in DATA/deploy.key)")
+	fs.Var(&listFlag{dst: &cfg.TrustKeys}, "trust-key", "public key `file` (edge keygen) deploys, rollbacks and removals may be signed with, or FILE:APPS to limit it to apps (blog,docs-*); repeatable (none: a dev key in DATA/deploy.key)")
 	fs.IntVar(&cfg.KeepVersions, "keep-versions", cfg.KeepVersions, "versions of each deployed app kept for rollback")
 	fs.Int64Var(&cfg.MaxBundle, "max-bundle", cfg.MaxBundle, "`bytes` one deployed version may hold")
 	fs.Int64Var(&cfg.ArtifactBudget, "artifact-budget", cfg.ArtifactBudget, "`bytes` of compiled artifacts kept in the cache, least recently used evicted")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"github.com/edgecdn/edge/edge/deploy"
 	"github.com/edgecdn/edge/gossip"
 	"github.com/edgecdn/edge/gossip/state"
+	"github.com/edgecdn/edge/gossip/trust"
 	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/ops"
 	"github.com/edgecdn/edge/ops/api"
@@ -67,7 +67,7 @@ func prepareMesh(cfg serveConfig) (*meshWiring, *state.Ledger, func(*state.AppSt
 }
 
 // startMesh joins the mesh when --gossip or --join is given.
-func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *deploy.Deployer, trusted []ed25519.PublicKey, srv *edge.Server, log *slog.Logger) error {
+func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *deploy.Deployer, trusted trust.Keyring, srv *edge.Server, log *slog.Logger) error {
 	if !cfg.meshOn() {
 		return nil
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"github.com/edgecdn/edge/edge/app"
 	"github.com/edgecdn/edge/edge/deploy"
 	"github.com/edgecdn/edge/gossip/state"
+	"github.com/edgecdn/edge/gossip/trust"
 	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/ops"
 	edgetls "github.com/edgecdn/edge/tls"
@@ -30,7 +30,7 @@ type node struct {
 
 	engine   *modules.Engine
 	store    *cache.Cache
-	trusted  []ed25519.PublicKey
+	trusted  trust.Keyring
 	keyNote  string
 	router   *edge.Router
 	handler  *edge.Handler

@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/gossip/state"
+	"github.com/edgecdn/edge/gossip/trust"
 )
 
 func openCache(t *testing.T) *cache.Cache {
@@ -35,6 +36,12 @@ func manifestOf(t *testing.T, c *cache.Cache, files map[string]string) *cache.Ma
 	return m
 }
 
+// stmt is an (unsigned) statement: the Ledger orders by its sequence;
+// signatures are the Deployer's and the mesh's to check.
+func stmt(app, action string, seq int, m *cache.Manifest) *trust.Statement {
+	return trust.NewStatement(app, action, seq, m)
+}
+
 func apply(t *testing.T, c *cache.Cache, st *state.AppState) error {
 	t.Helper()
 	ch, err := state.Apply(st, 0)
@@ -54,7 +61,7 @@ func TestLedger(t *testing.T) {
 	l := &state.Ledger{Cache: c, Node: "a", Clock: func() uint64 { return 100 }}
 	local := manifestOf(t, c, map[string]string{"edge.toml": "name = \"site\"\n", "index.html": "mine"})
 	local.Signature = "local"
-	if _, err := c.Commit(l.Deploy(local, 0)); err != nil {
+	if _, err := c.Commit(l.Deploy(local, stmt("site", trust.ActDeploy, 1, local), 0)); err != nil {
 		t.Fatal(err)
 	}
 	mine, _ := l.State("site")
@@ -98,7 +105,10 @@ func TestLedger(t *testing.T) {
 		t.Fatalf("states %+v", states)
 	}
 	again := manifestOf(t, c, map[string]string{"edge.toml": "name = \"site\"\n", "index.html": "again"})
-	if _, err := c.Commit(l.Deploy(again, 0)); err != nil {
+	if _, err := c.Commit(l.Deploy(again, stmt("site", trust.ActDeploy, 6, again), 0)); !errors.Is(err, state.ErrReplay) {
+		t.Fatalf("a deploy signed at the tombstone's sequence: %v, want ErrReplay", err)
+	}
+	if _, err := c.Commit(l.Deploy(again, stmt("site", trust.ActDeploy, 7, again), 0)); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := l.State("site")
@@ -131,7 +141,7 @@ func TestTombstoneForUnknownApp(t *testing.T) {
 func TestLocalRemoveOfUnknownApp(t *testing.T) {
 	c := openCache(t)
 	l := &state.Ledger{Cache: c}
-	if _, err := c.Commit(l.Remove("nope")); !errors.Is(err, cache.ErrNoVersion) {
+	if _, err := c.Commit(l.Remove("nope", stmt("nope", trust.ActRemove, 1, nil))); !errors.Is(err, cache.ErrNoVersion) {
 		t.Fatalf("remove of an unknown app: %v, want ErrNoVersion", err)
 	}
 	if hs, _ := c.Heads(); len(hs) != 0 {
