@@ -57,6 +57,9 @@ type Config struct {
 	// RejoinInterval is how often known peers are rejoined when members
 	// are missing (0: 5s).
 	RejoinInterval time.Duration
+	// FetchTimeout bounds one blob fetch from one peer, plus a second per
+	// MiB of the blob (0: 30s); then the next peer is tried.
+	FetchTimeout time.Duration
 	// Tune, if set, adjusts memberlist's configuration (a LAN preset)
 	// before it starts: tests shorten timings, inject a Transport.
 	Tune func(*memberlist.Config)
@@ -79,18 +82,19 @@ type Mesh struct {
 	ring  *memberlist.Keyring
 	// ledger reads the state this node has applied.
 	ledger *state.Ledger
+	tls    *peerTLS     // the peer channel's keys, from the gossip keyring
 	client *http.Client // to peers' endpoints
 
-	mu    sync.Mutex
-	best  map[string]Record          // the winning state known of each app
-	seen  map[string]string          // every member ever seen: name → gossip address
-	gone  map[string]string          // members no longer alive: name → "left" or "dead"
-	live  map[string]memberlist.Node // alive members, copied at each event
-	dirty chan string                // apps whose best state is not applied yet
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
-	bytes counters
+	mu     sync.Mutex
+	best   map[string]Record          // the winning state known of each app
+	seen   map[string]string          // every member ever seen: name → gossip address
+	gone   map[string]string          // members no longer alive: name → "left" or "dead"
+	live   map[string]memberlist.Node // alive members, copied at each event
+	applyq *applyQueue                // apps whose best state is not applied yet
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+	bytes  counters
 	// refused counts states dropped for a missing, bad or untrusted
 	// signature, a foreign scope or a leaping sequence.
 	refused atomic.Int64
@@ -116,15 +120,19 @@ func New(cfg Config) (*Mesh, error) {
 	if cfg.RejoinInterval <= 0 {
 		cfg.RejoinInterval = 5 * time.Second
 	}
+	if cfg.FetchTimeout <= 0 {
+		cfg.FetchTimeout = 30 * time.Second
+	}
 	ring, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys[0])
 	if err != nil {
 		return nil, fmt.Errorf("gossip: keyring: %w", err)
 	}
+	pt := newPeerTLS(func() [][]byte { return ring.GetKeys() })
 	return &Mesh{
 		cfg: cfg, log: cfg.Log.With("component", "gossip", "node", cfg.Name), ring: ring,
-		ledger: &state.Ledger{Cache: cfg.Cache}, client: newPeerClient(),
+		ledger: &state.Ledger{Cache: cfg.Cache}, tls: pt, client: newPeerClient(pt),
 		best: map[string]Record{}, seen: map[string]string{}, gone: map[string]string{}, live: map[string]memberlist.Node{},
-		dirty: make(chan string, 256), stop: make(chan struct{}),
+		applyq: newApplyQueue(), stop: make(chan struct{}),
 	}, nil
 }
 
@@ -186,8 +194,10 @@ func (m *Mesh) Start() error {
 			m.log.Info("joined", "contacted", n, "members", m.ml.NumMembers())
 		}
 	}
-	m.wg.Add(2)
-	go m.applyLoop()
+	m.wg.Add(1 + applyWorkers)
+	for range applyWorkers {
+		go m.applyLoop()
+	}
 	go m.rejoinLoop()
 	m.mu.Lock()
 	apps := slices.Collect(maps.Keys(m.best))
@@ -240,6 +250,7 @@ func (m *Mesh) Stop() error {
 	var err error
 	m.once.Do(func() {
 		close(m.stop)
+		m.applyq.close()
 		if m.ml != nil {
 			m.sayGoodbye(time.Second)
 			err = m.ml.Leave(2 * time.Second)
@@ -380,13 +391,8 @@ func (m *Mesh) Best(app string) Record {
 	return m.best[app]
 }
 
-func (m *Mesh) kick(app string) {
-	select {
-	case m.dirty <- app:
-	default:
-		time.AfterFunc(100*time.Millisecond, func() { m.kick(app) })
-	}
-}
+// kick queues app's winning state for applying.
+func (m *Mesh) kick(app string) { m.applyq.add(app) }
 
 // NumMembers is how many members are alive.
 func (m *Mesh) NumMembers() int { return m.numNodes() }

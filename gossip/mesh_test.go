@@ -100,6 +100,8 @@ type meshOpts struct {
 	trusted []ed25519.PublicKey
 	// keyring, if set, replaces trusted: keys with scopes.
 	keyring trust.Keyring
+	// fetchTimeout is Config.FetchTimeout (0: its default).
+	fetchTimeout time.Duration
 	sides   *sides
 	tune    func(*memberlist.Config)
 	wrap    func(memberlist.Transport) memberlist.Transport
@@ -150,6 +152,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	m, err := gossip.New(gossip.Config{
 		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: ring,
 		Cache: store, Applier: applier, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: log,
+		FetchTimeout: o.fetchTimeout,
 		Meta: gossip.Meta{Region: o.region},
 		Tune: func(mc *memberlist.Config) {
 			tune(mc)
