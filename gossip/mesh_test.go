@@ -102,10 +102,10 @@ type meshOpts struct {
 	keyring trust.Keyring
 	// fetchTimeout is Config.FetchTimeout (0: its default).
 	fetchTimeout time.Duration
-	sides   *sides
-	tune    func(*memberlist.Config)
-	wrap    func(memberlist.Transport) memberlist.Transport
-	region  string
+	sides        *sides
+	tune         func(*memberlist.Config)
+	wrap         func(memberlist.Transport) memberlist.Transport
+	region       string
 	// log, if set, receives the node's log (default: discarded).
 	log *slog.Logger
 	// applier makes the node's Applier (default: storeApplier).
@@ -153,7 +153,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: ring,
 		Cache: store, Applier: applier, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: log,
 		FetchTimeout: o.fetchTimeout,
-		Meta: gossip.Meta{Region: o.region},
+		Meta:         gossip.Meta{Region: o.region},
 		Tune: func(mc *memberlist.Config) {
 			tune(mc)
 			mc.Transport = tr
