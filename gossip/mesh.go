@@ -187,14 +187,17 @@ func (m *Mesh) Start() error {
 		m.peer.close()
 		return err
 	}
-	if len(m.cfg.Join) > 0 {
+	joined := len(m.cfg.Join) == 0
+	if !joined {
 		if n, err := m.ml.Join(m.cfg.Join); err != nil {
-			m.log.Warn("join failed, will retry", "join", m.cfg.Join, "err", err)
+			m.log.Warn("join failed, will retry", "join", m.cfg.Join, "attempt", 1, "err", err)
 		} else {
+			joined = true
 			m.log.Info("joined", "contacted", n, "members", m.ml.NumMembers())
 		}
 	}
-	m.wg.Add(1 + applyWorkers)
+	m.wg.Add(2 + applyWorkers)
+	go m.firstJoin(joined)
 	for range applyWorkers {
 		go m.applyLoop()
 	}

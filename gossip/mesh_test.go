@@ -1,6 +1,7 @@
 package gossip_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -110,6 +111,10 @@ type meshOpts struct {
 	log *slog.Logger
 	// applier makes the node's Applier (default: storeApplier).
 	applier func(*cache.Cache) gossip.Applier
+	// port is the gossip port to bind (0: any).
+	port int
+	// rejoin is Config.RejoinInterval (0: 300ms).
+	rejoin time.Duration
 }
 
 func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
@@ -120,7 +125,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	}
 	clock := state.NewClock(nil)
 	ledger := &state.Ledger{Cache: store, Node: name, Clock: clock.Now}
-	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, BindPort: 0})
+	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, BindPort: o.port})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +156,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	}
 	m, err := gossip.New(gossip.Config{
 		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: ring,
-		Cache: store, Applier: applier, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: log,
+		Cache: store, Applier: applier, Clock: clock, RejoinInterval: cmp.Or(o.rejoin, 300*time.Millisecond), Log: log,
 		FetchTimeout: o.fetchTimeout,
 		Meta:         gossip.Meta{Region: o.region},
 		Tune: func(mc *memberlist.Config) {
