@@ -57,6 +57,9 @@ type Config struct {
 	// RejoinInterval is how often known peers are rejoined when members
 	// are missing (0: 5s).
 	RejoinInterval time.Duration
+	// Retention is how long tombstones are gossiped and departed members
+	// remembered (0: DefaultRetention).
+	Retention time.Duration
 	// FetchTimeout bounds one blob fetch from one peer, plus a second per
 	// MiB of the blob (0: 30s); then the next peer is tried.
 	FetchTimeout time.Duration
@@ -85,16 +88,22 @@ type Mesh struct {
 	tls    *peerTLS     // the peer channel's keys, from the gossip keyring
 	client *http.Client // to peers' endpoints
 
-	mu     sync.Mutex
-	best   map[string]Record          // the winning state known of each app
-	seen   map[string]string          // every member ever seen: name → gossip address
-	gone   map[string]string          // members no longer alive: name → "left" or "dead"
-	live   map[string]memberlist.Node // alive members, copied at each event
-	applyq *applyQueue                // apps whose best state is not applied yet
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	once   sync.Once
-	bytes  counters
+	mu   sync.Mutex
+	best map[string]Record // the winning state known of each app
+	seen map[string]string // every member ever seen: name → gossip address
+	gone map[string]string // members no longer alive: name → "left" or "dead"
+	// goneAt is when each member of gone went: it is forgotten after
+	// the retention.
+	goneAt map[string]time.Time
+	// refusedWindow and refusedLogged rate-limit the refusal log.
+	refusedWindow time.Time
+	refusedLogged int
+	live          map[string]memberlist.Node // alive members, copied at each event
+	applyq        *applyQueue                // apps whose best state is not applied yet
+	stop          chan struct{}
+	wg            sync.WaitGroup
+	once          sync.Once
+	bytes         counters
 	// refused counts states dropped for a missing, bad or untrusted
 	// signature, a foreign scope or a leaping sequence.
 	refused atomic.Int64
@@ -123,6 +132,9 @@ func New(cfg Config) (*Mesh, error) {
 	if cfg.FetchTimeout <= 0 {
 		cfg.FetchTimeout = 30 * time.Second
 	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
+	}
 	ring, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys[0])
 	if err != nil {
 		return nil, fmt.Errorf("gossip: keyring: %w", err)
@@ -131,7 +143,7 @@ func New(cfg Config) (*Mesh, error) {
 	return &Mesh{
 		cfg: cfg, log: cfg.Log.With("component", "gossip", "node", cfg.Name), ring: ring,
 		ledger: &state.Ledger{Cache: cfg.Cache}, tls: pt, client: newPeerClient(pt),
-		best: map[string]Record{}, seen: map[string]string{}, gone: map[string]string{}, live: map[string]memberlist.Node{},
+		best: map[string]Record{}, seen: map[string]string{}, gone: map[string]string{}, goneAt: map[string]time.Time{}, live: map[string]memberlist.Node{},
 		applyq: newApplyQueue(), stop: make(chan struct{}),
 	}, nil
 }
@@ -347,9 +359,19 @@ func (m *Mesh) receive(rec Record, relay bool, via string) {
 		return
 	}
 	if err := m.verify(rec, cur); err != nil {
-		m.refused.Add(1)
+		if m.refused.Add(1); !m.logRefusal(time.Now()) {
+			return
+		}
 		m.log.Warn("state refused", "app", rec.App, "gen", rec.Stamp.Gen, "origin", rec.Stamp.Node, "via", via, "err", err)
 		return
+	}
+	if cur == nil {
+		// Nothing in memory (a tombstone pruned after the retention):
+		// what this node applied is the floor, so an old signed state
+		// cannot come back.
+		if applied, err := m.ledger.State(rec.App); err == nil && !applied.Stamp.Less(rec.Stamp) {
+			return
+		}
 	}
 	m.cfg.Clock.Observe(rec.Stamp.HLC) // only readings of states we accept
 	m.mu.Lock()

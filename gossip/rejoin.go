@@ -44,7 +44,8 @@ func (m *Mesh) rejoinLoop() {
 		select {
 		case <-m.stop:
 			return
-		case <-t.C:
+		case now := <-t.C:
+			m.prune(now)
 			m.rejoin()
 		}
 	}

@@ -1,0 +1,83 @@
+package gossip_test
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/edgecdn/edge/gossip"
+	"github.com/edgecdn/edge/gossip/state"
+)
+
+// TestFloodStaysBounded: a member holding the gossip key floods 100,000
+// bogus tombstones (in its push/pull state) and 100,000 bogus member names
+// (goodbye messages): the others keep none of them, their push/pull stays
+// within its budget, and the mesh still converges on a real deploy.
+func TestFloodStaysBounded(t *testing.T) {
+	key, priv := keys(t)
+	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}}
+	a := startMesh(t, "a", nil, o)
+	b := startMesh(t, "b", []string{a.mesh.Addr()}, o)
+	r := startMesh(t, "r", []string{a.mesh.Addr()}, o)
+	waitFor(t, 5*time.Second, "one mesh of 3", func() bool { return alive(a) == 3 && alive(b) == 3 })
+	n := 100_000
+	if testing.Short() {
+		n = 10_000
+	}
+	bogus := make([]gossip.Record, 0, n)
+	for i := range n {
+		name := fmt.Sprintf("bogus-%d", i)
+		if i%10 == 0 {
+			name = fmt.Sprintf("../Not A Label %d", i)
+		}
+		bogus = append(bogus, &state.AppState{App: name, Stamp: state.Stamp{Gen: 1 + i, Node: "r"}, Removed: true})
+	}
+	r.mesh.Stuff(bogus)
+	if _, _, _, push := r.mesh.Sizes(); push > gossip.PushBudget() {
+		t.Errorf("r's push/pull state is %d bytes, over the budget of %d", push, gossip.PushBudget())
+	}
+	for i := range n {
+		a.mesh.Deliver(append([]byte{2}, fmt.Sprintf("ghost-%d", i)...))
+	}
+	waitFor(t, 20*time.Second, "a and b refuse r's bogus states in a push/pull", func() bool {
+		return a.mesh.Refused() > 1000 && b.mesh.Refused() > 1000
+	})
+	for _, x := range []*node{a, b} {
+		best, seen, gone, push := x.mesh.Sizes()
+		// gone counts real members only (one slowed by the flood may
+		// have been declared dead a moment): twice a map entry each.
+		if best != 0 || seen > 3 || gone > 2*3 || push > 2 {
+			t.Errorf("%s keeps %d states, %d members seen, %d gone, a %d-byte push/pull", x.name, best, seen, gone, push)
+		}
+	}
+	st := deploy(t, a, priv, "site", "real")
+	waitFor(t, 10*time.Second, "the real deploy on b", func() bool { return serving([]*node{b}, "site", st.Stamp) })
+}
+
+// TestTombstonePruned: a tombstone is gossiped no longer than the
+// retention; after it is pruned, the app's old signed state, replayed,
+// still does not bring the app back: the cache keeps its high-water mark.
+func TestTombstonePruned(t *testing.T) {
+	key, priv := keys(t)
+	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}}
+	a := startMesh(t, "a", nil, o)
+	old := deploy(t, a, priv, "site", "old")
+	tomb := remove(t, a, priv, "site")
+	a.mesh.Prune(time.Now().Add(gossip.DefaultRetention + time.Hour))
+	if best := a.mesh.Best("site"); best != nil {
+		t.Fatalf("tombstone kept past the retention: %+v", best)
+	}
+	if _, _, _, push := a.mesh.Sizes(); push > 2 {
+		t.Errorf("push/pull after the prune is %d bytes", push)
+	}
+	msg, _ := json.Marshal(old)
+	a.mesh.Deliver(append([]byte{1}, msg...))
+	if best := a.mesh.Best("site"); best != nil {
+		t.Errorf("the old signed state came back after the prune: %+v", best.Stamp)
+	}
+	if st, _ := a.ledger.State("site"); st.Stamp != tomb.Stamp {
+		t.Errorf("a's state %+v, want the tombstone", st.Stamp)
+	}
+}
