@@ -2,6 +2,7 @@ package state_test
 
 import (
 	"errors"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,5 +147,33 @@ func TestLocalRemoveOfUnknownApp(t *testing.T) {
 	}
 	if hs, _ := c.Heads(); len(hs) != 0 {
 		t.Errorf("heads after a refused removal: %+v", hs)
+	}
+}
+
+// TestSequenceBounds: a statement at the current sequence (a replay) or
+// below is refused, and so is one leaping past MaxJump or to MaxInt:
+// nothing can leave an app at the end of the number range, where the next
+// change would overflow.
+func TestSequenceBounds(t *testing.T) {
+	c := openCache(t)
+	l := &state.Ledger{Cache: c, Node: "a"}
+	m := manifestOf(t, c, map[string]string{"edge.toml": "name = \"site\"\n"})
+	if _, err := c.Commit(l.Deploy(m, stmt("site", trust.ActDeploy, 1, m), 0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c2 := range []struct {
+		seq  int
+		want error
+	}{{1, state.ErrReplay}, {0, state.ErrReplay}, {-5, state.ErrReplay}, {2 + state.MaxJump, state.ErrSeqJump}, {math.MaxInt, state.ErrSeqJump}} {
+		if _, err := c.Commit(l.Deploy(m, stmt("site", trust.ActDeploy, c2.seq, m), 0)); !errors.Is(err, c2.want) {
+			t.Errorf("seq %d: %v, want %v", c2.seq, err, c2.want)
+		}
+	}
+	huge := &state.AppState{App: "site", Stamp: state.Stamp{Gen: math.MaxInt, Node: "z"}, Version: 9, Manifest: m}
+	if err := apply(t, c, huge); !errors.Is(err, state.ErrSeqJump) {
+		t.Errorf("a remote state at MaxInt: %v, want ErrSeqJump", err)
+	}
+	if _, err := c.Commit(l.Deploy(m, stmt("site", trust.ActDeploy, 2, m), 0)); err != nil {
+		t.Errorf("the next real change: %v", err)
 	}
 }
