@@ -37,6 +37,9 @@ type AdminConfig struct {
 	// Keyring returns the gossip keyring (nil, or returning nil: not in a
 	// mesh, 501). A func: the node joins its mesh after the API is bound.
 	Keyring func() Keyring
+	// MeshRefused counts the gossiped states the mesh refused (nil: not in
+	// a mesh).
+	MeshRefused func() int64
 	// Handler is the user-traffic handler whose counters /metrics reports.
 	Handler *edge.Handler
 	Log     *slog.Logger

@@ -30,6 +30,10 @@ func (a *Admin) metrics(w http.ResponseWriter, _ *http.Request) {
 	if c := a.cfg.Cache; c != nil {
 		ms = append(ms, cacheMetrics(c.Counters())...)
 	}
+	if f := a.cfg.MeshRefused; f != nil {
+		ms = append(ms, metric{"edge_gossip_states_refused_total",
+			"Gossiped app states refused: unsigned, badly signed, out of the key's scope, or a leaping sequence.", "counter", "", float64(f())})
+	}
 	writeMetrics(w, ms)
 }
 

@@ -157,6 +157,14 @@ func (w *meshWiring) bannerLine() string {
 	return fmt.Sprintf("mesh:  node %s gossip %s peer %s", w.mesh.Name(), w.mesh.Addr(), w.mesh.PeerAddr())
 }
 
+// refused counts the states the mesh refused, for /metrics (0: no mesh yet).
+func (w *meshWiring) refused() int64 {
+	if w.mesh == nil {
+		return 0
+	}
+	return w.mesh.Refused()
+}
+
 // keyring is the live gossip keyring for the admin API (nil: no mesh yet).
 func (w *meshWiring) keyring() ops.Keyring {
 	if w.mesh == nil {

@@ -137,7 +137,7 @@ func (n *node) listenAdmin() error {
 	}
 	admin, err := ops.NewAdmin(ops.AdminConfig{
 		Addr: n.cfg.Admin, Token: token, Cache: n.store, Checker: artifactChecker(n.engine), Deployer: n.deployer,
-		MaxBlob: n.cfg.MaxBundle, Members: n.mesh.members, Keyring: n.mesh.keyring, Handler: n.handler, Log: n.log,
+		MaxBlob: n.cfg.MaxBundle, Members: n.mesh.members, Keyring: n.mesh.keyring, MeshRefused: n.mesh.refused, Handler: n.handler, Log: n.log,
 	})
 	if err != nil {
 		return err
