@@ -31,8 +31,13 @@ func TestFloodStaysBounded(t *testing.T) {
 	waitFor(t, 5*time.Second, "one mesh of 3", func() bool { return alive(a) == 3 && alive(b) == 3 })
 	// 20,000 states of ~260 bytes: past the push/pull budget, so r's
 	// exchange is windowed. EDGE_FLOOD_N=100000 runs the full
-	// flood (about a minute on two loaded cores).
+	// flood (about a minute on two loaded cores). Under the race detector
+	// (make test), 2,000: the refusal path is the same, the window is not
+	// reached.
 	n := 20_000
+	if raceOn {
+		n = 2_000
+	}
 	if v, err := strconv.Atoi(os.Getenv("EDGE_FLOOD_N")); err == nil && v > 0 {
 		n = v
 	}
@@ -49,7 +54,7 @@ func TestFloodStaysBounded(t *testing.T) {
 	if _, _, _, push := r.mesh.Sizes(); push > gossip.PushBudget() {
 		t.Errorf("r's push/pull state is %d bytes, over the budget of %d", push, gossip.PushBudget())
 	}
-	if _, _, _, push := r.mesh.Sizes(); push < gossip.PushBudget()/2 {
+	if _, _, _, push := r.mesh.Sizes(); !raceOn && push < gossip.PushBudget()/2 {
 		t.Fatalf("r's push/pull is %d bytes: the flood does not reach the budget", push)
 	}
 	for i := range n {
