@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"slices"
+	"sort"
 	"sync/atomic"
+	"time"
 
 	"github.com/edgecdn/edge/gossip/state"
 	"github.com/hashicorp/memberlist"
@@ -79,7 +82,9 @@ func (d *delegate) NotifyMsg(msg []byte) {
 	m.bytes.received.Add(int64(len(msg)))
 	if len(msg) > 1 && msg[0] == msgBye {
 		m.mu.Lock()
-		m.gone[string(msg[1:])] = "left"
+		if name := string(msg[1:]); m.seen[name] != "" { // only members it knows: names from strangers are not kept
+			m.gone[name] = "left"
+		}
 		m.mu.Unlock()
 		return
 	}
@@ -94,7 +99,7 @@ func (d *delegate) NotifyMsg(msg []byte) {
 		m.log.Debug("message dropped", "err", err)
 		return
 	}
-	m.receive(rec, true)
+	m.receive(rec, true, "message")
 }
 
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
@@ -105,7 +110,15 @@ func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
 	return out
 }
 
-// LocalState is every app's winning state known here, for push/pull.
+// pushBudget bounds the states one push/pull carries, far below
+// memberlist's 20 MiB limit on it: past that limit the exchange would
+// fail and the mesh stop syncing.
+var pushBudget = 4 << 20
+
+// LocalState is the winning states known here, for push/pull: all of them
+// while they fit pushBudget; beyond, a window of them starting at a random
+// app, so that successive exchanges cover every app. New changes travel
+// by direct sends and broadcasts; this is the catch-up path.
 func (d *delegate) LocalState(join bool) []byte {
 	d.mu.Lock()
 	recs := make([]Record, 0, len(d.best))
@@ -113,7 +126,23 @@ func (d *delegate) LocalState(join bool) []byte {
 		recs = append(recs, r)
 	}
 	d.mu.Unlock()
-	b, _ := json.Marshal(recs)
+	sort.Slice(recs, func(i, j int) bool { return recs[i].App < recs[j].App })
+	start := 0
+	if len(recs) > 0 {
+		start = rand.IntN(len(recs))
+	}
+	b := []byte{'['}
+	for i := range recs {
+		enc, err := json.Marshal(recs[(start+i)%len(recs)])
+		if err != nil || len(b)+len(enc)+2 > pushBudget {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, enc...)
+	}
+	b = append(b, ']')
 	d.bytes.sent.Add(int64(len(b)))
 	return b
 }
@@ -128,7 +157,7 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	}
 	for _, r := range recs {
 		if r != nil && r.App != "" {
-			m.receive(r, true)
+			m.receive(r, true, "push/pull")
 		}
 	}
 }
@@ -142,6 +171,7 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 	e.seen[n.Name] = n.Address()
 	e.live[n.Name] = copyNode(n)
 	delete(e.gone, n.Name)
+	delete(e.goneAt, n.Name)
 	e.mu.Unlock()
 	e.log.Info("member joined", "member", n.Name, "addr", n.Address())
 	// a newcomer may lack states gossiped before it came: push/pull at
@@ -157,6 +187,7 @@ func (e *events) NotifyLeave(n *memberlist.Node) {
 		how = "left"
 	}
 	e.gone[n.Name] = how
+	e.goneAt[n.Name] = time.Now()
 	delete(e.live, n.Name)
 	e.mu.Unlock()
 	e.log.Info("member gone", "member", n.Name, "state", how)

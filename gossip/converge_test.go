@@ -38,11 +38,7 @@ func TestConverge(t *testing.T) {
 	if st.Version != 2 {
 		t.Errorf("version %d, want 2", st.Version)
 	}
-	if _, err := a.store.Commit(a.ledger.Remove("site")); err != nil {
-		t.Fatal(err)
-	}
-	tomb, _ := a.ledger.State("site")
-	a.mesh.Publish(tomb)
+	tomb := remove(t, a, priv, "site")
 	waitFor(t, 5*time.Second, "the removal reaches every node", func() bool { return serving(nodes, "site", tomb.Stamp) })
 	if dep, _ := late.store.Deployed(); len(dep) != 0 {
 		t.Errorf("late still has %d deployed apps", len(dep))
@@ -195,7 +191,8 @@ func TestBadSignatureIgnored(t *testing.T) {
 }
 
 // TestWrongKeyCannotJoin: a node with another gossip key cannot join, and
-// the peer endpoint refuses a request without the mesh token.
+// the peer endpoint refuses plain HTTP and a TLS client whose certificate
+// another gossip key derives.
 func TestWrongKeyCannotJoin(t *testing.T) {
 	key, priv := keys(t)
 	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}}
@@ -217,23 +214,28 @@ func TestWrongKeyCannotJoin(t *testing.T) {
 	if n := alive(x); n != 1 {
 		t.Errorf("x sees %d members", n)
 	}
-	resp, err := http.Get("http://" + a.mesh.PeerAddr() + "/v1/status")
+	// The peer endpoint speaks TLS only, to members only.
+	if resp, err := http.Get("http://" + a.mesh.PeerAddr() + "/v1/status"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("peer endpoint answers plain HTTP")
+		}
+	}
+	_, stranger := gossip.PeerTLS([][]byte{o2.key})
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: stranger}}
+	if resp, err := c.Get("https://" + a.mesh.PeerAddr() + "/v1/status"); err == nil {
+		resp.Body.Close()
+		t.Errorf("peer endpoint answered another mesh's member: %s", resp.Status)
+	}
+	_, member := gossip.PeerTLS([][]byte{key})
+	c = &http.Client{Transport: &http.Transport{TLSClientConfig: member}}
+	resp, err := c.Get("https://" + a.mesh.PeerAddr() + "/v1/status")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("a member's request: %v", err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("peer endpoint without token: %d", resp.StatusCode)
-	}
-	req, _ := http.NewRequest("GET", "http://"+a.mesh.PeerAddr()+"/v1/status", nil)
-	req.Header.Set("Authorization", "Bearer "+gossip.PeerToken(o2.key))
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("peer endpoint with another mesh's token: %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a member's request: %s", resp.Status)
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 // re-encodes to a message it accepts again.
 func FuzzDecodeRecord(f *testing.F) {
 	good, _ := encodeRecord(&state.AppState{App: "site", Version: 1})
-	for _, seed := range [][]byte{good, {}, {msgState}, {msgBye, 'a'}, append([]byte{msgState}, `{"app":""}`...), append([]byte{msgState}, `{"app":"x","manifest":{"files":null}}`...)} {
+	for _, seed := range [][]byte{good, {}, {msgState}, {msgBye, 'a'}, append([]byte{msgState}, `{"app":""}`...), append([]byte{msgState}, `{"app":"x","manifest":{"files":null}}`...),
+		append([]byte{msgState}, `{"app":"x","removed":true,"stamp":{"gen":9223372036854775807},"statement":{"app":"x","action":"remove","seq":1,"signer":"AA==","signature":"AA=="}}`...)} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {

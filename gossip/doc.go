@@ -3,8 +3,9 @@
 // central control plane.
 //
 // What is gossiped per app is a small record, a [state.AppState]: the
-// version that serves with its signed manifest, or a tombstone, stamped
-// (generation, hybrid logical clock, origin node). The state with the
+// version that serves with its signed manifest, or a tombstone, with the
+// statement a deploy key holder signed to order it, stamped (generation =
+// the statement's sequence, hybrid logical clock, origin node). The state with the
 // highest stamp wins on every node, so two deploys made on both sides of a
 // partition resolve to the same winner everywhere without coordination.
 //
@@ -13,14 +14,18 @@
 // relayed once by every node that sees it first (reaches members the
 // origin did not know), and in the full-state push/pull exchange
 // (anti-entropy: a node that missed messages, was down or partitioned,
-// catches up). Every node verifies the manifest's signature before it
-// accepts, relays or applies a state, whoever sent it.
+// catches up). Every node verifies the statement (a trusted key whose
+// scope covers the app, describing the state, a sequence above the
+// current one and not leaping past it) and the manifest's signature
+// before it accepts, relays or applies a state, whoever sent it: the
+// gossip key admits members, it does not authorize changes.
 //
 // A node that lacks blobs of a winning version fetches them by digest from
-// peers over the peer endpoint (HTTP, authenticated by a token derived
-// from the gossip key, see [PeerToken]), preferring peers of its own
-// region, verifies their sha256, then hands the state to its [Applier],
-// which compiles and activates it atomically.
+// peers over the peer endpoint (mutual TLS with keys derived from the
+// gossip keyring, see [PeerTLS]), preferring peers of its own region,
+// each fetch bounded by the manifest's size and a timeout, verifies their
+// sha256, then hands the state to its [Applier], which compiles and
+// activates it atomically; four apps at a time.
 //
 // Gossip is encrypted and authenticated with a keyring of AES keys: a node
 // without the key can neither join nor inject. Lifecycle: New has no side

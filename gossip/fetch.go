@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"sort"
@@ -14,17 +15,21 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// applyLoop applies the winning state of each app that was kicked, one at
-// a time: fetch what is missing, then hand it to the Applier.
+// applyWorkers is how many apps are fetched and applied at once.
+const applyWorkers = 4
+
+// applyLoop applies the winning state of each app that was kicked: fetch
+// what is missing, then hand it to the Applier. applyWorkers loops run,
+// so one app's slow fetch does not hold the others.
 func (m *Mesh) applyLoop() {
 	defer m.wg.Done()
 	for {
-		select {
-		case <-m.stop:
+		app, ok := m.applyq.next()
+		if !ok {
 			return
-		case app := <-m.dirty:
-			m.apply(app)
 		}
+		m.apply(app)
+		m.applyq.done(app)
 	}
 }
 
@@ -80,9 +85,16 @@ func (m *Mesh) fetchMissing(rec Record) error {
 	if len(peers) == 0 {
 		return errors.New("no peer to fetch from")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	base, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	g, ctx := errgroup.WithContext(ctx)
+	go func() { // Stop ends the fetches in flight
+		select {
+		case <-m.stop:
+			cancel()
+		case <-base.Done():
+		}
+	}()
+	g, ctx := errgroup.WithContext(base)
 	g.SetLimit(4)
 	for _, d := range missing {
 		g.Go(func() error { return m.fetchBlob(ctx, peers, d, sizes[d]) })
@@ -103,14 +115,25 @@ func (m *Mesh) fetchBlob(ctx context.Context, peers []peerInfo, d cache.Digest, 
 	return fmt.Errorf("blob %s: %w", d, errors.Join(errs...))
 }
 
+// minFetchRate is the slowest transfer a fetch waits for: a blob of n
+// bytes gets FetchTimeout plus n/minFetchRate seconds.
+const minFetchRate = 1 << 20
+
+// fetchTimeout bounds one fetch of a blob of size bytes from one peer.
+func (m *Mesh) fetchTimeout(size int64) time.Duration {
+	return m.cfg.FetchTimeout + time.Duration(size/minFetchRate)*time.Second
+}
+
+// fetchFrom fetches d from one peer within fetchTimeout, reading at most
+// the manifest's size plus one byte: a peer that sends more (endless
+// bytes for the empty file's digest) fails the digest check at once.
 func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size int64) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, m.fetchTimeout(size))
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+"/v1/blobs/"+d.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+p.addr+"/v1/blobs/"+d.String(), nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+PeerToken(m.ring.GetPrimaryKey()))
 	resp, err := m.client.Do(req)
 	if err != nil {
 		return err
@@ -119,7 +142,10 @@ func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size i
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("peer answered %s", resp.Status)
 	}
-	n, err := m.cfg.Cache.PutBlobVerified(resp.Body, d, size)
+	if resp.ContentLength >= 0 && resp.ContentLength != size {
+		return fmt.Errorf("peer sends %d bytes, the manifest says %d", resp.ContentLength, size)
+	}
+	n, err := m.cfg.Cache.PutBlobVerified(io.LimitReader(resp.Body, size+1), d, size+1)
 	if err != nil {
 		return err
 	}
@@ -127,11 +153,14 @@ func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size i
 	return nil
 }
 
-// newPeerClient is the HTTP client a mesh talks to its peers with. Each
-// Mesh has its own, so that meshes in one process (tests, benchmarks)
-// share no connections, and Stop closes its idle ones.
-func newPeerClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second}}
+// newPeerClient is the HTTP client a mesh talks to its peers with, over
+// the peer channel's TLS. Each Mesh has its own, so that meshes in one
+// process (tests, benchmarks) share no connections, and Stop closes its
+// idle ones.
+func newPeerClient(pt *peerTLS) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig: pt.client(), MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second,
+	}}
 }
 
 // peerInfo is a member's peer endpoint.

@@ -1,11 +1,8 @@
 package gossip
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -46,13 +43,4 @@ func LoadKey(s string) ([]byte, error) {
 		return ParseKey(string(b))
 	}
 	return ParseKey(s)
-}
-
-// PeerToken is the bearer token of the peer endpoint for one gossip key:
-// an HMAC of the key, so that every node holding the key can compute it
-// and no one else can, and the key itself never crosses the wire.
-func PeerToken(key []byte) string {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("edge-peer-v1"))
-	return hex.EncodeToString(mac.Sum(nil))
 }

@@ -100,11 +100,10 @@ func (m *Mesh) statusOf(ctx context.Context, mb *Member) (*PeerStatus, error) {
 	if mb.Name == m.cfg.Name {
 		return m.localStatus()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+mb.Peer+"/v1/status", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+mb.Peer+"/v1/status", nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+PeerToken(m.ring.GetPrimaryKey()))
 	resp, err := m.client.Do(req)
 	if err != nil {
 		return nil, err

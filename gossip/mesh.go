@@ -2,7 +2,6 @@ package gossip
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -49,8 +48,9 @@ type Config struct {
 	// any port).
 	Peer string
 	// Meta is advertised to the others (Peer is filled in).
-	Meta    Meta
-	Trusted []ed25519.PublicKey
+	Meta Meta
+	// Trusted are the deploy keys states must be signed with.
+	Trusted trust.Keyring
 	Cache   *cache.Cache
 	Applier Applier
 	Clock   *state.Clock
@@ -65,6 +65,12 @@ type Config struct {
 	// OnPurge, if set, applies a purge statement another member published
 	// (PublishPurge); called once per statement.
 	OnPurge func(body []byte)
+	// Retention is how long tombstones are gossiped and departed members
+	// remembered (0: DefaultRetention).
+	Retention time.Duration
+	// FetchTimeout bounds one blob fetch from one peer, plus a second per
+	// MiB of the blob (0: 30s); then the next peer is tried.
+	FetchTimeout time.Duration
 	// Tune, if set, adjusts memberlist's configuration (the LAN or WAN
 	// preset) before it starts: tests shorten timings, inject a Transport.
 	Tune func(*memberlist.Config)
@@ -87,21 +93,34 @@ type Mesh struct {
 	ring  *memberlist.Keyring
 	// ledger reads the state this node has applied.
 	ledger *state.Ledger
+	tls    *peerTLS     // the peer channel's keys, from the gossip keyring
 	client *http.Client // to peers' endpoints
 
-	mu    sync.Mutex
-	best  map[string]Record          // the winning state known of each app
-	seen  map[string]string          // every member ever seen: name → gossip address
-	gone  map[string]string          // members no longer alive: name → "left" or "dead"
-	live  map[string]memberlist.Node // alive members, copied at each event
-	dirty chan string                // apps whose best state is not applied yet
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	once  sync.Once
-	bytes counters
+	mu   sync.Mutex
+	best map[string]Record // the winning state known of each app
+	seen map[string]string // every member ever seen: name → gossip address
+	gone map[string]string // members no longer alive: name → "left" or "dead"
+	// goneAt is when each member of gone went: it is forgotten after
+	// the retention.
+	goneAt map[string]time.Time
+	// refusedWindow and refusedLogged rate-limit the refusal log.
+	refusedWindow time.Time
+	refusedLogged int
+	live          map[string]memberlist.Node // alive members, copied at each event
+	applyq        *applyQueue                // apps whose best state is not applied yet
+	stop          chan struct{}
+	wg            sync.WaitGroup
+	once          sync.Once
+	bytes         counters
+	// refused counts states dropped for a missing, bad or untrusted
+	// signature, a foreign scope or a leaping sequence.
+	refused atomic.Int64
 	// purges remembers the ids of purge statements seen (purge.go).
 	purges map[string]time.Time
 }
+
+// Refused is how many gossiped states this node refused since start.
+func (m *Mesh) Refused() int64 { return m.refused.Load() }
 
 // New checks cfg and builds the mesh without starting it.
 func New(cfg Config) (*Mesh, error) {
@@ -120,15 +139,22 @@ func New(cfg Config) (*Mesh, error) {
 	if cfg.RejoinInterval <= 0 {
 		cfg.RejoinInterval = 5 * time.Second
 	}
+	if cfg.FetchTimeout <= 0 {
+		cfg.FetchTimeout = 30 * time.Second
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
+	}
 	ring, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys[0])
 	if err != nil {
 		return nil, fmt.Errorf("gossip: keyring: %w", err)
 	}
+	pt := newPeerTLS(func() [][]byte { return ring.GetKeys() })
 	return &Mesh{
 		cfg: cfg, log: cfg.Log.With("component", "gossip", "node", cfg.Name), ring: ring,
-		ledger: &state.Ledger{Cache: cfg.Cache}, client: newPeerClient(),
-		best: map[string]Record{}, seen: map[string]string{}, gone: map[string]string{}, live: map[string]memberlist.Node{},
-		dirty: make(chan string, 256), stop: make(chan struct{}),
+		ledger: &state.Ledger{Cache: cfg.Cache}, tls: pt, client: newPeerClient(pt),
+		best: map[string]Record{}, seen: map[string]string{}, gone: map[string]string{}, goneAt: map[string]time.Time{}, live: map[string]memberlist.Node{},
+		applyq: newApplyQueue(), stop: make(chan struct{}),
 	}, nil
 }
 
@@ -186,15 +212,20 @@ func (m *Mesh) Start() error {
 		m.peer.close()
 		return err
 	}
-	if len(m.cfg.Join) > 0 {
+	joined := len(m.cfg.Join) == 0
+	if !joined {
 		if n, err := m.ml.Join(m.cfg.Join); err != nil {
-			m.log.Warn("join failed, will retry", "join", m.cfg.Join, "err", err)
+			m.log.Warn("join failed, will retry", "join", m.cfg.Join, "attempt", 1, "err", err)
 		} else {
+			joined = true
 			m.log.Info("joined", "contacted", n, "members", m.ml.NumMembers())
 		}
 	}
-	m.wg.Add(2)
-	go m.applyLoop()
+	m.wg.Add(2 + applyWorkers)
+	go m.firstJoin(joined)
+	for range applyWorkers {
+		go m.applyLoop()
+	}
 	go m.rejoinLoop()
 	m.mu.Lock()
 	apps := slices.Collect(maps.Keys(m.best))
@@ -247,6 +278,7 @@ func (m *Mesh) Stop() error {
 	var err error
 	m.once.Do(func() {
 		close(m.stop)
+		m.applyq.close()
 		if m.ml != nil {
 			m.sayGoodbye(time.Second)
 			err = m.ml.Leave(2 * time.Second)
@@ -336,16 +368,27 @@ func (m *Mesh) sendDirect(msg []byte) int {
 // receive takes a state from a peer: ignored unless it beats the best
 // known, refused (not relayed, not applied) unless its manifest is signed
 // by a trusted key, then relayed once and applied in the background.
-func (m *Mesh) receive(rec Record, relay bool) {
+func (m *Mesh) receive(rec Record, relay bool, via string) {
 	m.mu.Lock()
 	cur := m.best[rec.App]
 	m.mu.Unlock()
 	if cur != nil && !cur.Stamp.Less(rec.Stamp) {
 		return
 	}
-	if err := m.verify(rec); err != nil {
-		m.log.Warn("state refused", "app", rec.App, "gen", rec.Stamp.Gen, "origin", rec.Stamp.Node, "err", err)
+	if err := m.verify(rec, cur); err != nil {
+		if m.refused.Add(1); !m.logRefusal(time.Now()) {
+			return
+		}
+		m.log.Warn("state refused", "app", rec.App, "gen", rec.Stamp.Gen, "origin", rec.Stamp.Node, "via", via, "err", err)
 		return
+	}
+	if cur == nil {
+		// Nothing in memory (a tombstone pruned after the retention):
+		// what this node applied is the floor, so an old signed state
+		// cannot come back.
+		if applied, err := m.ledger.State(rec.App); err == nil && !applied.Stamp.Less(rec.Stamp) {
+			return
+		}
 	}
 	m.cfg.Clock.Observe(rec.Stamp.HLC) // only readings of states we accept
 	m.mu.Lock()
@@ -363,21 +406,24 @@ func (m *Mesh) receive(rec Record, relay bool) {
 	m.kick(rec.App)
 }
 
-// verify checks a state's manifest is well formed and signed by a key
-// this node trusts. A tombstone carries no manifest: the gossip key
-// authenticates it.
-func (m *Mesh) verify(rec Record) error {
-	if rec.Removed {
-		return nil
-	}
-	man := rec.Manifest
-	if man == nil || man.App != rec.App || rec.Version <= 0 {
-		return fmt.Errorf("%w: state without its manifest", trust.ErrBadManifest)
-	}
-	if err := trust.Check(man); err != nil {
+// verify checks that a state is ordered by a statement signed by a key
+// this node trusts for the app, that the statement describes the state,
+// and that its sequence does not leap past the best known (a sequence
+// near the limit would leave no room for later changes). Deploys,
+// rollbacks and tombstones alike: the gossip key authenticates members,
+// not changes.
+func (m *Mesh) verify(rec Record, cur Record) error {
+	if err := rec.Verify(m.cfg.Trusted); err != nil {
 		return err
 	}
-	return trust.Verify(man, m.cfg.Trusted)
+	base := 0
+	if cur != nil {
+		base = cur.Stamp.Gen
+	}
+	if rec.Stamp.Gen > base {
+		return state.CheckSeq(base, rec.Stamp.Gen)
+	}
+	return nil
 }
 
 // Best is the winning state this node knows of app (nil: none).
@@ -387,13 +433,8 @@ func (m *Mesh) Best(app string) Record {
 	return m.best[app]
 }
 
-func (m *Mesh) kick(app string) {
-	select {
-	case m.dirty <- app:
-	default:
-		time.AfterFunc(100*time.Millisecond, func() { m.kick(app) })
-	}
-}
+// kick queues app's winning state for applying.
+func (m *Mesh) kick(app string) { m.applyq.add(app) }
 
 // NumMembers is how many members are alive.
 func (m *Mesh) NumMembers() int { return m.numNodes() }

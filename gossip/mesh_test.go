@@ -1,6 +1,7 @@
 package gossip_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -98,10 +99,14 @@ func fast(mc *memberlist.Config) {
 type meshOpts struct {
 	key     []byte
 	trusted []ed25519.PublicKey
-	sides   *sides
-	tune    func(*memberlist.Config)
-	wrap    func(tr memberlist.Transport, addr string) memberlist.Transport
-	region  string
+	// keyring, if set, replaces trusted: keys with scopes.
+	keyring trust.Keyring
+	// fetchTimeout is Config.FetchTimeout (0: its default).
+	fetchTimeout time.Duration
+	sides        *sides
+	tune         func(*memberlist.Config)
+	wrap         func(tr memberlist.Transport, addr string) memberlist.Transport
+	region       string
 	// wanTimings selects memberlist's WAN preset (gossip.Config.WAN).
 	wanTimings bool
 	// log, if set, receives the node's log (default: discarded).
@@ -110,6 +115,10 @@ type meshOpts struct {
 	applier func(*cache.Cache) gossip.Applier
 	// onPurge receives the node's purge statements.
 	onPurge func(node string, body []byte)
+	// port is the gossip port to bind (0: any).
+	port int
+	// rejoin is Config.RejoinInterval (0: 300ms).
+	rejoin time.Duration
 }
 
 func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
@@ -120,7 +129,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	}
 	clock := state.NewClock(nil)
 	ledger := &state.Ledger{Cache: store, Node: name, Clock: clock.Now}
-	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, BindPort: 0})
+	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, BindPort: o.port})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,13 +150,18 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	if o.log != nil {
 		log = o.log
 	}
+	ring := trust.Unscoped(o.trusted...)
+	if o.keyring != nil {
+		ring = o.keyring
+	}
 	var applier gossip.Applier = storeApplier{store}
 	if o.applier != nil {
 		applier = o.applier(store)
 	}
 	m, err := gossip.New(gossip.Config{
-		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: o.trusted,
-		Cache: store, Applier: applier, Clock: clock, RejoinInterval: 300 * time.Millisecond, Log: log, WAN: o.wanTimings,
+		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: ring,
+		Cache: store, Applier: applier, Clock: clock, RejoinInterval: cmp.Or(o.rejoin, 300*time.Millisecond), Log: log,
+		FetchTimeout: o.fetchTimeout, WAN: o.wanTimings,
 		Meta: gossip.Meta{Region: o.region},
 		OnPurge: func(body []byte) {
 			if o.onPurge != nil {
@@ -203,7 +217,40 @@ func deployFiles(t testing.TB, n *node, key ed25519.PrivateKey, app string, file
 		m.Files[p] = cache.FileRef{Digest: d.String(), Size: size}
 	}
 	trust.Sign(m, key)
-	if _, err := n.store.Commit(n.ledger.Deploy(m, 0)); err != nil {
+	s := signed(t, n, key, app, trust.ActDeploy, m)
+	if _, err := n.store.Commit(n.ledger.Deploy(m, s, 0)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := n.ledger.State(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.mesh.Publish(st)
+	return st
+}
+
+// signed is a statement of action on app signed with key at the next
+// sequence n knows of (its own state's, or the mesh's best), as the CLI
+// signs at the sequence a node tells it.
+func signed(t testing.TB, n *node, key ed25519.PrivateKey, app, action string, m *cache.Manifest) *trust.Statement {
+	t.Helper()
+	seq, err := n.ledger.Seq(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if best := n.mesh.Best(app); best != nil {
+		seq = max(seq, best.Stamp.Gen)
+	}
+	s := trust.NewStatement(app, action, seq+1, m)
+	trust.SignStatement(s, key)
+	return s
+}
+
+// remove removes app on n with a statement signed by key and publishes
+// the tombstone, as the Deployer does.
+func remove(t testing.TB, n *node, key ed25519.PrivateKey, app string) *state.AppState {
+	t.Helper()
+	if _, err := n.store.Commit(n.ledger.Remove(app, signed(t, n, key, app, trust.ActRemove, nil))); err != nil {
 		t.Fatal(err)
 	}
 	st, err := n.ledger.State(app)

@@ -2,15 +2,15 @@ package gossip
 
 import (
 	"context"
-	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/edgecdn/edge/cache"
@@ -18,8 +18,8 @@ import (
 )
 
 // peerServer is the peer endpoint: blobs by digest and this node's app
-// states, for members of the mesh only (bearer PeerToken of a key in the
-// keyring).
+// states, for members of the mesh only: TLS whose client certificate is
+// derived from a key of the gossip keyring (see peerTLS).
 type peerServer struct {
 	m    *Mesh
 	srv  *http.Server
@@ -35,9 +35,10 @@ func startPeer(m *Mesh, addr string) (*peerServer, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/blobs/{digest}", p.blob)
 	mux.HandleFunc("GET /v1/status", p.status)
-	p.srv = &http.Server{Handler: p.authenticate(mux), ReadHeaderTimeout: 10 * time.Second}
+	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	tl := tls.NewListener(ln, m.tls.server())
 	go func() {
-		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := p.srv.Serve(tl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.log.Error("peer listener stopped", "err", err)
 		}
 	}()
@@ -48,21 +49,6 @@ func (p *peerServer) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = p.srv.Shutdown(ctx)
-}
-
-// authenticate accepts the token of any key in the keyring, so that a
-// key rotation never locks a peer out.
-func (p *peerServer) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		for _, k := range p.m.ring.GetKeys() {
-			if subtle.ConstantTimeCompare([]byte(got), []byte(PeerToken(k))) == 1 {
-				next.ServeHTTP(w, r)
-				return
-			}
-		}
-		http.Error(w, "peer endpoint: missing or wrong mesh token", http.StatusUnauthorized)
-	})
 }
 
 func (p *peerServer) blob(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,34 @@ package gossip
 
 import "time"
 
+// firstJoinWait is the first pause before the first join is tried again:
+// nodes started together find the seed's listener within a fraction of a
+// second, not at the next rejoin tick.
+const firstJoinWait = 100 * time.Millisecond
+
+// firstJoin retries a failed first join, from firstJoinWait doubling up to
+// RejoinInterval, until one succeeds; then the rejoin loop takes over.
+// Each failed attempt is logged once, with its reason.
+func (m *Mesh) firstJoin(joined bool) {
+	defer m.wg.Done()
+	wait := firstJoinWait
+	for attempt := 2; !joined; attempt++ {
+		select {
+		case <-m.stop:
+			return
+		case <-time.After(wait):
+		}
+		n, err := m.ml.Join(m.cfg.Join)
+		if err != nil && n == 0 {
+			m.log.Warn("join failed, will retry", "join", m.cfg.Join, "attempt", attempt, "retry_in", min(2*wait, m.cfg.RejoinInterval), "err", err)
+			wait = min(2*wait, m.cfg.RejoinInterval)
+			continue
+		}
+		joined = true
+		m.log.Info("joined", "contacted", n, "members", m.ml.NumMembers(), "attempt", attempt)
+	}
+}
+
 // rejoinLoop heals partitions: memberlist stops gossiping to a node dead
 // for longer than GossipToTheDeadTime, so two halves of a long partition
 // never find each other again by themselves (hashicorp/memberlist#222).
@@ -16,7 +44,8 @@ func (m *Mesh) rejoinLoop() {
 		select {
 		case <-m.stop:
 			return
-		case <-t.C:
+		case now := <-t.C:
+			m.prune(now)
 			m.rejoin()
 		}
 	}

@@ -41,7 +41,10 @@ type AdminConfig struct {
 	// MeshPurge, in a mesh, sends a purge (httpcache.Purge as JSON) to
 	// every other member and returns how many it reached (nil: one node).
 	MeshPurge func(body []byte) (int, error)
-	// Handler is the user-traffic handler whose queue /metrics reports.
+	// MeshRefused counts the gossiped states the mesh refused (nil: not in
+	// a mesh).
+	MeshRefused func() int64
+	// Handler is the user-traffic handler whose counters /metrics reports.
 	Handler *edge.Handler
 	// Metrics is the registry /metrics serves, fed by the Handler when it
 	// was given as its Observer (nil: a registry of its own).

@@ -11,6 +11,7 @@ import (
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/deploy"
+	"github.com/edgecdn/edge/gossip/state"
 	"github.com/edgecdn/edge/gossip/trust"
 	"github.com/edgecdn/edge/ops/api"
 )
@@ -26,6 +27,7 @@ func (a *Admin) routeDeploy(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/apps", a.appsList)
 	mux.HandleFunc("POST /v1/apps/{name}/versions", a.versionSubmit)
 	mux.HandleFunc("GET /v1/apps/{name}/versions", a.versionsList)
+	mux.HandleFunc("GET /v1/apps/{name}/state", a.appState)
 	mux.HandleFunc("POST /v1/apps/{name}/activate", a.versionActivate)
 	mux.HandleFunc("DELETE /v1/apps/{name}", a.appRemove)
 	mux.HandleFunc("GET /v1/stats", a.deployStats)
@@ -124,10 +126,11 @@ func (a *Admin) versionSubmit(w http.ResponseWriter, r *http.Request) {
 	if !a.deployer(w) {
 		return
 	}
-	var m cache.Manifest
-	if !readJSON(w, r, &m) {
+	var req api.VersionRequest
+	if !readJSON(w, r, &req) {
 		return
 	}
+	m := req.Manifest
 	if m.App != r.PathValue("name") {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("manifest is for app %q, not %q", m.App, r.PathValue("name")))
 		return
@@ -136,7 +139,7 @@ func (a *Admin) versionSubmit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "version: assigned by the node, must not be set")
 		return
 	}
-	res, err := a.cfg.Deployer.Deploy(&m)
+	res, err := a.cfg.Deployer.Deploy(&m, req.Statement)
 	if err != nil {
 		a.counters.refused.Add(1)
 		a.log.Warn("deploy refused", "app", m.App, "err", trimBacktrace(err.Error()))
@@ -167,8 +170,9 @@ func (a *Admin) versionActivate(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	res, err := a.cfg.Deployer.Activate(r.PathValue("name"), req.Version)
+	res, err := a.cfg.Deployer.Activate(r.PathValue("name"), req.Version, req.Statement)
 	if err != nil {
+		a.log.Warn("activate refused", "app", r.PathValue("name"), "err", err)
 		writeDeployError(w, err)
 		return
 	}
@@ -179,11 +183,35 @@ func (a *Admin) appRemove(w http.ResponseWriter, r *http.Request) {
 	if !a.deployer(w) {
 		return
 	}
-	if err := a.cfg.Deployer.Remove(r.PathValue("name")); err != nil {
+	var req api.RemoveRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if err := a.cfg.Deployer.Remove(r.PathValue("name"), req.Statement); err != nil {
+		a.log.Warn("remove refused", "app", r.PathValue("name"), "err", err)
 		writeDeployError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, api.Removed{Removed: r.PathValue("name")})
+}
+
+// appState is the app's current sequence, which the next signed change
+// must exceed.
+func (a *Admin) appState(w http.ResponseWriter, r *http.Request) {
+	if !a.deployer(w) {
+		return
+	}
+	name := r.PathValue("name")
+	if !cache.ValidLabel(name) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("app: %q is not 1-63 of a-z 0-9 -", name))
+		return
+	}
+	seq, err := a.cfg.Deployer.Seq(name)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, api.AppState{App: name, Seq: seq})
 }
 
 func (a *Admin) deployStats(w http.ResponseWriter, _ *http.Request) {
@@ -201,9 +229,13 @@ func writeDeployError(w http.ResponseWriter, err error) {
 	case errors.As(err, &miss):
 		writeJSON(w, http.StatusConflict, api.Error{Error: err.Error(), Missing: miss.Digests})
 		return
-	case errors.Is(err, trust.ErrUnsigned), errors.Is(err, trust.ErrUntrustedKey), errors.Is(err, trust.ErrBadSignature):
+	case errors.Is(err, state.ErrReplay):
+		writeJSON(w, http.StatusConflict, api.Error{Error: err.Error(), Code: api.CodeStaleSeq})
+		return
+	case errors.Is(err, trust.ErrUnsigned), errors.Is(err, trust.ErrUntrustedKey), errors.Is(err, trust.ErrBadSignature),
+		errors.Is(err, trust.ErrNoStatement), errors.Is(err, trust.ErrOutOfScope):
 		status = http.StatusForbidden
-	case errors.Is(err, trust.ErrBadManifest):
+	case errors.Is(err, trust.ErrBadManifest), errors.Is(err, trust.ErrBadStatement), errors.Is(err, state.ErrSeqJump):
 		status = http.StatusBadRequest
 	case errors.Is(err, deploy.ErrInvalidApp):
 		status = http.StatusUnprocessableEntity

@@ -143,6 +143,11 @@ func (a *Admin) registerMetrics() error {
 	if a.cfg.Certs != nil {
 		cs = append(cs, newCertCollector(a.cfg.Certs))
 	}
+	if f := a.cfg.MeshRefused; f != nil {
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "edge_gossip_states_refused_total",
+			Help: "Gossiped app states refused: unsigned, badly signed, out of the key's scope, or a leaping sequence."},
+			func() float64 { return float64(f()) }))
+	}
 	if a.cfg.Members != nil || a.cfg.GossipBytes != nil {
 		cs = append(cs, newMeshCollector(a.cfg.Members, a.cfg.GossipBytes))
 	}

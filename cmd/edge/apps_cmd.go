@@ -93,6 +93,7 @@ func appHistoryCmd() *cobra.Command {
 
 func appRmCmd() *cobra.Command {
 	var cf clientFlags
+	var keyFile string
 	cmd := &cobra.Command{
 		Use:   "rm NAME",
 		Short: "Remove a deployed app and all its versions",
@@ -102,7 +103,11 @@ func appRmCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := c.Remove(cmd.Context(), args[0]); err != nil {
+			key, err := signingKey(keyFile, cf.data)
+			if err != nil {
+				return err
+			}
+			if err := c.Remove(cmd.Context(), args[0], key); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "removed %s and all its versions\n", args[0])
@@ -110,6 +115,7 @@ func appRmCmd() *cobra.Command {
 		},
 	}
 	cf.register(cmd)
+	cmd.Flags().StringVar(&keyFile, "key", "", "deploy key to sign the removal with (default: DATA/deploy.key, the dev key of a local node)")
 	return cmd
 }
 
@@ -118,6 +124,7 @@ func appRmCmd() *cobra.Command {
 func rollbackCmd() *cobra.Command {
 	var cf clientFlags
 	var to int
+	var keyFile string
 	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "rollback NAME",
@@ -126,6 +133,10 @@ func rollbackCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, name := cmd.Context(), args[0]
 			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			key, err := signingKey(keyFile, cf.data)
 			if err != nil {
 				return err
 			}
@@ -143,7 +154,7 @@ func rollbackCmd() *cobra.Command {
 					return fmt.Errorf("%s v%d has no older version to roll back to", name, h.Active)
 				}
 			}
-			res, err := c.Activate(ctx, name, to)
+			res, err := c.Activate(ctx, name, to, key)
 			if err != nil {
 				return err
 			}
@@ -159,6 +170,7 @@ func rollbackCmd() *cobra.Command {
 	}
 	cf.register(cmd)
 	cmd.Flags().IntVar(&to, "to", 0, "the version to activate (default: the one before the active version)")
+	cmd.Flags().StringVar(&keyFile, "key", "", "deploy key to sign the rollback with (default: DATA/deploy.key, the dev key of a local node)")
 	cmd.Flags().DurationVar(&wait, "wait", 30*time.Second, "in a mesh, wait this long for every node to serve it (0: do not wait)")
 	return cmd
 }

@@ -136,7 +136,7 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.Int64Var(&cfg.MaxOutput, "max-output", cfg.MaxOutput, "`bytes` any guest may write; routes may ask for less (0: 64 MiB, at most 1 GiB)")
 	fs.IntVar(&cfg.MaxQueue, "max-queue", cfg.MaxQueue, "requests waiting for a guest slot")
 	fs.DurationVar(&cfg.QueueWait, "queue-wait", cfg.QueueWait, "how long a request waits for a guest slot before 503")
-	fs.Var(&listFlag{dst: &cfg.TrustKeys}, "trust-key", "public key `file` (edge keygen) deploys may be signed with; repeatable (none: a dev key in DATA/deploy.key)")
+	fs.Var(&listFlag{dst: &cfg.TrustKeys}, "trust-key", "public key `file` (edge keygen) deploys, rollbacks and removals may be signed with, or FILE:APPS to limit it to apps (blog,docs-*); repeatable (none: a dev key in DATA/deploy.key)")
 	fs.IntVar(&cfg.KeepVersions, "keep-versions", cfg.KeepVersions, "versions of each deployed app kept for rollback")
 	fs.Int64Var(&cfg.MaxBundle, "max-bundle", cfg.MaxBundle, "`bytes` one deployed version may hold")
 	fs.Int64Var(&cfg.MaxBodyMemory, "max-body-memory", cfg.MaxBodyMemory, "`bytes` of request bodies buffered across the node; past it requests wait, then 503")

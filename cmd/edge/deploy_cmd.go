@@ -65,10 +65,7 @@ func runDeploy(cmd *cobra.Command, dir string, cf *clientFlags, keyFile string, 
 	if err != nil {
 		return err
 	}
-	if keyFile == "" {
-		keyFile = filepath.Join(cf.data, devKey+".key")
-	}
-	key, err := readDeployKey(keyFile)
+	key, err := signingKey(keyFile, cf.data)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/gossip/trust"
+	"github.com/edgecdn/edge/ops/api"
 )
 
 // site writes an app directory: a page, a WAGI route whose greeting and
@@ -327,7 +328,7 @@ func TestDeploySignaturesAndToken(t *testing.T) {
 	if _, body := callAPI(t, node, tok, "GET", "/v1/apps/site/versions", nil); strings.Count(body, `"version"`) != 1 {
 		t.Errorf("history after refused calls: %s", body)
 	}
-	if status, body := callAPI(t, node, tok, "POST", "/v1/apps/site/versions", m); status != 201 || !strings.Contains(body, `"version": 2`) {
+	if status, body := callAPI(t, node, tok, "POST", "/v1/apps/site/versions", ordered(t, node, tok, m, good)); status != 201 || !strings.Contains(body, `"version": 2`) {
 		t.Errorf("correctly signed manifest: %d %s", status, body)
 	}
 	if status, body := page(t, node, "/"); status != 200 || !strings.Contains(body, "evil") {
@@ -338,6 +339,20 @@ func TestDeploySignaturesAndToken(t *testing.T) {
 func signedWith(m *cache.Manifest, key ed25519.PrivateKey) *cache.Manifest {
 	trust.Sign(m, key)
 	return m
+}
+
+// ordered is the body that deploys m: m with a statement signed by key
+// at the app's next sequence, which the node tells.
+func ordered(t *testing.T, node *process, tok string, m *cache.Manifest, key ed25519.PrivateKey) api.VersionRequest {
+	t.Helper()
+	status, body := callAPI(t, node, tok, "GET", "/v1/apps/"+m.App+"/state", nil)
+	var st api.AppState
+	if status != 200 || json.Unmarshal([]byte(body), &st) != nil {
+		t.Fatalf("GET state: %d %s", status, body)
+	}
+	s := trust.NewStatement(m.App, trust.ActDeploy, st.Seq+1, m)
+	trust.SignStatement(s, key)
+	return api.VersionRequest{Manifest: *m, Statement: s}
 }
 
 // TestDeployValidation: versions that cannot become a working app are
@@ -373,7 +388,7 @@ func TestDeployValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			status, body := callAPI(t, node, tok, "POST", "/v1/apps/site/versions", signedWith(upload(t, node, tok, c.files), key))
+			status, body := callAPI(t, node, tok, "POST", "/v1/apps/site/versions", ordered(t, node, tok, signedWith(upload(t, node, tok, c.files), key), key))
 			if status != c.status {
 				t.Errorf("status %d, want %d: %s", status, c.status, body)
 			}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/edgecdn/edge/gossip/trust"
 	"github.com/spf13/cobra"
@@ -48,6 +49,15 @@ func keygenCmd() *cobra.Command {
 	return cmd
 }
 
+// signingKey reads --key, by default the dev key of the local node's data
+// dir: deploys, rollbacks and removals are all signed with it.
+func signingKey(keyFile, data string) (ed25519.PrivateKey, error) {
+	if keyFile == "" {
+		keyFile = filepath.Join(data, devKey+".key")
+	}
+	return readDeployKey(keyFile)
+}
+
 // readDeployKey reads the private key deploys are signed with.
 func readDeployKey(file string) (ed25519.PrivateKey, error) {
 	key, err := trust.ReadPrivateKey(file)
@@ -57,18 +67,27 @@ func readDeployKey(file string) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
-// trustedKeys reads the --trust-key files; with none, it creates (once)
-// and trusts the data dir's dev key. note says which, for the banner.
-func trustedKeys(cfg serveConfig) (keys []ed25519.PublicKey, note string, err error) {
+// trustedKeys reads the --trust-key files (FILE or FILE:APPS, a key
+// limited to those apps); with none, it creates (once) and trusts the
+// data dir's dev key. note says which, for the banner.
+func trustedKeys(cfg serveConfig) (keys trust.Keyring, note string, err error) {
+	var scoped []string
 	for _, f := range cfg.TrustKeys {
-		pub, err := trust.ReadPublicKey(f)
+		k, err := trust.ReadTrustKey(f)
 		if err != nil {
 			return nil, "", err
 		}
-		keys = append(keys, pub)
+		keys = append(keys, k)
+		if len(k.Apps) > 0 {
+			scoped = append(scoped, filepath.Base(k.Source)+" for "+k.Scope())
+		}
 	}
 	if len(keys) > 0 {
-		return keys, fmt.Sprintf("signed by %d trusted key(s)", len(keys)), nil
+		note = fmt.Sprintf("signed by %d trusted key(s)", len(keys))
+		if len(scoped) > 0 {
+			note += fmt.Sprintf(" (%s)", strings.Join(scoped, "; "))
+		}
+		return keys, note, nil
 	}
 	base := filepath.Join(cfg.Data, devKey)
 	pub, created, err := loadOrCreateDevKey(base)
@@ -79,7 +98,7 @@ func trustedKeys(cfg serveConfig) (keys []ed25519.PublicKey, note string, err er
 	if created {
 		verb = "created and trusting"
 	}
-	return []ed25519.PublicKey{pub}, fmt.Sprintf("%s dev key %s.key (no --trust-key given)", verb, base), nil
+	return trust.Unscoped(pub), fmt.Sprintf("%s dev key %s.key (no --trust-key given)", verb, base), nil
 }
 
 // loadOrCreateDevKey finds base.key, or creates the pair. A crash between

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/edgecdn/edge/edge/httpcache"
 	"github.com/edgecdn/edge/gossip"
 	"github.com/edgecdn/edge/gossip/state"
+	"github.com/edgecdn/edge/gossip/trust"
 	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/ops"
 	"github.com/edgecdn/edge/ops/api"
@@ -70,7 +70,7 @@ func prepareMesh(cfg serveConfig) (*meshWiring, *state.Ledger, func(*state.AppSt
 }
 
 // startMesh joins the mesh when --gossip or --join is given.
-func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *deploy.Deployer, trusted []ed25519.PublicKey, srv *edge.Server, log *slog.Logger) error {
+func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.Engine, deployer *deploy.Deployer, trusted trust.Keyring, srv *edge.Server, log *slog.Logger) error {
 	if !cfg.meshOn() {
 		return nil
 	}
@@ -167,6 +167,14 @@ func (w *meshWiring) gossipBytes() (sent, received int64) {
 		return 0, 0
 	}
 	return w.mesh.Bytes()
+}
+
+// refused counts the states the mesh refused, for /metrics (0: no mesh yet).
+func (w *meshWiring) refused() int64 {
+	if w.mesh == nil {
+		return 0
+	}
+	return w.mesh.Refused()
 }
 
 // keyring is the live gossip keyring for the admin API (nil: no mesh yet).

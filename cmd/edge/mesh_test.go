@@ -175,7 +175,7 @@ func TestMeshProcesses(t *testing.T) {
 	meshSite(t, dir, "two")
 	k.deploy(t, a, dir)
 	waitServing(t, b, "two")
-	out, code := edgeCLI(t, "rollback", "site", "--node", b.banner.admin, "--data", b.data)
+	out, code := edgeCLI(t, "rollback", "site", "--node", b.banner.admin, "--data", b.data, "--key", k.ciKey)
 	if code != 0 || !strings.Contains(out, "site is at v1") || !strings.Contains(out, "converged on 3/3 nodes") {
 		t.Fatalf("rollback on b: %d\n%s", code, out)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"github.com/edgecdn/edge/edge/app"
 	"github.com/edgecdn/edge/edge/deploy"
 	"github.com/edgecdn/edge/gossip/state"
+	"github.com/edgecdn/edge/gossip/trust"
 	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/ops"
 	edgetls "github.com/edgecdn/edge/tls"
@@ -31,7 +31,7 @@ type node struct {
 
 	engine   *modules.Engine
 	store    *cache.Cache
-	trusted  []ed25519.PublicKey
+	trusted  trust.Keyring
 	keyNote  string
 	router   *edge.Router
 	handler  *edge.Handler
@@ -158,7 +158,7 @@ func (n *node) listenAdmin() error {
 	}
 	admin, err := ops.NewAdmin(ops.AdminConfig{
 		Addr: n.cfg.Admin, Token: token, Cache: n.store, Checker: artifactChecker(n.engine), Deployer: n.deployer,
-		MaxBlob: n.cfg.MaxBundle, Members: n.mesh.members, Keyring: n.mesh.keyring, Handler: n.handler, Log: n.log,
+		MaxBlob: n.cfg.MaxBundle, Members: n.mesh.members, Keyring: n.mesh.keyring, MeshRefused: n.mesh.refused, Handler: n.handler, Log: n.log,
 		Name: nodeName(n.cfg), Metrics: n.metrics, Ready: n.ready, GossipBytes: n.mesh.gossipBytes,
 		Certs: n.certList, MeshPurge: n.mesh.purger(n.cfg),
 	})

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,8 +35,9 @@ type Config struct {
 	Ledger *state.Ledger
 	// Load is how versions are loaded; its Cache is set to Cache.
 	Load app.LoadOptions
-	// Trusted are the public keys a manifest may be signed with.
-	Trusted []ed25519.PublicKey
+	// Trusted are the deploy keys a change may be signed with, each
+	// perhaps limited to some apps.
+	Trusted trust.Keyring
 	// Keep is how many versions of an app are retained (0: 10).
 	Keep int
 	// MaxBundle caps the total size of a version's files (0: 512 MiB).
@@ -155,10 +155,15 @@ type Result struct {
 	ReplacedDemo bool `json:"replaced_demo,omitempty"`
 }
 
-// Deploy verifies m, loads it, and makes it the app's new active version.
-// Nothing is recorded unless every step succeeds.
-func (d *Deployer) Deploy(m *cache.Manifest) (*Result, error) {
+// Deploy verifies m and the statement s that orders it, loads it, and
+// makes it the app's new active version. Nothing is recorded unless every
+// step succeeds; a statement whose sequence is not above the app's
+// current one is refused with state.ErrReplay.
+func (d *Deployer) Deploy(m *cache.Manifest, s *trust.Statement) (*Result, error) {
 	if err := d.check(m); err != nil {
+		return nil, err
+	}
+	if err := d.checkStatement(s, m.App, false, 0, m); err != nil {
 		return nil, err
 	}
 	a, err := d.load(m, m.App+"@new")
@@ -168,26 +173,47 @@ func (d *Deployer) Deploy(m *cache.Manifest) (*Result, error) {
 	if a.Name != m.App {
 		return nil, fmt.Errorf("%w: %s: name: %q, but the version is deployed as app %q", ErrInvalidApp, app.ConfigFile, a.Name, m.App)
 	}
-	return d.commit(a, d.cfg.Ledger.Deploy(m, d.cfg.Keep), true)
+	return d.commit(a, d.cfg.Ledger.Deploy(m, s, d.cfg.Keep), true)
 }
 
-// Activate makes a retained version the active one: a rollback.
-func (d *Deployer) Activate(name string, version int) (*Result, error) {
+// Activate makes a retained version the active one, as the signed
+// statement s orders: a rollback.
+func (d *Deployer) Activate(name string, version int, s *trust.Statement) (*Result, error) {
 	m, err := d.cfg.Cache.Version(name, version)
 	if err != nil {
+		return nil, err
+	}
+	if err := d.checkStatement(s, name, false, version, m); err != nil {
 		return nil, err
 	}
 	a, err := d.load(m, versionSource(name, version))
 	if err != nil {
 		return nil, err
 	}
-	return d.commit(a, d.cfg.Ledger.Activate(name, version, d.cfg.Keep), true)
+	return d.commit(a, d.cfg.Ledger.Activate(name, version, s, d.cfg.Keep), true)
 }
 
-// Remove stops serving a deployed app and forgets its versions.
-func (d *Deployer) Remove(name string) error {
-	_, err := d.commit(nil, d.cfg.Ledger.Remove(name), true)
+// Remove stops serving a deployed app and forgets its versions, as the
+// signed statement s orders.
+func (d *Deployer) Remove(name string, s *trust.Statement) error {
+	if err := d.checkStatement(s, name, true, 0, nil); err != nil {
+		return err
+	}
+	_, err := d.commit(nil, d.cfg.Ledger.Remove(name, s), true)
 	return err
+}
+
+// Seq is the app's current sequence: the next change is signed at Seq+1.
+func (d *Deployer) Seq(name string) (int, error) { return d.cfg.Ledger.Seq(name) }
+
+// checkStatement verifies that s is signed by a trusted key whose scope
+// covers app and that it orders this change. Its sequence is checked in
+// the commit's transaction.
+func (d *Deployer) checkStatement(s *trust.Statement, app string, removed bool, version int, m *cache.Manifest) error {
+	if err := trust.VerifyStatement(s, d.cfg.Trusted); err != nil {
+		return err
+	}
+	return s.Describes(app, removed, version, m)
 }
 
 // commit is the one path every change takes: with the deployer locked, the
@@ -246,7 +272,7 @@ func (d *Deployer) check(m *cache.Manifest) error {
 	if _, ok := m.Files[app.ConfigFile]; !ok {
 		return fmt.Errorf("%w: files: %s is missing", trust.ErrBadManifest, app.ConfigFile)
 	}
-	if err := trust.Verify(m, d.cfg.Trusted); err != nil {
+	if err := trust.Verify(m, d.cfg.Trusted.Pubs()); err != nil {
 		return err
 	}
 	if n := m.TotalSize(); n > d.cfg.MaxBundle {

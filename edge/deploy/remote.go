@@ -8,8 +8,8 @@ import (
 	"github.com/edgecdn/edge/gossip/trust"
 )
 
-// ApplyRemote applies an app state made on another node of the mesh: the
-// signed manifest verified, loaded completely (every module compiled for
+// ApplyRemote applies an app state made on another node of the mesh: its
+// signed statement and manifest verified (whoever relayed it), loaded completely (every module compiled for
 // this node), then stored under the version number the origin gave it and
 // activated in one cache transaction, only if it wins over the state in
 // force (state.ErrStale otherwise). A tombstone stops serving the app.
@@ -17,6 +17,9 @@ import (
 func (d *Deployer) ApplyRemote(st *state.AppState) error {
 	if cur, err := d.cfg.Ledger.State(st.App); err == nil && !cur.Stamp.Less(st.Stamp) {
 		return state.ErrStale // cheap early answer; the commit checks again
+	}
+	if err := st.Verify(d.cfg.Trusted); err != nil {
+		return err
 	}
 	ch, err := state.Apply(st, d.cfg.Keep)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip/trust"
 )
 
 // Ledger turns changes into cache Changes stamped in the mesh's order.
@@ -30,14 +31,34 @@ func (l *Ledger) floor(app string) (gen, version int) {
 	return l.Floor(app)
 }
 
-// local is a Decide that stamps a change made on this node.
-func (l *Ledger) local(app string, removed bool) func(cache.Head, int) ([]byte, error) {
+// local is a Decide that stamps a change made on this node, ordered by
+// the signed statement s: its sequence must be above both the app's
+// current one here and the winning one the mesh knows (ErrReplay). The
+// caller has verified s and that it describes the change.
+func (l *Ledger) local(app string, removed bool, s *trust.Statement) func(cache.Head, int) ([]byte, error) {
 	return func(cur cache.Head, version int) ([]byte, error) {
+		if s == nil {
+			return nil, trust.ErrNoStatement
+		}
 		r := decodeRecord(cur)
 		gen, _ := l.floor(app)
-		next := record{Stamp: Stamp{Gen: max(r.Stamp.Gen, gen) + 1, HLC: l.now(), Node: l.Node}, Version: version, Removed: removed}
+		if err := CheckSeq(max(r.Stamp.Gen, gen), s.Seq); err != nil {
+			return nil, err
+		}
+		next := record{Stamp: Stamp{Gen: s.Seq, HLC: l.now(), Node: l.Node}, Version: version, Removed: removed, Statement: s}
 		return next.encode()
 	}
+}
+
+// Seq is the app's current sequence as far as this node knows: a change
+// is signed at Seq+1.
+func (l *Ledger) Seq(app string) (int, error) {
+	st, err := l.State(app)
+	if err != nil {
+		return 0, err
+	}
+	gen, _ := l.floor(app)
+	return max(st.Stamp.Gen, gen), nil
 }
 
 // timeNow is the wall clock of a Ledger without a Clock.
@@ -51,21 +72,23 @@ func (l *Ledger) now() uint64 {
 }
 
 // Deploy is the change that stores m as the app's next version and
-// activates it.
-func (l *Ledger) Deploy(m *cache.Manifest, keep int) cache.Change {
+// activates it, as statement s orders.
+func (l *Ledger) Deploy(m *cache.Manifest, s *trust.Statement, keep int) cache.Change {
 	_, v := l.floor(m.App)
 	m.Version = 0
-	return cache.Change{App: m.App, Put: m, Floor: v, Keep: keep, Decide: l.local(m.App, false)}
+	return cache.Change{App: m.App, Put: m, Floor: v, Keep: keep, Decide: l.local(m.App, false, s)}
 }
 
-// Activate is the change that makes retained version v serve: a rollback.
-func (l *Ledger) Activate(app string, v, keep int) cache.Change {
-	return cache.Change{App: app, Activate: v, Keep: keep, Decide: l.local(app, false)}
+// Activate is the change that makes retained version v serve: a rollback,
+// as statement s orders.
+func (l *Ledger) Activate(app string, v int, s *trust.Statement, keep int) cache.Change {
+	return cache.Change{App: app, Activate: v, Keep: keep, Decide: l.local(app, false, s)}
 }
 
-// Remove is the change that removes the app, leaving a tombstone.
-func (l *Ledger) Remove(app string) cache.Change {
-	return cache.Change{App: app, Remove: true, Decide: l.local(app, true)}
+// Remove is the change that removes the app, leaving a tombstone, as
+// statement s orders.
+func (l *Ledger) Remove(app string, s *trust.Statement) cache.Change {
+	return cache.Change{App: app, Remove: true, Decide: l.local(app, true, s)}
 }
 
 // Apply is the change that applies a state made elsewhere: its manifest
@@ -86,10 +109,16 @@ func Apply(st *AppState, keep int) (cache.Change, error) {
 		ch.Put = &m
 	}
 	ch.Decide = func(cur cache.Head, version int) ([]byte, error) {
-		if !decodeRecord(cur).Stamp.Less(st.Stamp) {
+		r := decodeRecord(cur)
+		if !r.Stamp.Less(st.Stamp) {
 			return nil, ErrStale
 		}
-		return record{Stamp: st.Stamp, Version: version, Removed: st.Removed}.encode()
+		if st.Stamp.Gen > r.Stamp.Gen {
+			if err := CheckSeq(r.Stamp.Gen, st.Stamp.Gen); err != nil {
+				return nil, err
+			}
+		}
+		return record{Stamp: st.Stamp, Version: version, Removed: st.Removed, Statement: st.Statement}.encode()
 	}
 	return ch, nil
 }

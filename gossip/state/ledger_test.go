@@ -2,6 +2,7 @@ package state_test
 
 import (
 	"errors"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/gossip/state"
+	"github.com/edgecdn/edge/gossip/trust"
 )
 
 func openCache(t *testing.T) *cache.Cache {
@@ -35,6 +37,12 @@ func manifestOf(t *testing.T, c *cache.Cache, files map[string]string) *cache.Ma
 	return m
 }
 
+// stmt is an (unsigned) statement: the Ledger orders by its sequence;
+// signatures are the Deployer's and the mesh's to check.
+func stmt(app, action string, seq int, m *cache.Manifest) *trust.Statement {
+	return trust.NewStatement(app, action, seq, m)
+}
+
 func apply(t *testing.T, c *cache.Cache, st *state.AppState) error {
 	t.Helper()
 	ch, err := state.Apply(st, 0)
@@ -54,7 +62,7 @@ func TestLedger(t *testing.T) {
 	l := &state.Ledger{Cache: c, Node: "a", Clock: func() uint64 { return 100 }}
 	local := manifestOf(t, c, map[string]string{"edge.toml": "name = \"site\"\n", "index.html": "mine"})
 	local.Signature = "local"
-	if _, err := c.Commit(l.Deploy(local, 0)); err != nil {
+	if _, err := c.Commit(l.Deploy(local, stmt("site", trust.ActDeploy, 1, local), 0)); err != nil {
 		t.Fatal(err)
 	}
 	mine, _ := l.State("site")
@@ -98,7 +106,10 @@ func TestLedger(t *testing.T) {
 		t.Fatalf("states %+v", states)
 	}
 	again := manifestOf(t, c, map[string]string{"edge.toml": "name = \"site\"\n", "index.html": "again"})
-	if _, err := c.Commit(l.Deploy(again, 0)); err != nil {
+	if _, err := c.Commit(l.Deploy(again, stmt("site", trust.ActDeploy, 6, again), 0)); !errors.Is(err, state.ErrReplay) {
+		t.Fatalf("a deploy signed at the tombstone's sequence: %v, want ErrReplay", err)
+	}
+	if _, err := c.Commit(l.Deploy(again, stmt("site", trust.ActDeploy, 7, again), 0)); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := l.State("site")
@@ -131,10 +142,38 @@ func TestTombstoneForUnknownApp(t *testing.T) {
 func TestLocalRemoveOfUnknownApp(t *testing.T) {
 	c := openCache(t)
 	l := &state.Ledger{Cache: c}
-	if _, err := c.Commit(l.Remove("nope")); !errors.Is(err, cache.ErrNoVersion) {
+	if _, err := c.Commit(l.Remove("nope", stmt("nope", trust.ActRemove, 1, nil))); !errors.Is(err, cache.ErrNoVersion) {
 		t.Fatalf("remove of an unknown app: %v, want ErrNoVersion", err)
 	}
 	if hs, _ := c.Heads(); len(hs) != 0 {
 		t.Errorf("heads after a refused removal: %+v", hs)
+	}
+}
+
+// TestSequenceBounds: a statement at the current sequence (a replay) or
+// below is refused, and so is one leaping past MaxJump or to MaxInt:
+// nothing can leave an app at the end of the number range, where the next
+// change would overflow.
+func TestSequenceBounds(t *testing.T) {
+	c := openCache(t)
+	l := &state.Ledger{Cache: c, Node: "a"}
+	m := manifestOf(t, c, map[string]string{"edge.toml": "name = \"site\"\n"})
+	if _, err := c.Commit(l.Deploy(m, stmt("site", trust.ActDeploy, 1, m), 0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c2 := range []struct {
+		seq  int
+		want error
+	}{{1, state.ErrReplay}, {0, state.ErrReplay}, {-5, state.ErrReplay}, {2 + state.MaxJump, state.ErrSeqJump}, {math.MaxInt, state.ErrSeqJump}} {
+		if _, err := c.Commit(l.Deploy(m, stmt("site", trust.ActDeploy, c2.seq, m), 0)); !errors.Is(err, c2.want) {
+			t.Errorf("seq %d: %v, want %v", c2.seq, err, c2.want)
+		}
+	}
+	huge := &state.AppState{App: "site", Stamp: state.Stamp{Gen: math.MaxInt, Node: "z"}, Version: 9, Manifest: m}
+	if err := apply(t, c, huge); !errors.Is(err, state.ErrSeqJump) {
+		t.Errorf("a remote state at MaxInt: %v, want ErrSeqJump", err)
+	}
+	if _, err := c.Commit(l.Deploy(m, stmt("site", trust.ActDeploy, 2, m), 0)); err != nil {
+		t.Errorf("the next real change: %v", err)
 	}
 }

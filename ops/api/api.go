@@ -9,6 +9,7 @@ package api
 
 import (
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip/trust"
 	edgetls "github.com/edgecdn/edge/tls"
 )
 
@@ -26,13 +27,43 @@ const (
 
 // Error is the body of every error response. Missing is set on a deploy
 // refused because blobs are gone (409): upload them and submit again.
+// Code names a refusal a client acts upon (CodeStaleSeq).
 type Error struct {
 	Error   string   `json:"error"`
 	Missing []string `json:"missing,omitempty"`
+	Code    string   `json:"code,omitempty"`
 }
+
+// CodeStaleSeq marks a 409 for a statement whose sequence is not above
+// the app's current one: a replay, or a change that landed first. A
+// client signs again at the new sequence.
+const CodeStaleSeq = "stale_seq"
 
 // Manifest is a signed app version, submitted to POST /v1/apps/{name}/versions.
 type Manifest = cache.Manifest
+
+// Statement is a deploy key holder's signed order for one app (deploy,
+// activate, remove) at a sequence: every change carries one.
+type Statement = trust.Statement
+
+// VersionRequest is the body of POST /v1/apps/{name}/versions: the
+// manifest's fields with the statement that orders its deploy beside them.
+type VersionRequest struct {
+	Manifest
+	Statement *Statement `json:"statement,omitempty"`
+}
+
+// AppState is the answer of GET /v1/apps/{name}/state: the app's current
+// sequence (a change is signed at Seq+1; 0 for an app never deployed).
+type AppState struct {
+	App string `json:"app"`
+	Seq int    `json:"seq"`
+}
+
+// RemoveRequest is the body of DELETE /v1/apps/{name}.
+type RemoveRequest struct {
+	Statement *Statement `json:"statement,omitempty"`
+}
 
 // FileRef is one file of a Manifest.
 type FileRef = cache.FileRef
@@ -76,7 +107,8 @@ type DeployResult struct {
 
 // ActivateRequest is the body of POST /v1/apps/{name}/activate.
 type ActivateRequest struct {
-	Version int `json:"version"`
+	Version   int        `json:"version"`
+	Statement *Statement `json:"statement,omitempty"`
 }
 
 // Removed is the answer of DELETE /v1/apps/{name}.

@@ -2,11 +2,13 @@ package client
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 
+	"github.com/edgecdn/edge/gossip/trust"
 	"github.com/edgecdn/edge/ops/api"
 )
 
@@ -38,21 +40,75 @@ func (c *Client) History(ctx context.Context, app string) (*api.History, error) 
 	return &h, nil
 }
 
-// Activate makes version of app the active one (a rollback).
-func (c *Client) Activate(ctx context.Context, app string, version int) (*api.DeployResult, error) {
-	var res api.DeployResult
-	if err := c.call(ctx, http.MethodPost, appPath(app, "/activate"), api.ActivateRequest{Version: version}, &res); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("%s has no version %d (edge app history %s lists them)", app, version, app)
-		}
-		return nil, err
-	}
-	return &res, nil
+// Seq is the app's current sequence on the node: the next change is
+// signed at Seq+1.
+func (c *Client) Seq(ctx context.Context, app string) (int, error) {
+	var st api.AppState
+	return st.Seq, c.call(ctx, http.MethodGet, appPath(app, "/state"), nil, &st)
 }
 
-// Remove deletes app and all its versions from the node (and the mesh).
-func (c *Client) Remove(ctx context.Context, app string) error {
-	return notDeployed(app, c.call(ctx, http.MethodDelete, appPath(app, ""), nil, nil))
+// statement is a statement of action on app signed with key at the
+// node's next sequence; m is the version that serves after it.
+func (c *Client) statement(ctx context.Context, app, action string, m *api.Manifest, key ed25519.PrivateKey) (*api.Statement, error) {
+	seq, err := c.Seq(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	st := trust.NewStatement(app, action, seq+1, m)
+	trust.SignStatement(st, key)
+	return st, nil
+}
+
+// Activate makes version of app the active one (a rollback), signed with
+// key. The version's manifest is read from the node's history and named
+// in the statement by its hash, so the node can activate nothing else.
+func (c *Client) Activate(ctx context.Context, app string, version int, key ed25519.PrivateKey) (*api.DeployResult, error) {
+	h, err := c.History(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	var m *api.Manifest
+	for _, v := range h.Versions {
+		if v.Version == version {
+			m = v
+		}
+	}
+	if m == nil {
+		return nil, fmt.Errorf("%s has no version %d (edge app history %s lists them)", app, version, app)
+	}
+	for attempt := 0; ; attempt++ {
+		st, err := c.statement(ctx, app, trust.ActActivate, m, key)
+		if err != nil {
+			return nil, err
+		}
+		var res api.DeployResult
+		err = c.call(ctx, http.MethodPost, appPath(app, "/activate"), api.ActivateRequest{Version: version, Statement: st}, &res)
+		switch {
+		case errors.Is(err, ErrStaleSeq) && attempt < maxResubmits:
+			continue
+		case errors.Is(err, ErrNotFound):
+			return nil, fmt.Errorf("%s has no version %d (edge app history %s lists them)", app, version, app)
+		case err != nil:
+			return nil, err
+		}
+		return &res, nil
+	}
+}
+
+// Remove deletes app and all its versions from the node (and the mesh),
+// signed with key.
+func (c *Client) Remove(ctx context.Context, app string, key ed25519.PrivateKey) error {
+	for attempt := 0; ; attempt++ {
+		st, err := c.statement(ctx, app, trust.ActRemove, nil, key)
+		if err != nil {
+			return err
+		}
+		err = c.call(ctx, http.MethodDelete, appPath(app, ""), api.RemoveRequest{Statement: st}, nil)
+		if errors.Is(err, ErrStaleSeq) && attempt < maxResubmits {
+			continue
+		}
+		return notDeployed(app, err)
+	}
 }
 
 // Members lists the mesh. ErrNotInMesh: the node runs alone.

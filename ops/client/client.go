@@ -94,7 +94,7 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	if resp.StatusCode >= 300 {
 		var e api.Error
 		_ = json.NewDecoder(resp.Body).Decode(&e)
-		return &Error{Status: resp.StatusCode, Message: e.Error, Missing: e.Missing}
+		return &Error{Status: resp.StatusCode, Message: e.Error, Missing: e.Missing, Code: e.Code}
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)

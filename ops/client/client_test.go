@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -43,6 +44,8 @@ func TestErrorsForUsers(t *testing.T) {
 		switch {
 		case r.Header.Get("Authorization") != "Bearer good":
 			w.WriteHeader(http.StatusUnauthorized)
+		case strings.HasSuffix(r.URL.Path, "/state"):
+			_, _ = w.Write([]byte(`{"app":"x","seq":0}`))
 		case r.Method == http.MethodDelete:
 			w.WriteHeader(http.StatusNotFound)
 			_, _ = w.Write([]byte(`{"error":"cache: remove app: cache: no such app version: x"}`))
@@ -57,7 +60,8 @@ func TestErrorsForUsers(t *testing.T) {
 		t.Errorf("wrong token: %v", err)
 	}
 	good := client.New(srv.URL, "good")
-	if err := good.Remove(ctx, "x"); err == nil || strings.Contains(err.Error(), "cache:") || !strings.Contains(err.Error(), `no app "x"`) {
+	_, key, _ := ed25519.GenerateKey(nil)
+	if err := good.Remove(ctx, "x", key); err == nil || strings.Contains(err.Error(), "cache:") || !strings.Contains(err.Error(), `no app "x"`) {
 		t.Errorf("remove of an unknown app: %v", err)
 	}
 	if _, err := good.Apps(ctx); err == nil || strings.Contains(err.Error(), "edge:") || !strings.Contains(err.Error(), `conflicting hosts: host "a"`) {

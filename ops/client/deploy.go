@@ -31,9 +31,12 @@ type Uploaded struct {
 const maxResubmits = 3
 
 // Deploy uploads the blobs the node lacks, then submits the manifest signed
-// with key. A node that lost a blob in between (a concurrent prune)
-// answers 409 with what is missing: those are uploaded and the manifest
-// submitted again. The token is checked before anything is sent.
+// with key, with a statement signed at the app's next sequence. A node
+// that lost a blob in between (a concurrent prune) answers 409 with what
+// is missing: those are uploaded and the manifest submitted again; one
+// where another change landed first answers 409 ErrStaleSeq: the
+// statement is signed again at the new sequence. The token is checked
+// before anything is sent.
 func (c *Client) Deploy(ctx context.Context, b *Bundle, key ed25519.PrivateKey, prog Progress) (*api.DeployResult, Uploaded, error) {
 	if prog == nil {
 		prog = noProgress{}
@@ -52,11 +55,19 @@ func (c *Client) Deploy(ctx context.Context, b *Bundle, key ed25519.PrivateKey, 
 		if err := c.uploadAll(ctx, b, missing, prog, &up); err != nil {
 			return nil, up, err
 		}
+		st, err := c.statement(ctx, b.Manifest.App, trust.ActDeploy, b.Manifest, key)
+		if err != nil {
+			return nil, up, err
+		}
 		var res api.DeployResult
-		err := c.call(ctx, http.MethodPost, appPath(b.Manifest.App, "/versions"), b.Manifest, &res)
+		err = c.call(ctx, http.MethodPost, appPath(b.Manifest.App, "/versions"), api.VersionRequest{Manifest: *b.Manifest, Statement: st}, &res)
 		var ae *Error
 		if errors.As(err, &ae) && len(ae.Missing) > 0 && attempt < maxResubmits {
 			missing = ae.Missing
+			continue
+		}
+		if errors.Is(err, ErrStaleSeq) && attempt < maxResubmits {
+			missing = nil
 			continue
 		}
 		if err != nil {

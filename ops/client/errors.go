@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/edgecdn/edge/ops/api"
 )
 
 // Sentinel errors an *Error matches with errors.Is, by the node's status.
@@ -15,6 +17,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrNotInMesh is returned by mesh calls to a node alone (501).
 	ErrNotInMesh = errors.New("this node is not in a mesh")
+	// ErrStaleSeq is returned when the node refused a statement whose
+	// sequence is not above the app's current one (409): a replay, or
+	// another change landed first.
+	ErrStaleSeq = errors.New("the signed sequence is not above the app's current one")
 )
 
 // Error is a refusal by the node: its status and message, cleaned of the
@@ -24,6 +30,7 @@ type Error struct {
 	Status  int
 	Message string
 	Missing []string
+	Code    string // api.CodeStaleSeq, or ""
 }
 
 func (e *Error) Error() string {
@@ -50,6 +57,8 @@ func (e *Error) Is(target error) bool {
 		return e.Status == http.StatusNotFound
 	case ErrNotInMesh:
 		return e.Status == http.StatusNotImplemented
+	case ErrStaleSeq:
+		return e.Status == http.StatusConflict && e.Code == api.CodeStaleSeq
 	}
 	return false
 }

@@ -1,0 +1,40 @@
+package gossip
+
+import "time"
+
+// AdvertisePeer advertises addr as this node's peer endpoint: tests put a
+// tarpit, a liar or a recording proxy in its place.
+func (m *Mesh) AdvertisePeer(addr string) error {
+	m.mu.Lock()
+	m.cfg.Meta.Peer = addr
+	m.mu.Unlock()
+	return m.ml.UpdateNode(time.Second)
+}
+
+// Stuff puts recs in the node's best states unchecked and unsent: a rogue
+// member's memory, which its push/pull then carries.
+func (m *Mesh) Stuff(recs []Record) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range recs {
+		m.best[r.App] = r
+	}
+}
+
+// Sizes are the lengths of the node's maps of states and members, and of
+// its push/pull state.
+func (m *Mesh) Sizes() (best, seen, gone, push int) {
+	push = len((*delegate)(m).LocalState(false))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.best), len(m.seen), len(m.gone) + len(m.goneAt), push
+}
+
+// Deliver hands msg to the node as if a member had sent it.
+func (m *Mesh) Deliver(msg []byte) { (*delegate)(m).NotifyMsg(msg) }
+
+// PushBudget is the bound on a push/pull's states.
+func PushBudget() int { return pushBudget }
+
+// Prune runs the retention as if at now.
+func (m *Mesh) Prune(now time.Time) { m.prune(now) }
