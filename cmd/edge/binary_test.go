@@ -157,6 +157,9 @@ var loadedLine = regexp.MustCompile(`msg="apps loaded" .*compiled=(\d+) from_cac
 // cache at start, from its "apps loaded" log line.
 func (p *process) loadCounts(t *testing.T) (compiled, fromCache int) {
 	t.Helper()
+	// The banner (stdout) can arrive before the log line (stderr) is read
+	// from its own pipe: wait for the line rather than race it.
+	p.waitLog(t, "apps loaded")
 	m := loadedLine.FindStringSubmatch(p.stderr())
 	if m == nil {
 		t.Fatalf("no 'apps loaded' line in the node's log:\n%s", p.stderr())
