@@ -126,23 +126,11 @@ func (w *meshWiring) members(ctx context.Context) (*api.Members, error) {
 	if w.mesh == nil {
 		return nil, errNoMesh
 	}
-	out := &api.Members{Self: w.mesh.Name(), Members: []api.Member{}}
-	for _, m := range w.mesh.Members(ctx) {
-		out.Members = append(out.Members, wireMember(m))
+	members := w.mesh.Members(ctx)
+	if members == nil {
+		members = []api.Member{}
 	}
-	return out, nil
-}
-
-// wireMember is the mesh's view of a member as the admin API sends it.
-func wireMember(m gossip.Member) api.Member {
-	apps := make([]api.MemberApp, len(m.Apps))
-	for i, a := range m.Apps {
-		apps[i] = api.MemberApp{App: a.App, Version: a.Version, Removed: a.Removed, Gen: a.Gen, InSync: a.InSync}
-	}
-	return api.Member{
-		Name: m.Name, Region: m.Region, Addr: m.Addr, State: m.State, Arch: m.Arch, Engine: m.Engine,
-		Peer: m.Peer, Public: m.Public, Software: m.Software, Apps: apps, Error: m.Error,
-	}
+	return &api.Members{Self: w.mesh.Name(), Members: members}, nil
 }
 
 var errNoMesh = errors.New("this node is not in a mesh (edge serve --gossip ADDR --join ADDR --gossip-key KEY)")

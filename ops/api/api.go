@@ -9,6 +9,7 @@ package api
 
 import (
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/gossip"
 	"github.com/edgecdn/edge/gossip/trust"
 	edgetls "github.com/edgecdn/edge/tls"
 )
@@ -148,30 +149,12 @@ type Members struct {
 	Members []Member `json:"members"`
 }
 
-// Member is one node of the mesh.
-type Member struct {
-	Name     string      `json:"name"`
-	Region   string      `json:"region"`
-	Addr     string      `json:"addr"`
-	State    string      `json:"state"` // alive, suspect, dead, left
-	Arch     string      `json:"arch"`
-	Engine   string      `json:"engine"`
-	Peer     string      `json:"peer"`
-	Public   string      `json:"public"`
-	Software string      `json:"software"`
-	Apps     []MemberApp `json:"apps"`
-	Error    string      `json:"error,omitempty"` // its status could not be read
-}
-
-// MemberApp is one app on one member: the version it serves and whether
-// that is the winning state the answering node knows.
-type MemberApp struct {
-	App     string `json:"app"`
-	Version int    `json:"version"`
-	Removed bool   `json:"removed,omitempty"`
-	Gen     int    `json:"gen"`
-	InSync  bool   `json:"in_sync"`
-}
+// Member and MemberApp are the mesh's own records of a node and of an
+// app on it (package gossip): already plain JSON, so one definition.
+type (
+	Member    = gossip.Member
+	MemberApp = gossip.MemberApp
+)
 
 // KeyRequest is the body of POST /v1/gossip/keys.
 type KeyRequest struct {
