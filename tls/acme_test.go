@@ -17,9 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quic-go/quic-go"
-	"github.com/quic-go/quic-go/http3"
-
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
 	edgetls "github.com/edgecdn/edge/tls"
@@ -145,22 +142,8 @@ func get(t *testing.T, n *node, name string, roots *x509.CertPool, h3 bool) (str
 	t.Helper()
 	addr := n.srv.HTTPSAddr()
 	_, port, _ := net.SplitHostPort(addr)
-	tlsConf := &ctls.Config{RootCAs: roots, ServerName: name}
-	var rt http.RoundTripper
-	if h3 {
-		tr := &http3.Transport{TLSClientConfig: tlsConf, Dial: func(ctx context.Context, _ string, tc *ctls.Config, qc *quic.Config) (*quic.Conn, error) {
-			return quic.DialAddr(ctx, addr, tc, qc)
-		}}
-		defer tr.Close()
-		rt = tr
-	} else {
-		tr := &http.Transport{TLSClientConfig: tlsConf, ForceAttemptHTTP2: true,
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, addr)
-			}}
-		defer tr.CloseIdleConnections()
-		rt = tr
-	}
+	rt, closeRT := acmetest.Transport(addr, name, roots, h3)
+	defer closeRT()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+net.JoinHostPort(name, port)+"/", nil)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	ctls "crypto/tls"
 	"crypto/x509"
 	"io"
 	"net"
@@ -12,9 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/quic-go/quic-go"
-	"github.com/quic-go/quic-go/http3"
 
 	"github.com/edgecdn/edge/tls/acmetest"
 )
@@ -42,22 +38,8 @@ func staticApp(t *testing.T, name, page string, hosts ...string) string {
 func httpsGet(node *process, name string, roots *x509.CertPool, h3 bool) (string, string, error) {
 	addr := strings.TrimPrefix(node.banner.https, "https://")
 	_, port, _ := net.SplitHostPort(addr)
-	tlsConf := &ctls.Config{RootCAs: roots, ServerName: name}
-	var rt http.RoundTripper
-	if h3 {
-		tr := &http3.Transport{TLSClientConfig: tlsConf, Dial: func(ctx context.Context, _ string, tc *ctls.Config, qc *quic.Config) (*quic.Conn, error) {
-			return quic.DialAddr(ctx, addr, tc, qc)
-		}}
-		defer tr.Close()
-		rt = tr
-	} else {
-		tr := &http.Transport{TLSClientConfig: tlsConf, ForceAttemptHTTP2: true,
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, addr)
-			}}
-		defer tr.CloseIdleConnections()
-		rt = tr
-	}
+	rt, closeRT := acmetest.Transport(addr, name, roots, h3)
+	defer closeRT()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+net.JoinHostPort(name, port)+"/", nil)
