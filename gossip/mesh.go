@@ -106,8 +106,9 @@ type Mesh struct {
 	// refusedWindow and refusedLogged rate-limit the refusal log.
 	refusedWindow time.Time
 	refusedLogged int
-	live          map[string]memberlist.Node // alive members, copied at each event
-	applyq        *applyQueue                // apps whose best state is not applied yet
+	live          map[string]memberlist.Node    // alive members, copied at each event
+	applyq        *applyQueue                   // apps whose best state is not applied yet
+	trusted       atomic.Pointer[trust.Keyring] // set by SetTrusted (SIGHUP)
 	stop          chan struct{}
 	wg            sync.WaitGroup
 	once          sync.Once
@@ -413,7 +414,7 @@ func (m *Mesh) receive(rec Record, relay bool, via string) {
 // rollbacks and tombstones alike: the gossip key authenticates members,
 // not changes.
 func (m *Mesh) verify(rec Record, cur Record) error {
-	if err := rec.Verify(m.cfg.Trusted); err != nil {
+	if err := rec.Verify(m.keys()); err != nil {
 		return err
 	}
 	base := 0

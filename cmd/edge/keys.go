@@ -67,19 +67,21 @@ func readDeployKey(file string) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
-// trustedKeys reads the --trust-key files (FILE or FILE:APPS, a key
-// limited to those apps); with none, it creates (once) and trusts the
+// trustedKeys reads the --trust-key files (FILE or FILE:APPS, its keys
+// limited to those apps; one key a line); with none, it creates (once) and trusts the
 // data dir's dev key. note says which, for the banner.
 func trustedKeys(cfg serveConfig) (keys trust.Keyring, note string, err error) {
 	var scoped []string
 	for _, f := range cfg.TrustKeys {
-		k, err := trust.ReadTrustKey(f)
+		ks, err := trust.ReadTrustKeys(f)
 		if err != nil {
 			return nil, "", err
 		}
-		keys = append(keys, k)
-		if len(k.Apps) > 0 {
-			scoped = append(scoped, filepath.Base(k.Source)+" for "+k.Scope())
+		for _, k := range ks {
+			keys = append(keys, k)
+			if len(k.Apps) > 0 {
+				scoped = append(scoped, filepath.Base(k.Source)+" for "+k.Scope())
+			}
 		}
 	}
 	if len(keys) > 0 {

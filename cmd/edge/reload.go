@@ -29,8 +29,8 @@ func (n *node) waitSignals(ctx context.Context) {
 }
 
 // reload applies what can change without a restart: the config file's
-// log_level (unless --log-level was given), and the apps of the --app
-// directories, read again from disk. What it could not reload is logged
+// log_level (unless --log-level was given), the --trust-key files, and
+// the apps of the --app directories, read again from disk. What it could not reload is logged
 // and the node carries on as it was.
 func (n *node) reload() {
 	start := time.Now()
@@ -39,6 +39,11 @@ func (n *node) reload() {
 		n.log.Error("reload: log level", "err", err)
 	} else if ok {
 		done = append(done, "log_level", lv.String())
+	}
+	if keys, ok, err := n.reloadTrust(); err != nil {
+		n.log.Error("reload: trusted keys kept as they were", "err", err)
+	} else if ok {
+		done = append(done, "trust_keys", keys)
 	}
 	if len(n.cfg.Apps) > 0 {
 		if err := n.reloadApps(); err != nil {

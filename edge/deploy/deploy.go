@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
@@ -60,10 +61,11 @@ const DefaultMaxBundle = 512 << 20
 type Deployer struct {
 	cfg      Config
 	log      *slog.Logger
-	mu       sync.Mutex          // one activation at a time
-	base     []*app.App          // apps from --app directories
-	fallback []*app.App          // served only when there is nothing else
-	deployed map[string]*app.App // active version of each deployed app
+	mu       sync.Mutex                    // one activation at a time
+	base     []*app.App                    // apps from --app directories
+	fallback []*app.App                    // served only when there is nothing else
+	deployed map[string]*app.App           // active version of each deployed app
+	trusted  atomic.Pointer[trust.Keyring] // set by SetTrusted (SIGHUP)
 }
 
 // New returns a deployer; Start loads what was deployed before.
@@ -210,7 +212,7 @@ func (d *Deployer) Seq(name string) (int, error) { return d.cfg.Ledger.Seq(name)
 // covers app and that it orders this change. Its sequence is checked in
 // the commit's transaction.
 func (d *Deployer) checkStatement(s *trust.Statement, app string, removed bool, version int, m *cache.Manifest) error {
-	if err := trust.VerifyStatement(s, d.cfg.Trusted); err != nil {
+	if err := trust.VerifyStatement(s, d.keys()); err != nil {
 		return err
 	}
 	return s.Describes(app, removed, version, m)
@@ -272,7 +274,7 @@ func (d *Deployer) check(m *cache.Manifest) error {
 	if _, ok := m.Files[app.ConfigFile]; !ok {
 		return fmt.Errorf("%w: files: %s is missing", trust.ErrBadManifest, app.ConfigFile)
 	}
-	if err := trust.Verify(m, d.cfg.Trusted.Pubs()); err != nil {
+	if err := trust.Verify(m, d.keys().Pubs()); err != nil {
 		return err
 	}
 	if n := m.TotalSize(); n > d.cfg.MaxBundle {

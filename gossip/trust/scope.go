@@ -84,11 +84,26 @@ func (k Key) Scope() string {
 	return strings.Join(k.Apps, ",")
 }
 
-// ReadTrustKey reads a --trust-key argument: FILE, or FILE:APPS with APPS
-// a comma-separated list of app names or patterns (blog,docs-*). The file
-// may itself carry a scope after the key: "edge-deploy-pub KEY apps=blog".
-// Both given: the key may sign only apps that both allow.
+// ReadTrustKey reads a --trust-key argument holding exactly one key; see
+// ReadTrustKeys.
 func ReadTrustKey(spec string) (Key, error) {
+	keys, err := ReadTrustKeys(spec)
+	if err != nil {
+		return Key{}, err
+	}
+	if len(keys) != 1 {
+		return Key{}, fmt.Errorf("trust: public key %s: %d keys, want one", keys[0].Source, len(keys))
+	}
+	return keys[0], nil
+}
+
+// ReadTrustKeys reads a --trust-key argument: FILE, or FILE:APPS with APPS
+// a comma-separated list of app names or patterns (blog,docs-*). The file
+// holds one key a line (blank lines and # comments skipped), so an
+// operator adds or removes a key by editing it and sending SIGHUP; a line
+// may carry a scope after its key: "edge-deploy-pub KEY apps=blog". Both
+// given: the key may sign only apps that both allow.
+func ReadTrustKeys(spec string) ([]Key, error) {
 	file, apps := spec, ""
 	if i := strings.LastIndex(spec, ":"); i >= 0 && !strings.Contains(spec[i:], "/") {
 		if _, err := os.Stat(spec); err != nil { // a file name with ':' still works
@@ -97,9 +112,34 @@ func ReadTrustKey(spec string) (Key, error) {
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return Key{}, fmt.Errorf("trust: public key: %w", err)
+		return nil, fmt.Errorf("trust: public key: %w", err)
 	}
-	fields := strings.Fields(string(b))
+	argScope, err := parseScope(apps)
+	if err != nil {
+		return nil, fmt.Errorf("trust: --trust-key %s: %w", spec, err)
+	}
+	var keys []Key
+	for n, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, err := parseKeyLine(line, argScope)
+		if err != nil {
+			return nil, fmt.Errorf("trust: public key %s line %d: %w", file, n+1, err)
+		}
+		k.Source = file
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("trust: public key %s: no key in the file", file)
+	}
+	return keys, nil
+}
+
+// parseKeyLine reads "edge-deploy-pub KEY [apps=LIST]", narrowed by the
+// argument's scope.
+func parseKeyLine(line string, argScope []string) (Key, error) {
+	fields := strings.Fields(line)
 	var fileApps string
 	if n := len(fields); n > 0 && strings.HasPrefix(fields[n-1], "apps=") {
 		fileApps = strings.TrimPrefix(fields[n-1], "apps=")
@@ -107,17 +147,13 @@ func ReadTrustKey(spec string) (Key, error) {
 	}
 	pub, err := ParsePublicKey(strings.Join(fields, " "))
 	if err != nil {
-		return Key{}, fmt.Errorf("trust: public key %s: %w", file, err)
+		return Key{}, err
 	}
-	k := Key{Pub: pub, Source: file}
-	for _, list := range []string{fileApps, apps} {
-		scope, err := parseScope(list)
-		if err != nil {
-			return Key{}, fmt.Errorf("trust: --trust-key %s: %w", spec, err)
-		}
-		k.Apps = intersect(k.Apps, scope)
+	scope, err := parseScope(fileApps)
+	if err != nil {
+		return Key{}, err
 	}
-	return k, nil
+	return Key{Pub: pub, Apps: intersect(scope, argScope)}, nil
 }
 
 // parseScope reads "blog,docs-*"; "" is no limit.
