@@ -22,18 +22,23 @@ type Counters struct {
 	DeserializeNanos  atomic.Int64
 	BlobsStored       atomic.Int64
 	BlobBytesStored   atomic.Int64
+	// CompileTimes and DeserializeTimes are the same events as histograms.
+	CompileTimes     DurationHistogram
+	DeserializeTimes DurationHistogram
 }
 
 // ObserveCompile records one compile and how long it took.
 func (c *Counters) ObserveCompile(d time.Duration) {
 	c.Compiles.Add(1)
 	c.CompileNanos.Add(int64(d))
+	c.CompileTimes.Observe(d)
 }
 
 // ObserveDeserialize records one artifact load and how long it took.
 func (c *Counters) ObserveDeserialize(d time.Duration) {
 	c.Deserializes.Add(1)
 	c.DeserializeNanos.Add(int64(d))
+	c.DeserializeTimes.Observe(d)
 }
 
 // Persistent counter names in the stats bucket.

@@ -63,7 +63,7 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, appName s
 func (h *Handler) observeGuest(appName string, rt *app.Route, out *modules.Output, err error) {
 	g := GuestDone{Route: rt, App: appName, Err: err}
 	if out != nil {
-		g.Duration = out.Duration
+		g.Duration, g.Instantiate = out.Duration, out.Instantiate
 	}
 	h.cfg.Observer.Guest(g)
 }

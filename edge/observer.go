@@ -38,6 +38,9 @@ type GuestDone struct {
 	App      string
 	Duration time.Duration // the run in its fresh store, instantiation included
 	Err      error         // nil, or wrapping one of the modules sentinels
+	// Instantiate is the part of Duration before the guest's code ran
+	// (modules.Output.Instantiate).
+	Instantiate time.Duration
 }
 
 // nopObserver is the Observer of a handler built without one.

@@ -375,6 +375,7 @@ static void edge_store(const edge_run_args *a, edge_req *r, edge_result *res) {
 	wasmtime_instance_t inst;
 	wasmtime_store_t *store = edge_open(a, r, res, &inst);
 	if (!store) return;
+	out->instantiated_ns = edge_now_ns() - r->start_ns;
 	wasmtime_context_t *ctx = wasmtime_store_context(store);
 	wasmtime_extern_t fn;
 	if (!edge_entry(ctx, &inst, a->abi, &fn, out)) { wasmtime_store_delete(store); return; }

@@ -302,6 +302,7 @@ type runResult struct {
 	message        string
 	stopped        stopReason
 	duration       time.Duration
+	instantiate    time.Duration // of duration: a fresh store and a ready instance
 	// The edge ABI's response: head lines and status (body in stdout).
 	head      []byte
 	headOver  bool
@@ -388,6 +389,7 @@ func takeResult(res *C.edge_result) *runResult {
 		status:     int(out.status),
 		stopped:    stopReason(out.stopped),
 	}
+	r.instantiate = time.Duration(out.instantiated_ns)
 	if out.message != nil {
 		r.message = C.GoString(out.message)
 		C.free(unsafe.Pointer(out.message))

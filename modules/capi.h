@@ -273,6 +273,7 @@ typedef struct {
 	int responded; // edge ABI: respond was called
 	int status;
 	int stopped; // enum edge_stop
+	uint64_t instantiated_ns; // from the run's start to a ready instance; 0: none
 } edge_outcome;
 
 // edge_run_args is one request's input. Its pointers are borrowed for the

@@ -21,6 +21,9 @@ type Output struct {
 	Stdout   []byte
 	Stderr   []byte
 	Duration time.Duration
+	// Instantiate is the part of Duration spent before the guest's code
+	// ran: a fresh store and its instance (0 if it never got one).
+	Instantiate time.Duration
 }
 
 // Run executes m's _start in a fresh store with the given limits and returns
@@ -52,7 +55,7 @@ func (e *Engine) execute(ctx context.Context, m *Module, abi bool, cmd *Command,
 		timeout = min(timeout, time.Until(dl))
 	}
 	r := e.c.run(ctx, m.c, abi, cmd, lim, timeout)
-	out := &Output{Stdout: r.stdout, Stderr: r.stderr, Duration: r.duration}
+	out := &Output{Stdout: r.stdout, Stderr: r.stderr, Duration: r.duration, Instantiate: r.instantiate}
 	if r.stdoutOver || r.headOver {
 		return r, out, fmt.Errorf("modules: run %s: %w: more than %d bytes", m.name, ErrOutputTooLarge, lim.MaxOutput)
 	}

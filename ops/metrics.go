@@ -20,6 +20,7 @@ type Metrics struct {
 	latency     *prometheus.HistogramVec // app, kind
 	staticBytes *prometheus.CounterVec   // app
 	guestRuns   *prometheus.HistogramVec // executor
+	guestInits  *prometheus.HistogramVec // executor
 	guestFails  *prometheus.CounterVec   // app, kind
 	queueWait   prometheus.Histogram
 	overloaded  prometheus.Counter
@@ -28,8 +29,8 @@ type Metrics struct {
 	// request costs one lookup and no label hashing. Its keys are the
 	// configured names, bounded like the series themselves.
 	routes sync.Map // routeKey → *routeSeries
-	// runs holds the guest histogram's children, one per executor.
-	runs map[string]prometheus.Observer
+	// runs and inits hold the guest histograms' children, one per executor.
+	runs, inits map[string]prometheus.Observer
 }
 
 // latencyBuckets span a cached static hit (tens of µs) to a guest at its
@@ -51,7 +52,11 @@ func NewMetrics() *Metrics {
 		Name: "edge_static_bytes_total", Help: "Body bytes of static files served, by app.",
 	}, []string{"app"})
 	m.guestRuns = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "edge_guest_run_seconds", Help: "Guest runs in a fresh store (instantiation and run), by executor.",
+		Name: "edge_guest_run_seconds", Help: "Guest code run time, from a ready instance to its response, by executor.",
+		Buckets: latencyBuckets,
+	}, []string{"executor"})
+	m.guestInits = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "edge_guest_instantiate_seconds", Help: "Time to a fresh store and a ready instance before a guest runs, by executor.",
 		Buckets: latencyBuckets,
 	}, []string{"executor"})
 	m.guestFails = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -63,11 +68,12 @@ func NewMetrics() *Metrics {
 	m.overloaded = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "edge_overloaded_total", Help: "Requests refused with 503 after waiting for a guest slot.",
 	})
-	m.runs = map[string]prometheus.Observer{}
+	m.runs, m.inits = map[string]prometheus.Observer{}, map[string]prometheus.Observer{}
 	for _, ex := range []string{"wagi", "edge"} {
 		m.runs[ex] = m.guestRuns.WithLabelValues(ex)
+		m.inits[ex] = m.guestInits.WithLabelValues(ex)
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.staticBytes, m.guestRuns, m.guestFails, m.queueWait, m.overloaded,
+	m.reg.MustRegister(m.requests, m.latency, m.staticBytes, m.guestRuns, m.guestInits, m.guestFails, m.queueWait, m.overloaded,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

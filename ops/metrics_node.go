@@ -18,18 +18,15 @@ func cacheCollectors(c *cache.Counters) []prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, v)
 	}
 	n := func(a interface{ Load() int64 }) func() float64 { return func() float64 { return float64(a.Load()) } }
-	sec := func(a interface{ Load() int64 }) func() float64 {
-		return func() float64 { return time.Duration(a.Load()).Seconds() }
-	}
 	return []prometheus.Collector{
 		counter("edge_cache_artifact_hits_total", "Compiled artifacts loaded from the cache.", n(&c.ArtifactHits)),
 		counter("edge_cache_artifact_misses_total", "Modules compiled because no artifact was stored.", n(&c.ArtifactMisses)),
 		counter("edge_cache_artifact_corrupt_total", "Stored artifacts found damaged or unloadable.", n(&c.ArtifactCorrupt)),
 		counter("edge_cache_artifact_evictions_total", "Artifacts evicted over the budget.", n(&c.ArtifactEvictions)),
 		counter("edge_cache_compiles_total", "Module compilations.", n(&c.Compiles)),
-		counter("edge_cache_compile_seconds_total", "Time spent compiling modules.", sec(&c.CompileNanos)),
+		durationHistogram("edge_cache_compile_seconds", "Module compile times.", &c.CompileTimes),
 		counter("edge_cache_deserializes_total", "Artifacts loaded.", n(&c.Deserializes)),
-		counter("edge_cache_deserialize_seconds_total", "Time spent loading artifacts.", sec(&c.DeserializeNanos)),
+		durationHistogram("edge_cache_deserialize_seconds", "Compiled artifact load (deserialize) times.", &c.DeserializeTimes),
 		counter("edge_cache_blobs_stored_total", "Blobs stored.", n(&c.BlobsStored)),
 		counter("edge_cache_blob_bytes_stored_total", "Bytes of blobs stored.", n(&c.BlobBytesStored)),
 	}

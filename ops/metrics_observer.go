@@ -33,6 +33,7 @@ type routeSeries struct {
 	latency prometheus.Observer
 	bytes   prometheus.Counter
 	run     prometheus.Observer // nil for static routes
+	init    prometheus.Observer // nil for static routes
 	// counts are resolved on first use: a route that never answers 1xx
 	// over h3 has no such series.
 	counts [len(classNames)][len(protoNames)]atomic.Pointer[counterBox]
@@ -68,6 +69,9 @@ func (m *Metrics) series(appName string, rt *app.Route) *routeSeries {
 		if s.run = m.runs[rt.Executor]; s.run == nil {
 			s.run = m.guestRuns.WithLabelValues(rt.Executor)
 		}
+		if s.init = m.inits[rt.Executor]; s.init == nil {
+			s.init = m.guestInits.WithLabelValues(rt.Executor)
+		}
 	case rt != nil:
 		kind, s.static = "static", true
 		s.bytes = m.staticBytes.WithLabelValues(appName)
@@ -91,11 +95,13 @@ func (m *Metrics) Request(d edge.RequestDone) {
 	}
 }
 
-// Guest times one guest run and counts its failure (edge.Observer).
+// Guest times one guest run, its instantiation and its code apart, and
+// counts its failure (edge.Observer).
 func (m *Metrics) Guest(g edge.GuestDone) {
 	s := m.series(g.App, g.Route)
 	if s.run != nil {
-		s.run.Observe(g.Duration.Seconds())
+		s.init.Observe(g.Instantiate.Seconds())
+		s.run.Observe((g.Duration - g.Instantiate).Seconds())
 	}
 	if g.Err != nil {
 		m.guestFails.WithLabelValues(g.App, edge.FailureKind(g.Err)).Inc() // rare: resolved here

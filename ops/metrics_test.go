@@ -207,8 +207,10 @@ func TestMetricsByAppRouteProto(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
-	if runs := fams["edge_guest_run_seconds"]; runs == nil || histCount(runs, "executor", "wagi") != 9 {
-		t.Errorf("edge_guest_run_seconds{executor=wagi} does not count the 9 runs: %v", runs)
+	for _, name := range []string{"edge_guest_run_seconds", "edge_guest_instantiate_seconds"} {
+		if h := fams[name]; h == nil || histCount(h, "executor", "wagi") != 9 || histSum(h, "executor", "wagi") <= 0 {
+			t.Errorf("%s{executor=wagi} does not time the 9 runs: %v", name, h)
+		}
 	}
 	for _, name := range []string{"go_goroutines", "process_open_fds", "edge_cache_compiles_total", "edge_queue_wait_seconds"} {
 		if fams[name] == nil {
@@ -255,6 +257,15 @@ func histCount(mf *dto.MetricFamily, label, v string) uint64 {
 	for _, m := range mf.GetMetric() {
 		if hasLabels(m, map[string]string{label: v}) {
 			return m.GetHistogram().GetSampleCount()
+		}
+	}
+	return 0
+}
+
+func histSum(mf *dto.MetricFamily, label, v string) float64 {
+	for _, m := range mf.GetMetric() {
+		if hasLabels(m, map[string]string{label: v}) {
+			return m.GetHistogram().GetSampleSum()
 		}
 	}
 	return 0
