@@ -114,6 +114,8 @@ func TestMediaForgedSegmentGetsNoBytes(t *testing.T) {
 	}
 	site := mediaSite(t)
 	node := startNode(t, t.TempDir(), "--app", site)
+	// The guest is Go on the edge ABI, served from its snapshot.
+	node.waitLogLine(t, `msg="pre-initialised module"`, "media.wasm")
 	master := mediaToken(t, node.banner.http, "alice")
 	resp, err := http.Get(node.banner.http + master)
 	if err != nil {

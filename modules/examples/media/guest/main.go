@@ -1,58 +1,67 @@
-// Command guest is the media example's WAGI module: the CGI glue around
-// package backend. It is built for the node with
+//go:build wasip1
+
+// Command guest is the media example's module: the edge ABI glue
+// (docs/edge-abi.md, modules/sdk/go/edgeabi) around package backend. It
+// is a WASI reactor, built with
 //
-//	GOOS=wasip1 GOARCH=wasm go build -trimpath -buildvcs=false -ldflags='-s -w' -o ../site/media.wasm .
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -buildvcs=false -ldflags='-s -w' -o ../site/media.wasm .
 //
-// (by ../build-guest.sh, `make media-example`), and builds natively too.
+// (by ../build-guest.sh, `make media-example`), and runs with
+// executor = "edge". The node pre-initialises it (docs/preinit.md): the
+// Go runtime's start-up and the configuration read below (the route's
+// env: keys, the ladder) happen once when the app loads, and every
+// request starts from that snapshot. The edge ABI has no environment at
+// request time, so the route must not set preinit = false.
 package main
 
 import (
-	"fmt"
-	"io"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/edgecdn/edge/modules/examples/media/backend"
+	"github.com/edgecdn/edge/modules/sdk/go/edgeabi"
 )
 
 // maxBody caps what POST /token reads: a form with a viewer id.
 const maxBody = 4096
 
-func main() {
-	cfg, err := backend.ConfigFrom(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "media:", err)
-		fmt.Print("Status: 500 Internal Server Error\nContent-Type: text/plain\n\nthe media route is not configured\n")
-		return
+// cfg is read from the route's env at init, so it is in the snapshot.
+var cfg, cfgErr = backend.ConfigFrom(os.Getenv)
+
+func init() { edgeabi.Handle(serve) }
+
+func serve(r *edgeabi.Request) edgeabi.Response {
+	if cfgErr != nil {
+		edgeabi.Log("media: " + cfgErr.Error())
+		return edgeabi.Text(500, "the media route is not configured\n")
 	}
-	body, _ := io.ReadAll(io.LimitReader(os.Stdin, maxBody))
-	query, _ := url.ParseQuery(os.Getenv("QUERY_STRING"))
-	req := backend.Request{
-		Method: os.Getenv("REQUEST_METHOD"),
-		Path:   os.Getenv("SCRIPT_NAME") + os.Getenv("PATH_INFO"),
-		Query:  query,
-		Header: func(name string) string {
-			return os.Getenv("HTTP_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
-		},
-		Body: string(body),
+	query, _ := url.ParseQuery(r.RawQuery())
+	body := r.Body
+	if len(body) > maxBody {
+		body = body[:maxBody]
 	}
-	write(os.Stdout, cfg.Handle(req, time.Now()))
+	return response(cfg.Handle(backend.Request{
+		Method: r.Method, Path: r.Path(), Query: query, Header: r.Header.Get, Body: string(body),
+	}, time.Now()))
 }
 
-// write prints a CGI response.
-func write(w io.Writer, r backend.Response) {
+// response turns the backend's answer into the edge ABI's; a verified
+// file request names the static file (X-Edge-Static) and has no body.
+func response(r backend.Response) edgeabi.Response {
 	if r.Log != "" {
-		fmt.Fprintln(os.Stderr, "refused:", r.Log)
+		edgeabi.Log("refused: " + r.Log)
 	}
-	fmt.Fprintf(w, "Status: %d\n", r.Status)
+	h := edgeabi.Header{}
 	if r.CacheControl != "" {
-		fmt.Fprintf(w, "Cache-Control: %s\n", r.CacheControl)
+		h.Set("Cache-Control", r.CacheControl)
 	}
 	if r.Static != "" {
-		fmt.Fprintf(w, "X-Edge-Static: %s\n\n", r.Static)
-		return
+		h.Set("X-Edge-Static", r.Static)
+		return edgeabi.Response{Status: r.Status, Header: h}
 	}
-	fmt.Fprintf(w, "Content-Type: %s\n\n%s", r.ContentType, r.Body)
+	h.Set("Content-Type", r.ContentType)
+	return edgeabi.Response{Status: r.Status, Header: h, Body: []byte(r.Body)}
 }
+
+func main() {}
