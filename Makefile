@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BENCHTIME ?= 2s
 
-.PHONY: all build run test test-short bench bench-smoke bench-tools bench-micro lint fmt examples media-example fuzz hardening soak clean
+.PHONY: all build run test test-short bench bench-media bench-smoke bench-tools bench-micro lint fmt examples media-example fuzz hardening soak clean
 
 all: lint test
 
@@ -34,11 +34,18 @@ test-short:
 # h1/h2/h3, 1 MiB over h2, and the dynamic C hello guests against a bare
 # net/http hello server. Prints one markdown table (ratios edge/peer from
 # the same run). Each row is the median of 3 runs, the servers interleaved
-# (the machine is shared: ratios, not absolute figures). About 7 minutes;
-# BENCH_ROW sets the length of each run.
+# (the machine is shared: ratios, not absolute figures). Then the media
+# rows (issue 17): 2 MiB segments, whole and by Range, over h2 and h3 from
+# the node's signed-URL guest against nginx, Caddy and the same Go code
+# natively, and the signed master playlist against it (make bench-media
+# runs those alone). About 10 minutes; BENCH_ROW sets the length of a run.
 BENCH_ROW ?= 5s
 bench: bench-tools
 	$(GO) run ./edge/internal/benchrun -d $(BENCH_ROW)
+
+# The media rows alone.
+bench-media: bench-tools
+	$(GO) run ./edge/internal/benchrun -d $(BENCH_ROW) -only-media
 
 # The same harness for one second a row, no targets: CI runs it so the
 # harness cannot rot.

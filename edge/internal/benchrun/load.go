@@ -103,7 +103,8 @@ var (
 
 // h2load: HTTP/2 over TLS, h2Conns connections of h2Streams streams each.
 // Latency comes from its per-request log.
-func h2load(bin, url string, d time.Duration) (result, error) {
+// extra are more h2load arguments (a header: "-H", "range: ...").
+func h2load(bin, url string, d time.Duration, extra ...string) (result, error) {
 	logf, err := os.CreateTemp("", "h2load-*.log")
 	if err != nil {
 		return result{}, err
@@ -111,8 +112,9 @@ func h2load(bin, url string, d time.Duration) (result, error) {
 	logf.Close()
 	defer os.Remove(logf.Name())
 	secs := max(1, int(d.Round(time.Second)/time.Second))
-	out, err := exec.Command(bin, "-c", strconv.Itoa(h2Conns), "-m", strconv.Itoa(h2Streams),
-		"-D", strconv.Itoa(secs), "--warm-up-time", "1", "--log-file", logf.Name(), url).CombinedOutput()
+	args := append([]string{"-c", strconv.Itoa(h2Conns), "-m", strconv.Itoa(h2Streams),
+		"-D", strconv.Itoa(secs), "--warm-up-time", "1", "--log-file", logf.Name()}, extra...)
+	out, err := exec.Command(bin, append(args, url)...).CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("h2load: %w\n%s", err, out)
 	}
@@ -177,8 +179,9 @@ func percentile(sorted []float64, p float64) float64 {
 }
 
 // h3load is the project's HTTP/3 load generator: h3Conns QUIC connections
-// (one http3.Transport each), one request at a time on each, for d.
-func h3load(url string, d time.Duration) (result, error) {
+// (one http3.Transport each), one request at a time on each, for d;
+// header is name, value pairs sent with every request.
+func h3load(url string, d time.Duration, header ...string) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	type worker struct {
@@ -197,7 +200,11 @@ func h3load(url string, d time.Duration) (result, error) {
 			c := &http.Client{Transport: tr, Timeout: maxLatency}
 			for ctx.Err() == nil {
 				t0 := time.Now()
-				resp, err := c.Get(url)
+				req, _ := http.NewRequest(http.MethodGet, url, nil)
+				for i := 0; i+1 < len(header); i += 2 {
+					req.Header.Set(header[i], header[i+1])
+				}
+				resp, err := c.Do(req)
 				if err != nil {
 					if ctx.Err() == nil {
 						w.bad++
@@ -208,7 +215,7 @@ func h3load(url string, d time.Duration) (result, error) {
 				n, err := io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				w.read += n
-				if err != nil || resp.StatusCode != 200 {
+				if err != nil || resp.StatusCode/100 != 2 { // 206 for a Range
 					w.bad++
 					continue
 				}

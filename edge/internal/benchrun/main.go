@@ -65,6 +65,9 @@ func run(d time.Duration, smoke, keep bool) error {
 	if err := buildBinaries(root, fx); err != nil {
 		return err
 	}
+	if *onlyMedia {
+		return runMedia(fx, root, tools, d, rounds)
+	}
 	started := time.Now()
 	var chosen []server
 	for _, sv := range servers(fx, tools) {
@@ -89,6 +92,9 @@ func run(d time.Duration, smoke, keep bool) error {
 		if r.failed > 0 {
 			return fmt.Errorf("%s %s %s: %d requests failed", r.server, r.row.test, r.row.proto, r.failed)
 		}
+	}
+	if *mediaRows {
+		return runMedia(fx, root, tools, d, rounds)
 	}
 	return nil
 }
