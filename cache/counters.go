@@ -17,12 +17,10 @@ type Counters struct {
 	ArtifactEvictions atomic.Int64
 	ArtifactCorrupt   atomic.Int64
 	Compiles          atomic.Int64
-	CompileNanos      atomic.Int64
 	Deserializes      atomic.Int64
-	DeserializeNanos  atomic.Int64
 	BlobsStored       atomic.Int64
 	BlobBytesStored   atomic.Int64
-	// CompileTimes and DeserializeTimes are the same events as histograms.
+	// CompileTimes and DeserializeTimes time the same events.
 	CompileTimes     DurationHistogram
 	DeserializeTimes DurationHistogram
 }
@@ -30,14 +28,12 @@ type Counters struct {
 // ObserveCompile records one compile and how long it took.
 func (c *Counters) ObserveCompile(d time.Duration) {
 	c.Compiles.Add(1)
-	c.CompileNanos.Add(int64(d))
 	c.CompileTimes.Observe(d)
 }
 
 // ObserveDeserialize records one artifact load and how long it took.
 func (c *Counters) ObserveDeserialize(d time.Duration) {
 	c.Deserializes.Add(1)
-	c.DeserializeNanos.Add(int64(d))
 	c.DeserializeTimes.Observe(d)
 }
 
