@@ -30,7 +30,7 @@ func TestMediaGuestHandsOffSegments(t *testing.T) {
 	site := t.TempDir()
 	seg := make([]byte, 256<<10)
 	_, _ = mrand.NewChaCha8([32]byte{3}).Read(seg)
-	files := map[string][]byte{"hls/720p/seg_001.m4s": seg, "hls/360p/seg_001.m4s": seg, "public/index.html": []byte("player")}
+	files := map[string][]byte{"hls/720p/seg_001.m4s": seg, "hls/360p/seg_001.m4s": seg, "hls-br/720p/index.m4s": seg, "public/index.html": []byte("player")}
 	for _, f := range []string{"edge.toml", "media.wasm"} {
 		b, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {
