@@ -38,7 +38,9 @@ func mediaHandler(dir string) (http.Handler, error) {
 			http.ServeFile(w, r, filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(resp.Static, "/"))))
 			return
 		}
-		w.Header().Set("Content-Type", resp.ContentType)
+		if resp.ContentType != "" {
+			w.Header().Set("Content-Type", resp.ContentType)
+		}
 		w.WriteHeader(resp.Status)
 		_, _ = w.Write([]byte(resp.Body))
 	}), nil

@@ -66,8 +66,8 @@ func get(path string, query url.Values, header map[string]string) backend.Reques
 }
 
 // TestSegmentRefusedWithoutBytes: a segment request with a missing,
-// forged, expired or other-path token gets 403 and names no file, so the
-// node sends nothing of it; a good one names the file.
+// forged, expired or other-path token gets 403, no body, and names no
+// file, so the node sends nothing of it; a good one names the file.
 func TestSegmentRefusedWithoutBytes(t *testing.T) {
 	exp := now.Add(time.Hour)
 	for name, p := range map[string]string{
@@ -79,8 +79,8 @@ func TestSegmentRefusedWithoutBytes(t *testing.T) {
 		"master tok": "/media/" + sign("alice", "master", exp) + "/720p/seg_000.m4s",
 	} {
 		r := conf.Handle(get(p, nil, nil), now)
-		if r.Status != 403 || r.Static != "" {
-			t.Errorf("%s: status %d, static %q", name, r.Status, r.Static)
+		if r.Status != 403 || r.Static != "" || r.Body != "" {
+			t.Errorf("%s: status %d, static %q, body %q", name, r.Status, r.Static, r.Body)
 		}
 	}
 	r := conf.Handle(get("/media/"+sign("alice", "hls/720p", exp)+"/720p/seg_000.m4s", nil, nil), now)

@@ -134,11 +134,11 @@ func (c *Config) file(rest string, now time.Time) Response {
 		variant, parts = VariantByteRange, []string{parts[0], parts[2], parts[3]}
 	}
 	if len(parts) != 3 || !safeName(parts[1]) || !safeName(parts[2]) {
-		return forbidden(ErrScope)
+		return refuseFile(ErrScope)
 	}
 	tok, rend, name := parts[0], parts[1], parts[2]
 	if _, err := Verify(c.MediaKey, tok, variant+"/"+rend, now); err != nil {
-		return forbidden(err)
+		return refuseFile(err)
 	}
 	cc := "public, max-age=31536000, immutable" // segments never change
 	if path.Ext(name) == ".m3u8" {
@@ -151,6 +151,14 @@ func (c *Config) file(rest string, now time.Time) Response {
 // says which check failed, and nothing of the file.
 func forbidden(err error) Response {
 	return Response{Status: 403, ContentType: "text/plain", CacheControl: "no-store", Body: "forbidden\n", Log: err.Error()}
+}
+
+// refuseFile is forbidden with no body at all: a refused playlist or
+// segment request gets a 403 and not one body byte.
+func refuseFile(err error) Response {
+	r := forbidden(err)
+	r.ContentType, r.Body = "", ""
+	return r
 }
 
 // safeName is a path segment with no way out of its directory.

@@ -60,7 +60,9 @@ func response(r backend.Response) edgeabi.Response {
 		h.Set("X-Edge-Static", r.Static)
 		return edgeabi.Response{Status: r.Status, Header: h}
 	}
-	h.Set("Content-Type", r.ContentType)
+	if r.ContentType != "" {
+		h.Set("Content-Type", r.ContentType)
+	}
 	return edgeabi.Response{Status: r.Status, Header: h, Body: []byte(r.Body)}
 }
 
