@@ -89,12 +89,18 @@ func NewEngine(log *slog.Logger) (*Engine, error) {
 // guest can be stopped; the pooling allocator) and starts the epoch ticker.
 // Close stops it.
 func NewEngineWith(ec EngineConfig) (*Engine, error) {
-	return newEngine(ec, false)
+	return newEngine(ec, engineTweaks{})
 }
 
-// newEngine is NewEngineWith; noCoW turns copy-on-write memory images off
-// (for benchmarks that measure them).
-func newEngine(ec EngineConfig, noCoW bool) (*Engine, error) {
+// engineTweaks turn off what the node always wants, only for benchmarks
+// that measure what it saves.
+type engineTweaks struct {
+	noCoW        bool // copy-on-write memory images
+	noDirtyReset bool // resetting pool slots by their dirty pages (pagemap.c)
+}
+
+// newEngine is NewEngineWith with tweaks.
+func newEngine(ec EngineConfig, tw engineTweaks) (*Engine, error) {
 	if ec.Log == nil {
 		ec.Log = slog.Default()
 	}
@@ -124,7 +130,7 @@ func newEngine(ec EngineConfig, noCoW bool) (*Engine, error) {
 	default:
 		return nil, fmt.Errorf("modules: opt level %q: use speed or none", ec.OptLevel)
 	}
-	c, err := newCEngine(cEngineConfig{optimize: ec.OptLevel == "speed", pooling: true, poolSize: ec.PoolSize, maxMemory: ec.MaxMemory, keepResident: ec.KeepResident, noCoW: noCoW})
+	c, err := newCEngine(cEngineConfig{optimize: ec.OptLevel == "speed", pooling: true, poolSize: ec.PoolSize, maxMemory: ec.MaxMemory, keepResident: ec.KeepResident, noCoW: tw.noCoW, noDirtyReset: tw.noDirtyReset})
 	if err != nil {
 		return nil, fmt.Errorf("modules: %w", err)
 	}
@@ -155,6 +161,11 @@ func disableErrorBacktraces() {
 
 // MaxMemory is the most linear memory a guest of this engine may have.
 func (e *Engine) MaxMemory() int64 { return e.cfg.MaxMemory }
+
+// DirtyPageReset reports whether pool slots are reset by the pages their
+// guest wrote (Wasmtime's PAGEMAP_SCAN, see pagemap.c) rather than by
+// copying all of their kept memory back.
+func (e *Engine) DirtyPageReset() bool { return e.c.dirtyReset }
 
 // MaxOutput is the most output a guest of this engine may write.
 func (e *Engine) MaxOutput() int64 { return e.cfg.MaxOutput }
