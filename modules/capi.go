@@ -131,17 +131,13 @@ func setPooling(cfg *C.wasm_config_t, ec cEngineConfig) bool {
 	// Within the kept part, reset only the pages the guest wrote (the
 	// kernel tells which), not a copy of all of it: pagemap.c.
 	dirty := false
-	if !ec.noDirtyReset && pagemapScanSupported() {
+	if !ec.noDirtyReset && dirtyResetSafe() {
 		dirty = C.edge_pool_scan_dirty(pool) != 0
 	}
 	C.wasmtime_pooling_allocation_strategy_set(cfg, pool) // copies the pool config
 	C.wasmtime_pooling_allocation_config_delete(pool)
 	return dirty
 }
-
-// pagemapScanSupported reports whether the kernel answers PAGEMAP_SCAN,
-// without which pool slots are reset by copying all their kept memory.
-func pagemapScanSupported() bool { return C.edge_pagemap_scan_supported() != 0 }
 
 // newLinker defines WASI (Wasmtime's, with our I/O functions shadowing
 // its own) and the edge ABI; deterministic also shadows random and clocks.

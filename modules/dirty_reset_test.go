@@ -102,11 +102,11 @@ func TestDirtyPageResetInEffect(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Close)
-	if !modules.PagemapScanSupported() {
+	if !modules.DirtyResetSafe() {
 		if e.DirtyPageReset() {
-			t.Fatal("dirty-page reset reported on a kernel without PAGEMAP_SCAN")
+			t.Fatal("dirty-page reset reported on a machine without PAGEMAP_SCAN or with swap on")
 		}
-		t.Log("this kernel has no PAGEMAP_SCAN (Linux 6.7+): slots are reset by copying")
+		t.Log("no PAGEMAP_SCAN (Linux 6.7+) or swap on: slots are reset by copying")
 		return
 	}
 	if !e.DirtyPageReset() {
@@ -114,6 +114,26 @@ func TestDirtyPageResetInEffect(t *testing.T) {
 	}
 	if !pagemapOpen(t) {
 		t.Fatal("Wasmtime did not open /proc/self/pagemap: the byte pagemap.c set is not pagemap_scan")
+	}
+}
+
+// TestSwapTurnsDirtyResetOff: a page swapped out is not seen by the scan
+// that picks the pages to reset, so any swap area listed in /proc/swaps
+// keeps the dirty-page reset off.
+func TestSwapTurnsDirtyResetOff(t *testing.T) {
+	const header = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+	for _, tc := range []struct {
+		swaps string
+		want  bool
+	}{
+		{header, false},
+		{"", false},
+		{header + "/dev/vda3                               partition\t2097148\t\t0\t\t-2\n", true},
+		{header + "/swapfile file 1048572 1024 -3\n/dev/zram0 partition 4194300 0 100\n", true},
+	} {
+		if got := modules.SwapInUse(tc.swaps); got != tc.want {
+			t.Errorf("swapInUse(%q) = %v, want %v", tc.swaps, got, tc.want)
+		}
 	}
 }
 

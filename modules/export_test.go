@@ -11,5 +11,9 @@ func NewEngineFullReset() (*Engine, error) {
 	return newEngine(EngineConfig{}, engineTweaks{noDirtyReset: true})
 }
 
-// PagemapScanSupported reports whether this kernel has PAGEMAP_SCAN.
-func PagemapScanSupported() bool { return pagemapScanSupported() }
+// DirtyResetSafe reports whether this machine allows the dirty-page
+// reset: PAGEMAP_SCAN and no swap.
+func DirtyResetSafe() bool { return dirtyResetSafe() }
+
+// SwapInUse is swapInUse, for its test.
+var SwapInUse = swapInUse
