@@ -115,6 +115,14 @@ func TestDirtyPageResetInEffect(t *testing.T) {
 	if !pagemapOpen(t) {
 		t.Fatal("Wasmtime did not open /proc/self/pagemap: the byte pagemap.c set is not pagemap_scan")
 	}
+	full, err := modules.NewEngineWith(modules.EngineConfig{FullSlotReset: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(full.Close)
+	if full.DirtyPageReset() {
+		t.Error("FullSlotReset: the engine still resets by dirty pages")
+	}
 }
 
 // TestSwapTurnsDirtyResetOff: a page swapped out is not seen by the scan

@@ -4,13 +4,6 @@ package modules
 // benchmarks that measure what the images save.
 func NewEngineNoCoW() (*Engine, error) { return newEngine(EngineConfig{}, engineTweaks{noCoW: true}) }
 
-// NewEngineFullReset is an engine whose pool slots are reset by copying
-// all their kept memory back (Wasmtime's default), for benchmarks that
-// measure what the dirty-page reset saves.
-func NewEngineFullReset() (*Engine, error) {
-	return newEngine(EngineConfig{}, engineTweaks{noDirtyReset: true})
-}
-
 // DirtyResetSafe reports whether this machine allows the dirty-page
 // reset: PAGEMAP_SCAN and no swap.
 func DirtyResetSafe() bool { return dirtyResetSafe() }

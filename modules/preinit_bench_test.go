@@ -138,7 +138,9 @@ func BenchmarkSlotReset(b *testing.B) {
 		new  func() (*modules.Engine, error)
 	}{
 		{"dirty-pages", func() (*modules.Engine, error) { return modules.NewEngine(nil) }},
-		{"full-copy", modules.NewEngineFullReset},
+		{"full-copy", func() (*modules.Engine, error) {
+			return modules.NewEngineWith(modules.EngineConfig{FullSlotReset: true})
+		}},
 	} {
 		e, err := tc.new()
 		if err != nil {
