@@ -59,6 +59,7 @@ type EngineConfig struct {
 	// after each run instead of being returned to the kernel: a guest
 	// whose memory fits is reset with a memset or a copy of its image and
 	// never faults; beyond it, pages are faulted in again on the next run.
+	// With the dirty-page reset it counts only the pages the guest wrote.
 	// It costs that much resident memory per slot a guest has used.
 	KeepResident int64
 	// FullSlotReset turns the dirty-page reset off (pagemap.c): after
@@ -66,7 +67,7 @@ type EngineConfig struct {
 	// Wasmtime does by default. That is cheaper for guests with little
 	// memory (the C hello: ~3-6 µs less CPU per request, its 128 KiB
 	// copied instead of a system call) and far dearer for snapshots (the
-	// Go hello: ~150-250 us more).
+	// Go hello: ~150-250 µs more).
 	FullSlotReset bool
 }
 
