@@ -44,6 +44,8 @@ func takeError(err *C.wasmtime_error_t) string {
 type cEngine struct {
 	eng    *C.wasm_engine_t
 	linker *C.wasmtime_linker_t
+	// dirtyReset: pool slots are reset by their dirty pages (pagemap.c).
+	dirtyReset bool
 }
 
 // cEngineConfig is what newCEngine needs to know.
@@ -65,6 +67,9 @@ type cEngineConfig struct {
 	// noCoW turns copy-on-write memory images off, only to measure what
 	// they save (BenchmarkInstantiateSnapshot).
 	noCoW bool
+	// noDirtyReset keeps Wasmtime's default reset of pool slots (copy all
+	// kept memory back), only to measure what the dirty-page reset saves.
+	noDirtyReset bool
 	// deterministic: WASI random and clocks are fixed (preinit.c), for
 	// snapshots every node derives the same.
 	deterministic bool
@@ -85,8 +90,9 @@ func newCEngine(ec cEngineConfig) (*cEngine, error) {
 	// in microseconds whatever its size. Wasmtime's default, set so that
 	// it stays on.
 	C.wasmtime_config_memory_init_cow_set(cfg, C.bool(!ec.noCoW))
+	dirtyReset := false
 	if ec.pooling {
-		setPooling(cfg, ec)
+		dirtyReset = setPooling(cfg, ec)
 	}
 	eng := C.wasm_engine_new_with_config(cfg) // takes ownership of cfg
 	linker, err := newLinker(eng, ec.deterministic)
@@ -94,10 +100,12 @@ func newCEngine(ec cEngineConfig) (*cEngine, error) {
 		C.wasm_engine_delete(eng)
 		return nil, err
 	}
-	return &cEngine{eng: eng, linker: linker}, nil
+	return &cEngine{eng: eng, linker: linker, dirtyReset: dirtyReset}, nil
 }
 
-func setPooling(cfg *C.wasm_config_t, ec cEngineConfig) {
+// setPooling configures the pooling allocator; it reports whether slots
+// will be reset by their dirty pages.
+func setPooling(cfg *C.wasm_config_t, ec cEngineConfig) bool {
 	pool := C.wasmtime_pooling_allocation_config_new()
 	C.wasmtime_pooling_allocation_config_total_core_instances_set(pool, C.uint32_t(ec.poolSize))
 	C.wasmtime_pooling_allocation_config_total_memories_set(pool, C.uint32_t(ec.poolSize))
@@ -120,8 +128,15 @@ func setPooling(cfg *C.wasm_config_t, ec cEngineConfig) {
 	if ec.warmSlots > 0 {
 		C.wasmtime_pooling_allocation_config_max_unused_warm_slots_set(pool, C.uint32_t(ec.warmSlots))
 	}
+	// Within the kept part, reset only the pages the guest wrote (the
+	// kernel tells which), not a copy of all of it: pagemap.c.
+	dirty := false
+	if !ec.noDirtyReset && dirtyResetSafe() {
+		dirty = C.edge_pool_scan_dirty(pool) != 0
+	}
 	C.wasmtime_pooling_allocation_strategy_set(cfg, pool) // copies the pool config
 	C.wasmtime_pooling_allocation_config_delete(pool)
+	return dirty
 }
 
 // newLinker defines WASI (Wasmtime's, with our I/O functions shadowing

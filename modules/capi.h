@@ -156,6 +156,7 @@ void wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(wasmtime
 void wasmtime_pooling_allocation_config_table_keep_resident_set(wasmtime_pooling_allocation_config_t *, size_t);
 void wasmtime_pooling_allocation_config_decommit_batch_size_set(wasmtime_pooling_allocation_config_t *, size_t);
 void wasmtime_pooling_allocation_config_max_unused_warm_slots_set(wasmtime_pooling_allocation_config_t *, uint32_t);
+void wasmtime_pooling_allocation_config_async_stack_keep_resident_set(wasmtime_pooling_allocation_config_t *, size_t);
 void wasmtime_config_memory_init_cow_set(wasm_config_t *, bool);
 void wasmtime_pooling_allocation_strategy_set(wasm_config_t *, const wasmtime_pooling_allocation_config_t *);
 void wasmtime_engine_increment_epoch(wasm_engine_t *engine);
@@ -318,5 +319,10 @@ int edge_snap_global(edge_snap *s, const char *name, size_t len, uint8_t out[16]
 uint8_t *edge_snap_memory(edge_snap *s, const char *name, size_t len, size_t *size);
 void edge_snap_free(edge_snap *s);
 wasmtime_error_t *edge_define_deterministic(wasmtime_linker_t *linker);
+
+// ---- Resetting pool slots by their dirty pages (pagemap.c). ----
+
+int edge_pool_scan_dirty(wasmtime_pooling_allocation_config_t *pool);
+int edge_pagemap_scan_supported(void);
 
 #endif

@@ -247,7 +247,7 @@ func benchEdgeModule(b *testing.B, e *modules.Engine, m *modules.Module, g edgeG
 	req := modules.EdgeRequest(r, nil)
 	want := "Hello, bench!" + g.suffix
 	b.ReportAllocs()
-	faults := minorFaults()
+	faults, cpu := minorFaults(), cpuTime()
 	for b.Loop() {
 		resp, _, err := e.RunEdge(context.Background(), m, req, g.lim)
 		if err != nil {
@@ -258,4 +258,5 @@ func benchEdgeModule(b *testing.B, e *modules.Engine, m *modules.Module, g edgeG
 		}
 	}
 	b.ReportMetric(float64(minorFaults()-faults)/float64(b.N), "faults/op")
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e3, "cpu-µs/op")
 }
