@@ -31,6 +31,8 @@ func main() {
 	flag.StringVar(&prebuiltEdge, "edge", "", "use this edge binary instead of building ./cmd/edge (to compare two builds)")
 	flag.IntVar(&rounds, "rounds", 3, "times each row runs, servers interleaved; the median is reported")
 	only := flag.String("servers", "", "comma-separated servers to run (default: all), e.g. edge,nginx")
+	flag.StringVar(&onlyTests, "tests", "", "comma-separated tests to run, by prefix (default: all), e.g. static")
+	flag.StringVar(&profileDir, "profile", "", "write a CPU profile of the node under each of its rows into this directory")
 	flag.Parse()
 	onlyServers = *only
 	log.SetFlags(0)
@@ -105,11 +107,20 @@ var rounds int
 // onlyServers limits a run to some servers, by name prefix.
 var onlyServers string
 
-func selected(name string) bool {
-	if onlyServers == "" {
+// onlyTests limits a run to some tests, by name prefix.
+var onlyTests string
+
+func selected(name string) bool { return matchesAny(onlyServers, name) }
+
+func selectedTest(name string) bool { return matchesAny(onlyTests, name) }
+
+// matchesAny reports whether name starts with one of the comma-separated
+// prefixes in list; an empty list matches every name.
+func matchesAny(list, name string) bool {
+	if list == "" {
 		return true
 	}
-	for _, s := range strings.Split(onlyServers, ",") {
+	for _, s := range strings.Split(list, ",") {
 		if s != "" && strings.HasPrefix(name, s) {
 			return true
 		}

@@ -110,6 +110,9 @@ func stopAll(all []*live) {
 func measureAll(all []*live, t tools, d time.Duration, rounds int) ([]result, error) {
 	var out []result
 	for _, test := range []string{static4k, static1m, dynWAGI, dynEdgeABI} {
+		if !selectedTest(test) {
+			continue
+		}
 		for _, proto := range []string{"h1", "h2", "h3"} {
 			got := map[string][]result{}
 			for round := range max(rounds, 1) {
@@ -123,7 +126,14 @@ func measureAll(all []*live, t tools, d time.Duration, rounds int) ([]result, er
 						continue
 					}
 					cpu0 := cpuSeconds(l.cmd.Process.Pid)
+					profiled := func() error { return nil }
+					if l.name == edgeName {
+						profiled = startProfile(fmt.Sprintf("%s-%s-%d", test, proto, round), d)
+					}
 					res, err := load(t, proto, l.base+r.path, d)
+					if perr := profiled(); perr != nil {
+						fmt.Fprintf(os.Stderr, "bench: %v\n", perr)
+					}
 					res.server, res.row = l.name, r
 					if res.requests > 0 {
 						res.cpuPerReq = (cpuSeconds(l.cmd.Process.Pid) - cpu0) / float64(res.requests) * 1e6
@@ -242,9 +252,13 @@ func logTail(cmd *exec.Cmd) string {
 }
 
 func (fx *fixture) startEdge(port int) (*exec.Cmd, error) {
-	return launch(filepath.Join(fx.work, "edge.log"), nil, fx.edgeBin, "serve",
-		"--data", fx.edgeData, "--app", fx.appDir, "--admin", "", "--log-level", "warn",
-		"--http", "", "--https", fmt.Sprintf("127.0.0.1:%d", port))
+	admin, err := edgeAdminArgs()
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"serve", "--data", fx.edgeData, "--app", fx.appDir, "--log-level", "warn",
+		"--http", "", "--https", fmt.Sprintf("127.0.0.1:%d", port)}, admin...)
+	return launch(filepath.Join(fx.work, "edge.log"), nil, fx.edgeBin, args...)
 }
 
 func (fx *fixture) startGoPeer(port int) (*exec.Cmd, error) {
