@@ -26,6 +26,8 @@ type Limits struct {
 	// WriteTimeout is the longest one write to the client may block: a
 	// reader too slow to take 32 KiB in this time loses the stream (h3,
 	// h1) or the connection (h2), whatever the response's size.
+	// net/http also bounds the TLS handshake (h1, h2) by the smaller of
+	// this and ReadHeaderTimeout.
 	WriteTimeout time.Duration
 	// MaxStreams bounds concurrent requests per h2 or h3 connection.
 	MaxStreams int

@@ -67,7 +67,9 @@ func startBigFileNode(t *testing.T, write time.Duration) (*edge.Handler, string,
 // the response after the write timeout, on every protocol, instead of
 // holding the connection and its handler forever.
 func TestSlowReaderCutOff(t *testing.T) {
-	h, path, n := startBigFileNode(t, 200*time.Millisecond)
+	// Not shorter: the write timeout also bounds the TLS handshake, which
+	// a race-enabled test on a loaded machine must finish.
+	h, path, n := startBigFileNode(t, time.Second)
 	stalled := 0
 	// h1 over plain TCP with a small receive buffer, never read.
 	c, err := net.Dial("tcp", n.srv.HTTPAddr())

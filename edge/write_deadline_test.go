@@ -42,7 +42,7 @@ func startSmallFileNode(t *testing.T, write time.Duration) *node {
 // per-stream WriteTimeout, not from a write; the stream is reset once it
 // passes.
 func TestH2ZeroWindowStreamReset(t *testing.T) {
-	n := startSmallFileNode(t, 200*time.Millisecond)
+	n := startSmallFileNode(t, time.Second) // also the TLS handshake's bound: not shorter
 	c, err := ctls.Dial("tcp", n.srv.HTTPSAddr(), &ctls.Config{RootCAs: n.pool, ServerName: "localhost", NextProtos: []string{"h2"}})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestH2ZeroWindowStreamReset(t *testing.T) {
 	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
 		t.Fatal(err)
 	}
-	// Fail rather than hang: far past the 200 ms write timeout.
+	// Fail rather than hang: far past the 1 s write timeout.
 	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	for {
 		f, err := fr.ReadFrame()
