@@ -18,7 +18,7 @@ import (
 
 // startSmallFileNode serves a 4 KiB static file (held in the object
 // cache) with a short write timeout.
-func startSmallFileNode(t *testing.T, write time.Duration) *node {
+func startSmallFileNode(t testing.TB, write time.Duration) *node {
 	t.Helper()
 	dir := writeApp(t, "name = \"small\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/...\"\nstatic = \"public\"\n", nil)
 	if err := os.MkdirAll(filepath.Join(dir, "public"), 0o755); err != nil {

@@ -32,6 +32,7 @@ func main() {
 	flag.IntVar(&rounds, "rounds", 3, "times each row runs, servers interleaved; the median is reported")
 	only := flag.String("servers", "", "comma-separated servers to run (default: all), e.g. edge,nginx")
 	flag.StringVar(&onlyTests, "tests", "", "comma-separated tests to run, by prefix (default: all), e.g. static")
+	flag.StringVar(&baselineEdge, "baseline", "", "also serve the static rows from this edge binary, as the peer \"edge baseline\" (before/after in one run)")
 	flag.StringVar(&profileDir, "profile", "", "write a CPU profile of the node under each of its rows into this directory")
 	flag.Parse()
 	onlyServers = *only

@@ -48,7 +48,7 @@ var staticRows = []row{
 
 func servers(fx *fixture, t tools) []server {
 	noH3 := []row{staticRows[0], staticRows[1], staticRows[3]}
-	return []server{
+	all := []server{
 		{name: edgeName, start: fx.startEdge, rows: append(append([]row{}, staticRows...),
 			row{dynWAGI, "h1", "/api/hello?name=bench"}, row{dynEdgeABI, "h1", "/api/hello-edge?name=bench"})},
 		{name: "go net/http + quic-go", start: fx.startGoPeer, rows: staticRows},
@@ -57,6 +57,10 @@ func servers(fx *fixture, t tools) []server {
 		{name: "go net/http hello", start: fx.startHello, plain: true, rows: []row{
 			{dynWAGI, "h1", "/?name=bench"}, {dynEdgeABI, "h1", "/?name=bench"}}},
 	}
+	if baselineEdge != "" {
+		all = slices.Insert(all, 1, server{name: baselineName, start: fx.startBaseline, rows: staticRows})
+	}
+	return all
 }
 
 // A live server: started once, idle while the others are measured.
