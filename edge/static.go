@@ -10,6 +10,10 @@ import (
 	"github.com/edgecdn/edge/edge/app"
 )
 
+// maxDiscardedBody is how much of a refused request's body a static route
+// reads before answering; net/http reads as much after an HTTP/1.1 handler.
+const maxDiscardedBody = 256 << 10
+
 // serveStatic answers a static route from its snapshot of files.
 // A plain GET or HEAD of a file held in the object cache is answered
 // directly from memory with headers built at load. Anything conditional or
@@ -19,6 +23,10 @@ import (
 // ranges asked for.
 func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request, rt *app.Route, p string, id string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Read a bounded part of the body first: on HTTP/2 that is what
+		// checks it against its content-length (a mismatch resets the
+		// stream, RFC 9113 8.1.1) before the answer closes the stream.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxDiscardedBody))
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed on a static route", http.StatusMethodNotAllowed)
 		return
