@@ -31,6 +31,8 @@ type meshWiring struct {
 	mesh  *gossip.Mesh
 	// httpCache applies purges other members publish (http_cache_wiring.go).
 	httpCache *httpcache.Cache
+	// certFiles shares this node's certificates with members (tls_mesh_wiring.go).
+	certFiles gossip.CertFiles
 }
 
 // nodeName is --node-name, else the hostname.
@@ -101,7 +103,7 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 			Public: public, Software: version,
 		},
 		Trusted: trusted, Cache: store, Applier: applier{deployer}, Clock: w.clock, Log: log,
-		OnPurge: w.applyPurge,
+		OnPurge: w.applyPurge, CertFiles: w.certFiles,
 	})
 	if err != nil {
 		return err

@@ -122,6 +122,7 @@ func (n *node) listen() error {
 	var ledger *state.Ledger
 	n.mesh, ledger, publish = prepareMesh(n.cfg)
 	n.mesh.httpCache = hc
+	n.mesh.certFiles = certFilesOf(n.certs)
 	n.loadOpt = app.LoadOptions{Loader: app.NewModuleLoader(n.engine, n.store, n.log), Cache: n.store, ServerSoftware: "edge/" + version}
 	n.deployer = deploy.New(deploy.Config{
 		Cache: n.store, Router: n.router, Ledger: ledger, Load: n.loadOpt, Trusted: n.trusted, Keep: n.cfg.KeepVersions,
@@ -215,6 +216,7 @@ func (n *node) serve() error {
 		return err
 	}
 	n.stops.pushClose("mesh", n.mesh.stop)
+	useMeshCerts(n.certs, n.mesh)
 	n.ready.Done("mesh")
 	return nil
 }
