@@ -68,6 +68,9 @@ type Config struct {
 	// CertFiles, if set, shares this node's TLS certificates and ACME
 	// challenges with the other members (peer_certs.go).
 	CertFiles CertFiles
+	// CertList, if set, is what this node lists as its certificates
+	// (JSON) when a member asks for every member's (MemberCerts).
+	CertList func() any
 	// Retention is how long tombstones are gossiped and departed members
 	// remembered (0: DefaultRetention).
 	Retention time.Duration

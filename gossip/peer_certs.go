@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"sync"
+	"time"
 )
 
 // CertFile is one stored file of a TLS certificate the mesh shares: a
@@ -39,6 +41,83 @@ const maxCertFiles = 1 << 20
 // certificates (TLS off there, or older software): it takes no part in
 // ordering them.
 var ErrNoCertSharing = errors.New("gossip: the member does not share certificates")
+
+// certRoutes adds the certificate sharing routes to the peer endpoint.
+func (p *peerServer) certRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /v1/tls/{kind}/{name}", p.certFiles)
+	mux.HandleFunc("GET /v1/tls/list", p.certList)
+}
+
+// certList is GET /v1/tls/list: this node's certificates as it lists them.
+func (p *peerServer) certList(w http.ResponseWriter, _ *http.Request) {
+	fn := p.m.cfg.CertList
+	if fn == nil {
+		http.Error(w, "this node has no certificates", http.StatusNotImplemented)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(fn())
+}
+
+// MemberCerts is one member's certificate list, as its CertList gave it.
+type MemberCerts struct {
+	Name  string          `json:"name"`
+	Certs json.RawMessage `json:"certs,omitempty"`
+	Error string          `json:"error,omitempty"`
+}
+
+// MemberCerts asks every alive member (in parallel, within two seconds)
+// for its certificate list; this node's own comes from its CertList.
+func (m *Mesh) MemberCerts(ctx context.Context) []MemberCerts {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	members := m.AliveMembers()
+	out := make([]MemberCerts, len(members))
+	var wg sync.WaitGroup
+	for i, name := range members {
+		out[i].Name = name
+		wg.Go(func() {
+			raw, err := m.certListOf(ctx, name)
+			if err != nil {
+				out[i].Error = err.Error()
+				return
+			}
+			out[i].Certs = raw
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+func (m *Mesh) certListOf(ctx context.Context, member string) (json.RawMessage, error) {
+	if member == m.cfg.Name {
+		if m.cfg.CertList == nil {
+			return nil, ErrNoCertSharing
+		}
+		return json.Marshal(m.cfg.CertList())
+	}
+	addr := m.peerAddrOf(member)
+	if addr == "" {
+		return nil, errors.New("no peer endpoint")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/v1/tls/list", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := m.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("peer answered %s", resp.Status)
+	}
+	var raw json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxCertFiles)).Decode(&raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
 
 // certFiles is GET /v1/tls/{kind}/{name} on the peer endpoint.
 func (p *peerServer) certFiles(w http.ResponseWriter, r *http.Request) {

@@ -178,6 +178,17 @@ func TestMeshCertificates(t *testing.T) {
 	}
 	t.Logf("deploy to HTTPS served on all 3 nodes: %v (median %v)", took, median(took))
 
+	// edge certs --members: every member's certificates, from any node.
+	out, code := edgeCLI(t, "certs", "--members", "--node", nodes[1].banner.admin, "--data", nodes[1].data)
+	for _, want := range []string{"member a:", "member b:", "member c:", "Pebble Intermediate"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("edge certs --members (exit %d) lacks %q:\n%s", code, want, out)
+		}
+	}
+	if got := strings.Count(out, "shop.example.com  acme"); got != 3 {
+		t.Errorf("shop.example.com has an ACME certificate on %d members, want 3:\n%s", got, out)
+	}
+
 	// The orderer dies while its order is at the CA.
 	host := "mail.example.com"
 	first := byName(nodes, edgetls.Orderer(host, names(nodes)))

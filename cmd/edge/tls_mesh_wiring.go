@@ -2,11 +2,41 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/edgecdn/edge/gossip"
+	"github.com/edgecdn/edge/ops/api"
 	edgetls "github.com/edgecdn/edge/tls"
 )
+
+// shareCerts makes the mesh share m's certificates with the members and
+// list them to members asking.
+func shareCerts(w *meshWiring, m *edgetls.Manager) {
+	w.certFiles = certFilesOf(m)
+	if m != nil {
+		w.certList = func() any { return m.Certs() }
+	}
+}
+
+// memberCerts is every member's certificate list, for edge certs --members.
+func (w *meshWiring) memberCerts(ctx context.Context) ([]api.MemberCerts, error) {
+	if w.mesh == nil {
+		return nil, errNoMesh
+	}
+	var out []api.MemberCerts
+	for _, mc := range w.mesh.MemberCerts(ctx) {
+		m := api.MemberCerts{Name: mc.Name, Error: mc.Error}
+		if mc.Error == "" {
+			if err := json.Unmarshal(mc.Certs, &m.Certs); err != nil {
+				m.Error = fmt.Sprintf("unreadable list: %v", err)
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
 
 // certFilesOf is what the peer endpoint answers members asking for this
 // node's certificates and challenges (nil: the node has no HTTPS).
