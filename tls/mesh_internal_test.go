@@ -1,6 +1,7 @@
 package edgetls
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -8,10 +9,16 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/big"
+	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgecdn/edge/cache"
 )
 
 // selfSigned is a PEM certificate for name valid from nb to na, and its
@@ -109,5 +116,143 @@ func TestChallengeName(t *testing.T) {
 		if got := challengeName(key); got != want {
 			t.Errorf("challengeName(%q) = %q, want %q", key, got, want)
 		}
+	}
+}
+
+// fakePeers is the mesh seen by one node: members and what each holds.
+// A seam: the peer channel itself is tested in gossip and cmd/edge.
+type fakePeers struct {
+	self    string
+	mu      sync.Mutex
+	members []string
+	files   map[string][]File
+	fetches int
+}
+
+func (f *fakePeers) Self() string { return f.self }
+func (f *fakePeers) Members() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.members)
+}
+func (f *fakePeers) Fetch(_ context.Context, member, kind, name string) ([]File, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fetches++
+	if kind != KindCert {
+		return nil, nil
+	}
+	return slices.Clone(f.files[member]), nil
+}
+func (f *fakePeers) set(fn func(f *fakePeers)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+func (f *fakePeers) fetched() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fetches
+}
+
+// meshNode is a manager in a mesh of fake peers, and its storage as
+// certmagic sees it.
+func meshNode(t *testing.T, names ...string) (*Manager, *meshStorage) {
+	t.Helper()
+	c, err := cache.Open(filepath.Join(t.TempDir(), "edge.db"), cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	m, err := NewManager(Config{Names: func() []string { return names }, DevCA: &DevCA{}, ACME: &ACMEConfig{}, Cache: c, Mesh: true,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, &meshStorage{Storage: m.store, m: m}
+}
+
+// lockAsync takes key in the background; the channel gets Lock's error.
+func lockAsync(s *meshStorage, ctx context.Context, key string) chan error {
+	done := make(chan error, 1)
+	go func() { done <- s.Lock(ctx, key) }()
+	return done
+}
+
+// pending fails if done already has a result.
+func pending(t *testing.T, done chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		t.Fatalf("%s: lock returned (%v)", what, err)
+	default:
+	}
+}
+
+// A member that is not the orderer takes the issue lock only once it
+// holds a certificate newer than its own (a renewal waits for the
+// orderer's renewal, not for the copy it already has); when the orderer
+// leaves, it orders itself; before the mesh is joined, nothing is ordered.
+func TestMeshLockWaitsForTheOrderer(t *testing.T) {
+	const name = "shop.example.com"
+	orderer, self := "x", "y"
+	if Orderer(name, []string{"x", "y"}) != "x" {
+		orderer, self = "y", "x"
+	}
+	other := "" // a second name the same member orders
+	for i := 0; other == ""; i++ {
+		if n := fmt.Sprintf("n%d.example.com", i); Orderer(n, []string{"x", "y"}) == orderer {
+			other = n
+		}
+	}
+	m, s := meshNode(t, name, other)
+	ctx := t.Context()
+
+	// Before UseMesh: the lock waits for the mesh.
+	early, cancel := context.WithCancel(ctx)
+	done := lockAsync(s, early, issueLockPrefix+name)
+	pending(t, done, "before the mesh")
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("lock taken before the node joined its mesh")
+	}
+
+	now := time.Now()
+	crt, key := selfSigned(t, name, now.Add(-time.Hour), now.Add(10*24*time.Hour))
+	old := certSet("ca", name, crt, key)
+	if err := s.storeFiles(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	p := &fakePeers{self: self, members: []string{"x", "y"}, files: map[string][]File{orderer: old}}
+	m.UseMesh(p)
+
+	done = lockAsync(s, ctx, issueLockPrefix+name)
+	for p.fetched() < 3 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	pending(t, done, "the orderer has only the certificate this node has")
+	crt2, key2 := selfSigned(t, name, now.Add(-time.Minute), now.Add(90*24*time.Hour))
+	p.set(func(f *fakePeers) { f.files[orderer] = certSet("ca", name, crt2, key2) })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := s.notAfter(ctx, name); !got.After(now.Add(80 * 24 * time.Hour)) {
+		t.Errorf("stored certificate expires %v: not the renewed one", got)
+	}
+	if err := s.Unlock(ctx, issueLockPrefix+name); err != nil {
+		t.Fatal(err)
+	}
+
+	// The orderer of another name holds nothing, then dies.
+	p.set(func(f *fakePeers) { f.files = map[string][]File{} })
+	n := p.fetched()
+	done = lockAsync(s, ctx, issueLockPrefix+other)
+	for p.fetched() < n+3 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	pending(t, done, "the orderer is alive and ordering")
+	p.set(func(f *fakePeers) { f.members = []string{self} })
+	if err := <-done; err != nil {
+		t.Fatalf("after the orderer died: %v", err)
 	}
 }
