@@ -87,6 +87,7 @@ type Manager struct {
 	peers     atomic.Pointer[Peers]
 	meshReady chan struct{} // closed by UseMesh
 	meshOnce  sync.Once
+	patience  time.Duration // DefaultMeshPatience; shorter in tests
 }
 
 // NewManager checks cfg and builds a manager.
@@ -108,7 +109,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	m := &Manager{cfg: cfg, log: cfg.Log.With("component", "tls"), managed: map[string]bool{}, first: map[string]time.Time{}, meshReady: make(chan struct{})}
+	m := &Manager{cfg: cfg, log: cfg.Log.With("component", "tls"), managed: map[string]bool{}, first: map[string]time.Time{}, meshReady: make(chan struct{}), patience: DefaultMeshPatience}
 	if cfg.ACME != nil {
 		m.store = NewStorage(cfg.Cache, StorageConfig{})
 	}

@@ -255,4 +255,15 @@ func TestMeshLockWaitsForTheOrderer(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("after the orderer died: %v", err)
 	}
+	if err := s.Unlock(ctx, issueLockPrefix+other); err != nil {
+		t.Fatal(err)
+	}
+
+	// The orderer is alive but never provides the certificate: after
+	// the patience, this node orders.
+	p.set(func(f *fakePeers) { f.members = []string{"x", "y"} })
+	m.patience = 0
+	if err := s.Lock(ctx, issueLockPrefix+other); err != nil {
+		t.Fatalf("past the patience: %v", err)
+	}
 }

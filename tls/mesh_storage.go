@@ -25,6 +25,12 @@ const (
 	meshFetchTimeout = 3 * time.Second
 )
 
+// DefaultMeshPatience is how long a member waits for an alive orderer's
+// certificate before it orders one itself: an orderer that cannot order
+// (its app never arrived, its CA calls keep failing) costs a duplicate
+// order, never a node without a certificate.
+const DefaultMeshPatience = 5 * time.Minute
+
 // meshStorage is the node's Storage as certmagic sees it in a mesh. Two
 // things differ from the local file:
 //
@@ -92,6 +98,7 @@ func (s *meshStorage) waitTurn(ctx context.Context, name string) error {
 	log := s.m.log.With("name", name)
 	excluded := map[string]bool{} // members that share no certificates
 	waitingFor := ""
+	since := time.Now()
 	for {
 		var members []string
 		for _, mb := range p.Members() {
@@ -110,6 +117,10 @@ func (s *meshStorage) waitTurn(ctx context.Context, name string) error {
 		}
 		if owner == p.Self() || owner == "" {
 			log.Info("ordering the certificate for the mesh", "members", len(members))
+			return nil
+		}
+		if time.Since(since) > s.m.patience {
+			log.Warn("ordering the certificate: the orderer did not provide it in time", "orderer", owner, "waited", time.Since(since))
 			return nil
 		}
 		if owner != waitingFor {
