@@ -266,4 +266,23 @@ func TestMeshLockWaitsForTheOrderer(t *testing.T) {
 	if err := s.Lock(ctx, issueLockPrefix+other); err != nil {
 		t.Fatalf("past the patience: %v", err)
 	}
+
+	// A renewal: while this node's certificate has time left, it waits
+	// for the orderer past the patience; a week before expiry it renews.
+	wait, stop := context.WithCancel(ctx)
+	n = p.fetched()
+	done = lockAsync(s, wait, issueLockPrefix+name) // holds the 90-day certificate
+	for p.fetched() < n+3 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	pending(t, done, "renewal with 90 days left")
+	stop()
+	<-done
+	crt3, key3 := selfSigned(t, name, now.Add(-80*24*time.Hour), now.Add(3*24*time.Hour))
+	if err := s.storeFiles(ctx, certSet("ca", name, crt3, key3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Lock(ctx, issueLockPrefix+name); err != nil {
+		t.Fatalf("renewal with 3 days left: %v", err)
+	}
 }

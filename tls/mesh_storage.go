@@ -31,6 +31,12 @@ const (
 // order, never a node without a certificate.
 const DefaultMeshPatience = 5 * time.Minute
 
+// renewMargin: a member that still serves a valid certificate waits for
+// the orderer's renewal until its own has this little time left, past
+// the patience: the members' renewal checks are not in step, and waiting
+// costs nothing while the old certificate serves.
+const renewMargin = 7 * 24 * time.Hour
+
 // meshStorage is the node's Storage as certmagic sees it in a mesh. Two
 // things differ from the local file:
 //
@@ -119,7 +125,7 @@ func (s *meshStorage) waitTurn(ctx context.Context, name string) error {
 			log.Info("ordering the certificate for the mesh", "members", len(members))
 			return nil
 		}
-		if time.Since(since) > s.m.patience {
+		if time.Now().After(s.giveUp(ctx, name, since)) {
 			log.Warn("ordering the certificate: the orderer did not provide it in time", "orderer", owner, "waited", time.Since(since))
 			return nil
 		}
@@ -133,6 +139,17 @@ func (s *meshStorage) waitTurn(ctx context.Context, name string) error {
 		case <-time.After(meshPoll):
 		}
 	}
+}
+
+// giveUp is when a member waiting since since orders name itself.
+func (s *meshStorage) giveUp(ctx context.Context, name string, since time.Time) time.Time {
+	at := since.Add(s.m.patience)
+	if na := s.notAfter(ctx, name); na.After(time.Now()) {
+		if late := na.Add(-renewMargin); late.After(at) {
+			at = late
+		}
+	}
+	return at
 }
 
 // pull asks the members (the owner first) for name's certificate and
