@@ -65,6 +65,12 @@ type Config struct {
 	// OnPurge, if set, applies a purge statement another member published
 	// (PublishPurge); called once per statement.
 	OnPurge func(body []byte)
+	// CertFiles, if set, shares this node's TLS certificates and ACME
+	// challenges with the other members (peer_certs.go).
+	CertFiles CertFiles
+	// CertList, if set, is what this node lists as its certificates
+	// (JSON) when a member asks for every member's (MemberCerts).
+	CertList func() any
 	// Retention is how long tombstones are gossiped and departed members
 	// remembered (0: DefaultRetention).
 	Retention time.Duration

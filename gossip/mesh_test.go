@@ -119,6 +119,8 @@ type meshOpts struct {
 	port int
 	// rejoin is Config.RejoinInterval (0: 300ms).
 	rejoin time.Duration
+	// certFiles is Config.CertFiles.
+	certFiles gossip.CertFiles
 }
 
 func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
@@ -161,7 +163,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	m, err := gossip.New(gossip.Config{
 		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: ring,
 		Cache: store, Applier: applier, Clock: clock, RejoinInterval: cmp.Or(o.rejoin, 300*time.Millisecond), Log: log,
-		FetchTimeout: o.fetchTimeout, WAN: o.wanTimings,
+		FetchTimeout: o.fetchTimeout, WAN: o.wanTimings, CertFiles: o.certFiles,
 		Meta: gossip.Meta{Region: o.region},
 		OnPurge: func(body []byte) {
 			if o.onPurge != nil {

@@ -57,7 +57,9 @@ type AdminConfig struct {
 	GossipBytes func() (sent, received int64)
 	// Certs lists the served names and their certificates (nil: 501).
 	Certs func() []edgetls.CertInfo
-	Log   *slog.Logger
+	// MemberCerts lists every member's certificates (nil: not in a mesh).
+	MemberCerts func(ctx context.Context) ([]api.MemberCerts, error)
+	Log         *slog.Logger
 }
 
 // Admin serves the admin API. Lifecycle as for edge.Server: NewAdmin has

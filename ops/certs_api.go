@@ -10,13 +10,27 @@ import (
 )
 
 // certs serves GET /v1/certs: every host name the apps serve, with where
-// its certificate comes from and when it expires.
-func (a *Admin) certs(w http.ResponseWriter, _ *http.Request) {
+// its certificate comes from and when it expires; with ?members=1, every
+// member's list too.
+func (a *Admin) certs(w http.ResponseWriter, r *http.Request) {
 	if a.cfg.Certs == nil {
 		writeError(w, http.StatusNotImplemented, "this node has no certificate manager")
 		return
 	}
-	writeJSON(w, http.StatusOK, api.CertsBody{Certs: a.cfg.Certs()})
+	body := api.CertsBody{Certs: a.cfg.Certs()}
+	if r.URL.Query().Get("members") != "" {
+		if a.cfg.MemberCerts == nil {
+			writeError(w, http.StatusNotImplemented, "this node is not in a mesh")
+			return
+		}
+		members, err := a.cfg.MemberCerts(r.Context())
+		if err != nil {
+			writeError(w, http.StatusNotImplemented, err.Error())
+			return
+		}
+		body.Members = members
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // certCollector reports, per name holding a certificate with an expiry,

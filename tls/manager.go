@@ -45,6 +45,9 @@ type Config struct {
 	ACME *ACMEConfig
 	// Cache holds ACME certificates, keys and account (with ACME only).
 	Cache *cache.Cache
+	// Mesh says the node is to join a mesh: no order is placed before
+	// UseMesh, and then only by each name's Orderer (mesh_storage.go).
+	Mesh bool
 	// SyncEvery is how often Names is compared with the managed set; 1s.
 	SyncEvery time.Duration
 	Log       *slog.Logger
@@ -77,6 +80,14 @@ type Manager struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	first   map[string]time.Time // when a name was first seen, for the log
+
+	// store is the local storage (nil without ACME); certmagic sees it
+	// through meshStorage.
+	store     *Storage
+	peers     atomic.Pointer[Peers]
+	meshReady chan struct{} // closed by UseMesh
+	meshOnce  sync.Once
+	patience  time.Duration // DefaultMeshPatience; shorter in tests
 }
 
 // NewManager checks cfg and builds a manager.
@@ -98,7 +109,11 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Manager{cfg: cfg, log: cfg.Log.With("component", "tls"), managed: map[string]bool{}, first: map[string]time.Time{}}, nil
+	m := &Manager{cfg: cfg, log: cfg.Log.With("component", "tls"), managed: map[string]bool{}, first: map[string]time.Time{}, meshReady: make(chan struct{}), patience: DefaultMeshPatience}
+	if cfg.ACME != nil {
+		m.store = NewStorage(cfg.Cache, StorageConfig{})
+	}
+	return m, nil
 }
 
 // ACME reports whether the manager obtains certificates from an ACME CA.
@@ -207,7 +222,7 @@ func (m *Manager) newCertmagic(ln Listeners) (*certmagic.Config, *certmagic.Cach
 		Logger:           zl,
 	})
 	magic = certmagic.New(mcache, certmagic.Config{
-		Storage: NewStorage(m.cfg.Cache, StorageConfig{}),
+		Storage: &meshStorage{Storage: m.store, m: m},
 		Logger:  zl,
 		OnEvent: m.onEvent,
 	})

@@ -31,6 +31,9 @@ type meshWiring struct {
 	mesh  *gossip.Mesh
 	// httpCache applies purges other members publish (http_cache_wiring.go).
 	httpCache *httpcache.Cache
+	// certFiles shares this node's certificates with members (tls_mesh_wiring.go).
+	certFiles gossip.CertFiles
+	certList  func() any
 }
 
 // nodeName is --node-name, else the hostname.
@@ -101,7 +104,7 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 			Public: public, Software: version,
 		},
 		Trusted: trusted, Cache: store, Applier: applier{deployer}, Clock: w.clock, Log: log,
-		OnPurge: w.applyPurge,
+		OnPurge: w.applyPurge, CertFiles: w.certFiles, CertList: w.certList,
 	})
 	if err != nil {
 		return err

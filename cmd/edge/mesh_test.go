@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"math/rand/v2"
 	"net"
@@ -55,6 +56,7 @@ func needLoopback(t *testing.T, ip string) {
 // meshKit is what the nodes of one test mesh share.
 type meshKit struct {
 	dir, ciKey, ciPub, gossipKey string
+	baseHost                     string // the base app's host ("": base.test)
 }
 
 func newMeshKit(t *testing.T) meshKit {
@@ -85,7 +87,7 @@ func (k meshKit) start(t *testing.T, name, ip, join, key string, extra ...string
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_ = os.WriteFile(filepath.Join(base, "edge.toml"), []byte("name = \"base\"\nhosts = [\"base.test\"]\n[[routes]]\npath = \"/...\"\nstatic = \".\"\n"), 0o644)
+	_ = os.WriteFile(filepath.Join(base, "edge.toml"), []byte("name = \"base\"\nhosts = [\""+cmp.Or(k.baseHost, "base.test")+"\"]\n[[routes]]\npath = \"/...\"\nstatic = \".\"\n"), 0o644)
 	if key == "" {
 		key = k.gossipKey
 	}

@@ -122,6 +122,7 @@ func (n *node) listen() error {
 	var ledger *state.Ledger
 	n.mesh, ledger, publish = prepareMesh(n.cfg)
 	n.mesh.httpCache = hc
+	shareCerts(n.mesh, n.certs)
 	n.loadOpt = app.LoadOptions{Loader: app.NewModuleLoader(n.engine, n.store, n.log), Cache: n.store, ServerSoftware: "edge/" + version}
 	n.deployer = deploy.New(deploy.Config{
 		Cache: n.store, Router: n.router, Ledger: ledger, Load: n.loadOpt, Trusted: n.trusted, Keep: n.cfg.KeepVersions,
@@ -160,7 +161,7 @@ func (n *node) listenAdmin() error {
 		Addr: n.cfg.Admin, Token: token, Cache: n.store, Checker: artifactChecker(n.engine), Deployer: n.deployer,
 		MaxBlob: n.cfg.MaxBundle, Members: n.mesh.members, Keyring: n.mesh.keyring, MeshRefused: n.mesh.refused, Handler: n.handler, Log: n.log,
 		Name: nodeName(n.cfg), Metrics: n.metrics, Ready: n.ready, GossipBytes: n.mesh.gossipBytes,
-		Certs: n.certList, MeshPurge: n.mesh.purger(n.cfg),
+		Certs: n.certList, MeshPurge: n.mesh.purger(n.cfg), MemberCerts: n.mesh.memberCerts,
 	})
 	if err != nil {
 		return err
@@ -215,6 +216,7 @@ func (n *node) serve() error {
 		return err
 	}
 	n.stops.pushClose("mesh", n.mesh.stop)
+	useMeshCerts(n.certs, n.mesh)
 	n.ready.Done("mesh")
 	return nil
 }

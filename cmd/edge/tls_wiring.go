@@ -76,7 +76,7 @@ func newCertManager(cfg serveConfig, store *cache.Cache, router *edge.Router, lo
 	if err != nil {
 		return nil, err
 	}
-	return edgetls.NewManager(edgetls.Config{Names: routerNames(router), DevCA: ca, ACME: acme, Cache: store, Log: log})
+	return edgetls.NewManager(edgetls.Config{Names: routerNames(router), DevCA: ca, ACME: acme, Cache: store, Mesh: cfg.meshOn(), Log: log})
 }
 
 // routerNames lists the hosts of the router's apps.

@@ -178,6 +178,16 @@ const DemoSource = "embedded demo"
 // apps serve, with its certificate.
 type CertsBody struct {
 	Certs []edgetls.CertInfo `json:"certs"`
+	// Members, asked for with ?members=1 in a mesh, is every alive
+	// member's list.
+	Members []MemberCerts `json:"members,omitempty"`
+}
+
+// MemberCerts is one member's certificates, or why they could not be read.
+type MemberCerts struct {
+	Name  string             `json:"name"`
+	Certs []edgetls.CertInfo `json:"certs,omitempty"`
+	Error string             `json:"error,omitempty"`
 }
 
 // PurgeRequest is the body of POST /v1/purge: exactly one of URL (one

@@ -161,6 +161,13 @@ func (c *Client) Certs(ctx context.Context) (*api.CertsBody, error) {
 	return &out, c.call(ctx, http.MethodGet, "/v1/certs", nil, &out)
 }
 
+// MemberCerts lists the certificates of the node and of every member of
+// its mesh.
+func (c *Client) MemberCerts(ctx context.Context) (*api.CertsBody, error) {
+	var out api.CertsBody
+	return &out, c.call(ctx, http.MethodGet, "/v1/certs?members=1", nil, &out)
+}
+
 // Purge removes (or, soft, marks stale) cached origin responses on the
 // node and, in a mesh, on every member it reaches.
 func (c *Client) Purge(ctx context.Context, req api.PurgeRequest) (*api.PurgeResponse, error) {

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,6 +35,18 @@ type CA struct {
 
 	orders   atomic.Int64 // new-order requests
 	requests atomic.Int64 // every request
+	onOrder  atomic.Pointer[func()]
+}
+
+// OnOrder makes every later new-order request call fn before pebble
+// handles it (nil: none): a test holds an order there to kill the node
+// that placed it.
+func (p *CA) OnOrder(fn func()) {
+	if fn == nil {
+		p.onOrder.Store(nil)
+		return
+	}
+	p.onOrder.Store(&fn)
 }
 
 // Orders is how many new orders the CA was asked for.
@@ -49,6 +62,9 @@ type Options struct {
 	// (PEBBLE_VA_ALWAYS_VALID=1) where validation is not the subject.
 	Validate          bool
 	HTTPPort, TLSPort int
+	// Resolve, with Validate, gives the IPv4 address DNS answers for a
+	// name (no trailing dot); nil answers 127.0.0.1 for every name.
+	Resolve func(name string) net.IP
 }
 
 // Start runs pebble until the test ends. With validation on, every name
@@ -62,7 +78,7 @@ func Start(t *testing.T, opt Options) *CA {
 	resolver := ""
 	if opt.Validate {
 		t.Setenv("PEBBLE_VA_ALWAYS_VALID", "0")
-		resolver = startLoopbackDNS(t)
+		resolver = startLoopbackDNS(t, opt.Resolve)
 	} else {
 		t.Setenv("PEBBLE_VA_ALWAYS_VALID", "1")
 	}
@@ -81,6 +97,9 @@ func Start(t *testing.T, opt Options) *CA {
 		p.requests.Add(1)
 		if r.Method == http.MethodPost && r.URL.Path == "/order-plz" {
 			p.orders.Add(1)
+			if fn := p.onOrder.Load(); fn != nil {
+				(*fn)()
+			}
 		}
 		acmeHandler.ServeHTTP(w, r)
 	}))
@@ -101,11 +120,14 @@ func Start(t *testing.T, opt Options) *CA {
 	return p
 }
 
-// startLoopbackDNS answers every A query with 127.0.0.1 and anything else
-// with no records, on one loopback port over UDP and TCP (pebble's
-// resolver uses TCP); it returns the address.
-func startLoopbackDNS(t *testing.T) string {
+// startLoopbackDNS answers every A query with resolve's address (or
+// 127.0.0.1) and anything else with no records, on one loopback port over
+// UDP and TCP (pebble's resolver uses TCP); it returns the address.
+func startLoopbackDNS(t *testing.T, resolve func(string) net.IP) string {
 	t.Helper()
+	if resolve == nil {
+		resolve = func(string) net.IP { return net.IPv4(127, 0, 0, 1) }
+	}
 	handler := dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
@@ -113,7 +135,7 @@ func startLoopbackDNS(t *testing.T) string {
 			if question.Qtype == dns.TypeA {
 				m.Answer = append(m.Answer, &dns.A{
 					Hdr: dns.RR_Header{Name: question.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 0},
-					A:   net.IPv4(127, 0, 0, 1),
+					A:   resolve(strings.TrimSuffix(strings.ToLower(question.Name), ".")),
 				})
 			}
 		}
