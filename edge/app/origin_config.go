@@ -41,8 +41,8 @@ func (o *OriginSpec) setField() string {
 }
 
 func (r *RouteSpec) validateOrigin() *fieldError {
-	if r.Module != "" || r.Static != "" {
-		return bad("origin", "a route has one of module, static or origin")
+	if r.Module != "" || r.Static != "" || r.Script != "" {
+		return bad("origin", "a route has one of module, script, static or origin")
 	}
 	for _, f := range []struct {
 		name string
