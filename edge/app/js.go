@@ -7,6 +7,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/modules"
@@ -21,6 +22,13 @@ import (
 // the edge ABI. The script's bytes are in the recipe, so the snapshot is
 // content-addressed by (engine, script, env, limits) like any derived
 // module, and comes from the AOT cache after a restart.
+
+// jsInitTimeout is the least time init gets: besides the script's top
+// level it starts the Go runtime and goja and runs the prelude, which on a
+// loaded machine can take longer than a request's timeout. (The timeout is
+// not part of the snapshot's key: it changes whether init finishes, not
+// what it leaves.)
+const jsInitTimeout = 10 * time.Second
 
 // validateScript checks a JavaScript route: a script and no module.
 func (r *RouteSpec) validateScript() *fieldError {
@@ -61,8 +69,10 @@ func loadScript(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource, 
 	if err != nil {
 		return err
 	}
+	initLim := lim
+	initLim.Timeout = max(lim.Timeout, jsInitTimeout)
 	p := &Preinit{Mode: PreinitOn, Executor: "js", Recipe: modules.Recipe{
-		Init: "_initialize", Args: []string{name, strconv.FormatInt(lim.Memory, 10)}, Env: sortedEnv(spec.Env), Stdin: script, Limits: lim,
+		Init: "_initialize", Args: []string{name, strconv.FormatInt(lim.Memory, 10)}, Env: sortedEnv(spec.Env), Stdin: script, Limits: initLim,
 	}}
 	mod, snap, err := opt.Loader.LoadPreinit(name, cache.Digest(js.Digest()), js.Wasm, p)
 	if err != nil {
@@ -86,7 +96,7 @@ func scriptError(name string, err error) error {
 		return err
 	}
 	if errors.Is(err, modules.ErrDeadline) {
-		return fmt.Errorf("%s: the script's top level ran past the route's timeout: %w", name, modules.ErrPreinit)
+		return fmt.Errorf("%s: the script's top level ran past its time limit (the route's timeout, at least %v): %w", name, jsInitTimeout, modules.ErrPreinit)
 	}
 	// The refusal is the last line; what the script logged comes before.
 	msg := strings.TrimSpace(string(ie.Log))

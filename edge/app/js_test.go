@@ -265,7 +265,7 @@ func TestJSRefusedAtLoad(t *testing.T) {
 		{"syntax", "addEventListener('fetch', (e) => {\n  e.respondWith(new Response('x')\n});\n", "", "handler.js:3:"},
 		{"throw", "const a = 1;\n\nthrow new Error('no config');\n", "", "handler.js:3:7: uncaught Error: no config"},
 		{"nolistener", "const a = 1;\n", "", "registers no fetch listener"},
-		{"loop", "for (;;) {}\n", "timeout = \"200ms\"\n", "handler.js: the script's top level ran past the route's timeout"},
+		{"loop", "for (;;) {}\n", "", "handler.js: the script's top level ran past its time limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeJSApp(t, tc.script, tc.route)
@@ -286,7 +286,7 @@ func TestJSConfig(t *testing.T) {
 		{"script = \"h.js\"\npreinit = false\n", "always pre-initialised"},
 		{"module = \"g.wasm\"\nexecutor = \"js\"\n", `set script`},
 		{"script = \"h.js\"\nstatic = \"public\"\n", "not both"},
-		{"origin = \"http://127.0.0.1:1\"\nscript = \"h.js\"\n", "one of module, script"},
+		{"origin = \"http://127.0.0.1:1\"\nscript = \"h.js\"\n", "one of module, static or origin"},
 	} {
 		_, err := app.ParseConfig("edge.toml", []byte("name = \"x\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/a\"\n"+tc.route))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

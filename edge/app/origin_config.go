@@ -42,7 +42,7 @@ func (o *OriginSpec) setField() string {
 
 func (r *RouteSpec) validateOrigin() *fieldError {
 	if r.Module != "" || r.Static != "" || r.Script != "" {
-		return bad("origin", "a route has one of module, script, static or origin")
+		return bad("origin", "a route has one of module, static or origin")
 	}
 	for _, f := range []struct {
 		name string
