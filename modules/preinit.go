@@ -104,7 +104,7 @@ func (e *Engine) Preinit(name string, wasm []byte, rc Recipe) (*Preinitialized, 
 		return nil, fmt.Errorf("modules: preinit %s: %w", name, err)
 	}
 	lim := e.capLimits(rc.Limits)
-	st, log, err := se.snapshot(inst, plan, &rc, lim, seed(wasm, &rc))
+	st, log, err := se.snapshot(&e.instrumented, inst, plan, &rc, lim, seed(wasm, &rc))
 	if err != nil {
 		return nil, fmt.Errorf("modules: preinit %s: %w: %w", name, ErrPreinit, err)
 	}
@@ -150,4 +150,6 @@ type snapshotState struct {
 	snapOnce sync.Once
 	snap     atomic.Pointer[cEngine] // read by the epoch ticker
 	snapErr  error
+	// instrumented is the last instrumented module compiled for init.
+	instrumented instrumentedCache
 }

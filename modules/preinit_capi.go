@@ -17,16 +17,12 @@ import (
 
 // snapshot compiles the instrumented module, runs its init once and reads
 // the state the plan names. It returns what init logged too.
-func (c *cEngine) snapshot(inst []byte, plan *wasmbin.Plan, rc *Recipe, lim Limits, seed uint64) (*wasmbin.State, []byte, error) {
-	mod, err := c.compileOnly(inst)
+func (c *cEngine) snapshot(ic *instrumentedCache, inst []byte, plan *wasmbin.Plan, rc *Recipe, lim Limits, seed uint64) (*wasmbin.State, []byte, error) {
+	m, release, err := ic.acquire(c, inst)
 	if err != nil {
 		return nil, nil, fmt.Errorf("compile the instrumented module: %w", err)
 	}
-	m, err := c.preinstantiate(mod)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer m.close()
+	defer release()
 	cmd := &Command{Args: rc.Args, Env: rc.Env, Stdin: rc.Stdin}
 	a, argbuf, envbuf := c.runArgs(m, cmd, lim, lim.Timeout)
 	res := newResult(lim)
@@ -40,7 +36,7 @@ func (c *cEngine) snapshot(inst []byte, plan *wasmbin.Plan, rc *Recipe, lim Limi
 	if s == nil {
 		r := takeResult(res)
 		if err := r.err(context.Background()); err != nil {
-			return nil, r.stderr, fmt.Errorf("%s: %w (log %q)", plan.Init, err, r.stderr)
+			return nil, r.stderr, &InitError{Init: plan.Init, Err: err, Log: r.stderr}
 		}
 		return nil, r.stderr, fmt.Errorf("%s did not run", plan.Init)
 	}

@@ -36,7 +36,7 @@ type Route struct {
 
 	// Dynamic routes.
 	Module   *modules.Module
-	Executor string // "wagi" or "edge"
+	Executor string // "wagi" or "edge" (a JavaScript route runs its engine through the edge ABI)
 	WAGI     *modules.WAGIRoute
 	Limits   modules.Limits
 
@@ -160,6 +160,9 @@ func loadRoute(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource) (
 			rt.cacheControl = headerValue(spec.CacheControl)
 		}
 		return rt, nil
+	}
+	if spec.Script != "" {
+		return rt, loadScript(fsys, spec, opt, src, rt)
 	}
 	return rt, loadModule(fsys, spec, opt, src, rt)
 }

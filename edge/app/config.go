@@ -44,6 +44,8 @@ type RouteSpec struct {
 	// exports wizer.initialize; true requires an init function; false
 	// runs the module as it is (docs/preinit.md).
 	Preinit *bool `toml:"preinit"`
+	// Script is a JavaScript route's handler (executor = "js", docs/js.md).
+	Script string `toml:"script"`
 	OriginSpec
 }
 
@@ -168,6 +170,8 @@ func (r *RouteSpec) validate() *fieldError {
 	switch {
 	case r.Origin != "":
 		return r.validateOrigin()
+	case r.Script != "":
+		return r.validateScript()
 	case r.Module == "" && r.Static == "":
 		return bad("module", "a route needs module (dynamic) or static (files) or origin (proxy)")
 	case r.Module != "" && r.Static != "":
@@ -210,8 +214,11 @@ func (r *RouteSpec) validateDynamic() *fieldError {
 	if r.Executor == "" {
 		r.Executor = "wagi"
 	}
-	if r.Executor != "wagi" && r.Executor != "edge" {
-		return bad("executor", "%q is not supported (use \"wagi\" or \"edge\")", r.Executor)
+	if r.Executor == "js" && r.Script == "" {
+		return bad("executor", "\"js\" runs a script: set script = \"handler.js\" instead of module")
+	}
+	if r.Executor != "wagi" && r.Executor != "edge" && (r.Executor != "js" || r.Script == "") {
+		return bad("executor", "%q is not supported (use \"wagi\", \"edge\" or \"js\")", r.Executor)
 	}
 	for k := range r.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {

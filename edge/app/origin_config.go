@@ -41,7 +41,7 @@ func (o *OriginSpec) setField() string {
 }
 
 func (r *RouteSpec) validateOrigin() *fieldError {
-	if r.Module != "" || r.Static != "" {
+	if r.Module != "" || r.Static != "" || r.Script != "" {
 		return bad("origin", "a route has one of module, static or origin")
 	}
 	for _, f := range []struct {
