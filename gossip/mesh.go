@@ -216,7 +216,7 @@ func (m *Mesh) Start() error {
 	joined := len(m.cfg.Join) == 0
 	if !joined {
 		if n, err := m.ml.Join(m.cfg.Join); err != nil {
-			m.log.Warn("join failed, will retry", "join", m.cfg.Join, "attempt", 1, "err", err)
+			m.log.Warn("join failed, will retry", "join", m.cfg.Join, "attempt", 1, "retry_in", firstJoinWait, "err", err)
 		} else {
 			joined = true
 			m.log.Info("joined", "contacted", n, "members", m.ml.NumMembers())

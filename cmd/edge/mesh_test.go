@@ -81,22 +81,13 @@ type meshNode struct {
 func (k meshKit) start(t *testing.T, name, ip, join, key string, extra ...string) *meshNode {
 	t.Helper()
 	needLoopback(t, ip)
-	base := filepath.Join(k.dir, "base-"+name)
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	_ = os.WriteFile(filepath.Join(base, "edge.toml"), []byte("name = \"base\"\nhosts = [\"base.test\"]\n[[routes]]\npath = \"/...\"\nstatic = \".\"\n"), 0o644)
+	base := k.baseApp(t, name)
 	if key == "" {
 		key = k.gossipKey
 	}
 	n := &meshNode{name: name, data: filepath.Join(k.dir, "data-"+name)}
 	for attempt := 1; ; attempt++ {
-		n.gossip = net.JoinHostPort(ip, strconv.Itoa(gossipPortMin+rand.IntN(gossipPortMax-gossipPortMin)))
-		n.args = append([]string{"--http", ip + ":0", "--admin", ip + ":0", "--https", "", "--app", base,
-			"--node-name", name, "--region", "r1", "--gossip", n.gossip, "--gossip-key", key, "--trust-key", k.ciPub}, extra...)
-		if join != "" {
-			n.args = append(n.args, "--join", join)
-		}
+		n.draw(ip, base, join, key, k.ciPub, extra)
 		p, err := tryStartNode(t, n.data, n.args...)
 		if err == nil {
 			n.process = p
@@ -106,6 +97,28 @@ func (k meshKit) start(t *testing.T, name, ip, join, key string, extra ...string
 			t.Fatalf("node %s: %v\n%s", name, err, p.stderr())
 		}
 		t.Logf("node %s: gossip address %s taken, drawing another port", name, n.gossip)
+	}
+}
+
+// baseApp is the --app directory of node name: a static app of its own.
+func (k meshKit) baseApp(t *testing.T, name string) string {
+	t.Helper()
+	base := filepath.Join(k.dir, "base-"+name)
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(base, "edge.toml"), []byte("name = \"base\"\nhosts = [\"base.test\"]\n[[routes]]\npath = \"/...\"\nstatic = \".\"\n"), 0o644)
+	return base
+}
+
+// draw gives n a gossip port drawn at random on ip and the flags of a
+// mesh test node.
+func (n *meshNode) draw(ip, base, join, key, ciPub string, extra []string) {
+	n.gossip = net.JoinHostPort(ip, strconv.Itoa(gossipPortMin+rand.IntN(gossipPortMax-gossipPortMin)))
+	n.args = append([]string{"--http", ip + ":0", "--admin", ip + ":0", "--https", "", "--app", base,
+		"--node-name", n.name, "--region", "r1", "--gossip", n.gossip, "--gossip-key", key, "--trust-key", ciPub}, extra...)
+	if join != "" {
+		n.args = append(n.args, "--join", join)
 	}
 }
 
