@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -71,6 +72,9 @@ type Config struct {
 	// FetchTimeout bounds one blob fetch from one peer, plus a second per
 	// MiB of the blob (0: 30s); then the next peer is tried.
 	FetchTimeout time.Duration
+	// NodeKey, if set, signs the artifacts this node serves to members
+	// (artifact_share.go); its public half is advertised in Meta.Key.
+	NodeKey ed25519.PrivateKey
 	// Tune, if set, adjusts memberlist's configuration (the LAN or WAN
 	// preset) before it starts: tests shorten timings, inject a Transport.
 	Tune func(*memberlist.Config)
@@ -142,6 +146,9 @@ func New(cfg Config) (*Mesh, error) {
 	}
 	if cfg.FetchTimeout <= 0 {
 		cfg.FetchTimeout = 30 * time.Second
+	}
+	if cfg.NodeKey != nil {
+		cfg.Meta.Key = EncodeNodeKey(cfg.NodeKey.Public().(ed25519.PublicKey))
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention

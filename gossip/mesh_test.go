@@ -119,6 +119,9 @@ type meshOpts struct {
 	port int
 	// rejoin is Config.RejoinInterval (0: 300ms).
 	rejoin time.Duration
+	// nodeKey and engine are Config.NodeKey and Meta.Engine.
+	nodeKey ed25519.PrivateKey
+	engine  string
 }
 
 func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
@@ -162,7 +165,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: ring,
 		Cache: store, Applier: applier, Clock: clock, RejoinInterval: cmp.Or(o.rejoin, 300*time.Millisecond), Log: log,
 		FetchTimeout: o.fetchTimeout, WAN: o.wanTimings,
-		Meta: gossip.Meta{Region: o.region},
+		Meta: gossip.Meta{Region: o.region, Engine: o.engine}, NodeKey: o.nodeKey,
 		OnPurge: func(body []byte) {
 			if o.onPurge != nil {
 				o.onPurge(name, body)
