@@ -63,6 +63,7 @@ type serveConfig struct {
 	DrainTimeout time.Duration `toml:"drain_timeout"`
 	// ACME: see tls_wiring.go.
 	acmeSettings
+	artifactShareSettings
 
 	configPath string // the --config file, re-read on SIGHUP
 	levelFlag  bool   // --log-level was given: SIGHUP leaves the level alone
@@ -151,6 +152,7 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "on SIGTERM, how long requests in flight get to finish before they are cut")
 	fs.StringVar(&cfg.Peer, "peer", cfg.Peer, "peer endpoint `address` other nodes fetch blobs from (default: the gossip host, any port)")
 	acmeFlags(fs, &cfg.acmeSettings)
+	artifactShareFlags(fs, &cfg.artifactShareSettings)
 	httpCacheFlags(fs, cfg)
 }
 

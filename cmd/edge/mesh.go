@@ -31,6 +31,8 @@ type meshWiring struct {
 	mesh  *gossip.Mesh
 	// httpCache applies purges other members publish (http_cache_wiring.go).
 	httpCache *httpcache.Cache
+	// artifacts serves peers' artifacts to the module loader (artifact_share.go).
+	artifacts peerArtifacts
 }
 
 // nodeName is --node-name, else the hostname.
@@ -90,6 +92,10 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 		bind = defaultGossip
 	}
 	fp := engine.Fingerprint()
+	nodeKey, err := loadOrCreateNodeKey(cfg.Data)
+	if err != nil {
+		return err
+	}
 	public := srv.HTTPAddr()
 	if public == "" {
 		public = srv.HTTPSAddr()
@@ -101,11 +107,12 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 			Public: public, Software: version,
 		},
 		Trusted: trusted, Cache: store, Applier: applier{deployer}, Clock: w.clock, Log: log,
-		OnPurge: w.applyPurge,
+		OnPurge: w.applyPurge, NodeKey: nodeKey,
 	})
 	if err != nil {
 		return err
 	}
+	w.artifacts.mesh.Store(m)
 	if err := m.Start(); err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ const gossipPortMin, gossipPortMax = 20000, 32768
 
 // needLoopback skips the test where ip is not a loopback address this
 // machine can bind (127.0.0.2 and up are not, by default, on macOS).
-func needLoopback(t *testing.T, ip string) {
+func needLoopback(t testing.TB, ip string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", ip+":0")
 	if err != nil {
@@ -57,7 +57,7 @@ type meshKit struct {
 	dir, ciKey, ciPub, gossipKey string
 }
 
-func newMeshKit(t *testing.T) meshKit {
+func newMeshKit(t testing.TB) meshKit {
 	dir := t.TempDir()
 	k := meshKit{dir: dir, ciKey: filepath.Join(dir, "ci.key"), ciPub: filepath.Join(dir, "ci.pub"), gossipKey: filepath.Join(dir, "mesh.gossip")}
 	if out, code := edgeCLI(t, "keygen", "--out", filepath.Join(dir, "ci")); code != 0 {
@@ -78,7 +78,7 @@ type meshNode struct {
 
 // start starts node name on ip, joining join unless empty, with the gossip
 // key file key (default: the kit's), on a gossip port of its own.
-func (k meshKit) start(t *testing.T, name, ip, join, key string, extra ...string) *meshNode {
+func (k meshKit) start(t testing.TB, name, ip, join, key string, extra ...string) *meshNode {
 	t.Helper()
 	needLoopback(t, ip)
 	base := k.baseApp(t, name)
@@ -101,7 +101,7 @@ func (k meshKit) start(t *testing.T, name, ip, join, key string, extra ...string
 }
 
 // baseApp is the --app directory of node name: a static app of its own.
-func (k meshKit) baseApp(t *testing.T, name string) string {
+func (k meshKit) baseApp(t testing.TB, name string) string {
 	t.Helper()
 	base := filepath.Join(k.dir, "base-"+name)
 	if err := os.MkdirAll(base, 0o755); err != nil {
@@ -124,7 +124,7 @@ func (n *meshNode) draw(ip, base, join, key, ciPub string, extra []string) {
 
 // tryStartNode is startNode for a node that may fail to start: it
 // returns the exited process, its log read to the end, with the error.
-func tryStartNode(t *testing.T, data string, args ...string) (*process, error) {
+func tryStartNode(t testing.TB, data string, args ...string) (*process, error) {
 	t.Helper()
 	p, stdout := spawnNode(t, data, args...)
 	b, err := scanBanner(stdout)
@@ -143,7 +143,7 @@ func (n *meshNode) restart(t *testing.T) {
 	n.process = startNode(t, n.data, n.args...)
 }
 
-func (k meshKit) deploy(t *testing.T, n *meshNode, dir string, args ...string) string {
+func (k meshKit) deploy(t testing.TB, n *meshNode, dir string, args ...string) string {
 	t.Helper()
 	out, code := edgeCLI(t, append([]string{"deploy", dir, "--node", n.banner.admin, "--data", n.data, "--key", k.ciKey}, args...)...)
 	if code != 0 {
