@@ -92,6 +92,9 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 		bind = defaultGossip
 	}
 	fp := engine.Fingerprint()
+	if cfg.GossipRetention < 0 {
+		return fmt.Errorf("--gossip-retention %s: a duration of 0 (the default, 168h) or more", cfg.GossipRetention)
+	}
 	nodeKey, err := loadOrCreateNodeKey(cfg.Data)
 	if err != nil {
 		return err
@@ -107,7 +110,7 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 			Public: public, Software: version,
 		},
 		Trusted: trusted, Cache: store, Applier: applier{deployer}, Clock: w.clock, Log: log,
-		OnPurge: w.applyPurge, NodeKey: nodeKey,
+		OnPurge: w.applyPurge, NodeKey: nodeKey, Retention: cfg.GossipRetention,
 	})
 	if err != nil {
 		return err
