@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +78,9 @@ type Config struct {
 	// FetchTimeout bounds one blob fetch from one peer, plus a second per
 	// MiB of the blob (0: 30s); then the next peer is tried.
 	FetchTimeout time.Duration
+	// NodeKey, if set, signs the artifacts this node serves to members
+	// (artifact_share.go); its public half is advertised in Meta.Key.
+	NodeKey ed25519.PrivateKey
 	// Tune, if set, adjusts memberlist's configuration (the LAN or WAN
 	// preset) before it starts: tests shorten timings, inject a Transport.
 	Tune func(*memberlist.Config)
@@ -148,6 +152,9 @@ func New(cfg Config) (*Mesh, error) {
 	}
 	if cfg.FetchTimeout <= 0 {
 		cfg.FetchTimeout = 30 * time.Second
+	}
+	if cfg.NodeKey != nil {
+		cfg.Meta.Key = EncodeNodeKey(cfg.NodeKey.Public().(ed25519.PublicKey))
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention
@@ -222,7 +229,7 @@ func (m *Mesh) Start() error {
 	joined := len(m.cfg.Join) == 0
 	if !joined {
 		if n, err := m.ml.Join(m.cfg.Join); err != nil {
-			m.log.Warn("join failed, will retry", "join", m.cfg.Join, "attempt", 1, "err", err)
+			m.log.Warn("join failed, will retry", "join", m.cfg.Join, "attempt", 1, "retry_in", firstJoinWait, "err", err)
 		} else {
 			joined = true
 			m.log.Info("joined", "contacted", n, "members", m.ml.NumMembers())

@@ -121,6 +121,9 @@ type meshOpts struct {
 	rejoin time.Duration
 	// certFiles is Config.CertFiles.
 	certFiles gossip.CertFiles
+	// nodeKey and engine are Config.NodeKey and Meta.Engine.
+	nodeKey ed25519.PrivateKey
+	engine  string
 }
 
 func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
@@ -164,7 +167,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 		Name: name, Region: o.region, Bind: addr, Join: join, Keys: [][]byte{o.key}, Trusted: ring,
 		Cache: store, Applier: applier, Clock: clock, RejoinInterval: cmp.Or(o.rejoin, 300*time.Millisecond), Log: log,
 		FetchTimeout: o.fetchTimeout, WAN: o.wanTimings, CertFiles: o.certFiles,
-		Meta: gossip.Meta{Region: o.region},
+		Meta: gossip.Meta{Region: o.region, Engine: o.engine}, NodeKey: o.nodeKey,
 		OnPurge: func(body []byte) {
 			if o.onPurge != nil {
 				o.onPurge(name, body)

@@ -14,6 +14,7 @@ type Meta struct {
 	Peer     string `json:"p,omitempty"` // peer endpoint host:port
 	Public   string `json:"u,omitempty"` // public HTTP(S) address
 	Software string `json:"v,omitempty"`
+	Key      string `json:"k,omitempty"` // node key (base64), signs shared artifacts
 }
 
 // metaLimit is memberlist's cap on node metadata.

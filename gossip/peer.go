@@ -36,6 +36,7 @@ func startPeer(m *Mesh, addr string) (*peerServer, error) {
 	mux.HandleFunc("GET /v1/blobs/{digest}", p.blob)
 	mux.HandleFunc("GET /v1/status", p.status)
 	p.certRoutes(mux) // peer_certs.go
+	mux.HandleFunc("GET /v1/artifacts/{module}/{fingerprint}", p.artifact)
 	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	tl := tls.NewListener(ln, m.tls.server())
 	go func() {

@@ -104,6 +104,7 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	routePprof(mux)
 	mux.HandleFunc("GET /v1/status", a.status)
 	a.routePurge(mux)
+	a.routeTrust(mux)
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", healthz) // these two need no token
 	root.HandleFunc("GET /readyz", a.readyz)

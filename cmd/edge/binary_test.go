@@ -67,7 +67,7 @@ func startNodeAsync(t *testing.T, data string, args ...string) *process {
 	return p
 }
 
-func spawnNode(t *testing.T, data string, args ...string) (*process, io.Reader) {
+func spawnNode(t testing.TB, data string, args ...string) (*process, io.Reader) {
 	t.Helper()
 	base := []string{"serve", "--data", data, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0"}
 	p := &process{cmd: exec.Command(edgeBinary(t), append(base, args...)...), logged: make(chan struct{})}
@@ -170,7 +170,7 @@ func (p *process) loadCounts(t *testing.T) (compiled, fromCache int) {
 }
 
 // edgeCLI runs the binary with args and returns its output and exit code.
-func edgeCLI(t *testing.T, args ...string) (string, int) {
+func edgeCLI(t testing.TB, args ...string) (string, int) {
 	t.Helper()
 	out, err := exec.Command(edgeBinary(t), args...).CombinedOutput()
 	code := 0

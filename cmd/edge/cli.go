@@ -72,7 +72,7 @@ func newRoot(args []string) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
 	root.AddCommand(
 		serveCmd(args, runServe), deployCmd(), appsCmd(), appCmd(), rollbackCmd(), certsCmd(), purgeCmd(), membersCmd(),
-		keygenCmd(), gossipKeyCmd(), cacheCmd(), versionCmd(),
+		keygenCmd(), keysCmd(), gossipKeyCmd(), cacheCmd(), versionCmd(),
 	)
 	return root
 }

@@ -59,10 +59,14 @@ type serveConfig struct {
 	Join       []string `toml:"join"`
 	GossipKeys []string `toml:"gossip_keys"`
 	Peer       string   `toml:"peer"`
+	// GossipRetention is how long tombstones are gossiped and departed
+	// members remembered (0: gossip.DefaultRetention, 7 days).
+	GossipRetention time.Duration `toml:"gossip_retention"`
 	// DrainTimeout is how long requests in flight get on SIGTERM.
 	DrainTimeout time.Duration `toml:"drain_timeout"`
 	// ACME: see tls_wiring.go.
 	acmeSettings
+	artifactShareSettings
 
 	configPath string // the --config file, re-read on SIGHUP
 	levelFlag  bool   // --log-level was given: SIGHUP leaves the level alone
@@ -150,7 +154,9 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.Var(&listFlag{dst: &cfg.GossipKeys}, "gossip-key", "gossip `key` file or base64 (edge keygen --gossip); repeatable, the first encrypts")
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", cfg.DrainTimeout, "on SIGTERM, how long requests in flight get to finish before they are cut")
 	fs.StringVar(&cfg.Peer, "peer", cfg.Peer, "peer endpoint `address` other nodes fetch blobs from (default: the gossip host, any port)")
+	fs.DurationVar(&cfg.GossipRetention, "gossip-retention", cfg.GossipRetention, "how long removals (tombstones) are gossiped and departed members remembered; longer than any partition the mesh must heal from (0: 168h)")
 	acmeFlags(fs, &cfg.acmeSettings)
+	artifactShareFlags(fs, &cfg.artifactShareSettings)
 	httpCacheFlags(fs, cfg)
 }
 

@@ -34,6 +34,8 @@ type meshWiring struct {
 	// certFiles shares this node's certificates with members (tls_mesh_wiring.go).
 	certFiles gossip.CertFiles
 	certList  func() any
+	// artifacts serves peers' artifacts to the module loader (artifact_share.go).
+	artifacts peerArtifacts
 }
 
 // nodeName is --node-name, else the hostname.
@@ -93,6 +95,13 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 		bind = defaultGossip
 	}
 	fp := engine.Fingerprint()
+	if cfg.GossipRetention < 0 {
+		return fmt.Errorf("--gossip-retention %s: a duration of 0 (the default, 168h) or more", cfg.GossipRetention)
+	}
+	nodeKey, err := loadOrCreateNodeKey(cfg.Data)
+	if err != nil {
+		return err
+	}
 	public := srv.HTTPAddr()
 	if public == "" {
 		public = srv.HTTPSAddr()
@@ -105,10 +114,12 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 		},
 		Trusted: trusted, Cache: store, Applier: applier{deployer}, Clock: w.clock, Log: log,
 		OnPurge: w.applyPurge, CertFiles: w.certFiles, CertList: w.certList,
+		NodeKey: nodeKey, Retention: cfg.GossipRetention,
 	})
 	if err != nil {
 		return err
 	}
+	w.artifacts.mesh.Store(m)
 	if err := m.Start(); err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ const gossipPortMin, gossipPortMax = 20000, 32768
 
 // needLoopback skips the test where ip is not a loopback address this
 // machine can bind (127.0.0.2 and up are not, by default, on macOS).
-func needLoopback(t *testing.T, ip string) {
+func needLoopback(t testing.TB, ip string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", ip+":0")
 	if err != nil {
@@ -59,7 +59,7 @@ type meshKit struct {
 	baseHost                     string // the base app's host ("": base.test)
 }
 
-func newMeshKit(t *testing.T) meshKit {
+func newMeshKit(t testing.TB) meshKit {
 	dir := t.TempDir()
 	k := meshKit{dir: dir, ciKey: filepath.Join(dir, "ci.key"), ciPub: filepath.Join(dir, "ci.pub"), gossipKey: filepath.Join(dir, "mesh.gossip")}
 	if out, code := edgeCLI(t, "keygen", "--out", filepath.Join(dir, "ci")); code != 0 {
@@ -80,25 +80,16 @@ type meshNode struct {
 
 // start starts node name on ip, joining join unless empty, with the gossip
 // key file key (default: the kit's), on a gossip port of its own.
-func (k meshKit) start(t *testing.T, name, ip, join, key string, extra ...string) *meshNode {
+func (k meshKit) start(t testing.TB, name, ip, join, key string, extra ...string) *meshNode {
 	t.Helper()
 	needLoopback(t, ip)
-	base := filepath.Join(k.dir, "base-"+name)
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	_ = os.WriteFile(filepath.Join(base, "edge.toml"), []byte("name = \"base\"\nhosts = [\""+cmp.Or(k.baseHost, "base.test")+"\"]\n[[routes]]\npath = \"/...\"\nstatic = \".\"\n"), 0o644)
+	base := k.baseApp(t, name)
 	if key == "" {
 		key = k.gossipKey
 	}
 	n := &meshNode{name: name, data: filepath.Join(k.dir, "data-"+name)}
 	for attempt := 1; ; attempt++ {
-		n.gossip = net.JoinHostPort(ip, strconv.Itoa(gossipPortMin+rand.IntN(gossipPortMax-gossipPortMin)))
-		n.args = append([]string{"--http", ip + ":0", "--admin", ip + ":0", "--https", "", "--app", base,
-			"--node-name", name, "--region", "r1", "--gossip", n.gossip, "--gossip-key", key, "--trust-key", k.ciPub}, extra...)
-		if join != "" {
-			n.args = append(n.args, "--join", join)
-		}
+		n.draw(ip, base, join, key, k.ciPub, extra)
 		p, err := tryStartNode(t, n.data, n.args...)
 		if err == nil {
 			n.process = p
@@ -111,9 +102,31 @@ func (k meshKit) start(t *testing.T, name, ip, join, key string, extra ...string
 	}
 }
 
+// baseApp is the --app directory of node name: a static app of its own.
+func (k meshKit) baseApp(t testing.TB, name string) string {
+	t.Helper()
+	base := filepath.Join(k.dir, "base-"+name)
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(base, "edge.toml"), []byte("name = \"base\"\nhosts = [\""+cmp.Or(k.baseHost, "base.test")+"\"]\n[[routes]]\npath = \"/...\"\nstatic = \".\"\n"), 0o644)
+	return base
+}
+
+// draw gives n a gossip port drawn at random on ip and the flags of a
+// mesh test node.
+func (n *meshNode) draw(ip, base, join, key, ciPub string, extra []string) {
+	n.gossip = net.JoinHostPort(ip, strconv.Itoa(gossipPortMin+rand.IntN(gossipPortMax-gossipPortMin)))
+	n.args = append([]string{"--http", ip + ":0", "--admin", ip + ":0", "--https", "", "--app", base,
+		"--node-name", n.name, "--region", "r1", "--gossip", n.gossip, "--gossip-key", key, "--trust-key", ciPub}, extra...)
+	if join != "" {
+		n.args = append(n.args, "--join", join)
+	}
+}
+
 // tryStartNode is startNode for a node that may fail to start: it
 // returns the exited process, its log read to the end, with the error.
-func tryStartNode(t *testing.T, data string, args ...string) (*process, error) {
+func tryStartNode(t testing.TB, data string, args ...string) (*process, error) {
 	t.Helper()
 	p, stdout := spawnNode(t, data, args...)
 	b, err := scanBanner(stdout)
@@ -132,7 +145,7 @@ func (n *meshNode) restart(t *testing.T) {
 	n.process = startNode(t, n.data, n.args...)
 }
 
-func (k meshKit) deploy(t *testing.T, n *meshNode, dir string, args ...string) string {
+func (k meshKit) deploy(t testing.TB, n *meshNode, dir string, args ...string) string {
 	t.Helper()
 	out, code := edgeCLI(t, append([]string{"deploy", dir, "--node", n.banner.admin, "--data", n.data, "--key", k.ciKey}, args...)...)
 	if code != 0 {

@@ -123,7 +123,9 @@ func (n *node) listen() error {
 	n.mesh, ledger, publish = prepareMesh(n.cfg)
 	n.mesh.httpCache = hc
 	shareCerts(n.mesh, n.certs)
-	n.loadOpt = app.LoadOptions{Loader: app.NewModuleLoader(n.engine, n.store, n.log), Cache: n.store, ServerSoftware: "edge/" + version}
+	loader := app.NewModuleLoader(n.engine, n.store, n.log)
+	n.mesh.shareArtifacts(n.cfg, loader)
+	n.loadOpt = app.LoadOptions{Loader: loader, Cache: n.store, ServerSoftware: "edge/" + version}
 	n.deployer = deploy.New(deploy.Config{
 		Cache: n.store, Router: n.router, Ledger: ledger, Load: n.loadOpt, Trusted: n.trusted, Keep: n.cfg.KeepVersions,
 		MaxBundle: n.cfg.MaxBundle, URLs: func(a *app.App) []string { return appURLs(n.srv, a) },

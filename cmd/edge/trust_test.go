@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ import (
 // v2, v1's signed request submitted again is refused (409), and so is v1's
 // manifest alone from the node's history (403: no statement); a key
 // trusted for the blog alone cannot deploy, roll back or remove the site
-// (403); what serves is v2 throughout.
+// (403); what serves is v2 throughout. `edge keys` shows each key's scope.
 func TestReplayAndScope(t *testing.T) {
 	keys := t.TempDir()
 	for _, k := range []string{"admin", "ci"} {
@@ -25,6 +26,11 @@ func TestReplayAndScope(t *testing.T) {
 	data := t.TempDir()
 	node := startNode(t, data, "--trust-key", filepath.Join(keys, "admin.pub"), "--trust-key", filepath.Join(keys, "ci.pub")+":blog,docs-*")
 	tok := token(t, data)
+	out, code := edgeCLI(t, "keys", "--node", node.banner.admin, "--data", data)
+	if code != 0 || !regexp.MustCompile(`(?m)^[0-9a-f]{16}\s+ci\.pub\s+blog,docs-\*$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^[0-9a-f]{16}\s+admin\.pub\s+\(all\)$`).MatchString(out) {
+		t.Errorf("edge keys does not show each key's scope: %d\n%s", code, out)
+	}
 	admin, _ := trust.ReadPrivateKey(filepath.Join(keys, "admin.key"))
 
 	files := map[string]string{"edge.toml": staticToml, "public/index.html": "<html>page one</html>"}

@@ -30,6 +30,7 @@ type ModuleLoader struct {
 	// module is not pre-initialisable); see preinit.go.
 	snapshots   map[string]*cache.Digest
 	derivations atomic.Int64
+	peers       PeerArtifacts // nil: never load a peer's artifact
 }
 
 // NewModuleLoader returns a loader for engine backed by c (which may be nil).
@@ -94,6 +95,9 @@ func (l *ModuleLoader) load(name string, d cache.Digest, read func() ([]byte, er
 			return m, nil
 		} else if !errors.Is(err, cache.ErrNotFound) {
 			l.log.Warn("artifact unusable, recompiling", "module", name, "digest", d, "err", err)
+		}
+		if m := l.fromPeer(name, d); m != nil {
+			return m, nil
 		}
 	}
 	wasm, err := read()

@@ -14,3 +14,6 @@ func (d *Deployer) keys() trust.Keyring {
 	}
 	return d.cfg.Trusted
 }
+
+// Trusted is the deploy keys in force and their scopes: for `edge keys`.
+func (d *Deployer) Trusted() trust.Keyring { return d.keys() }
