@@ -45,6 +45,7 @@ type RouteSpec struct {
 	// runs the module as it is (docs/preinit.md).
 	Preinit *bool `toml:"preinit"`
 	OriginSpec
+	OutboundSpec
 }
 
 // ErrConfig is returned for any edge.toml that cannot be used; the
@@ -182,6 +183,9 @@ func (r *RouteSpec) validateStatic() *fieldError {
 	if f := r.OriginSpec.setField(); f != "" {
 		return bad(f, "applies to origin routes only")
 	}
+	if f := r.OutboundSpec.setField(); f != "" {
+		return bad(f, "applies to edge ABI routes only")
+	}
 	for _, f := range []struct {
 		name string
 		set  bool
@@ -200,6 +204,9 @@ func (r *RouteSpec) validateStatic() *fieldError {
 func (r *RouteSpec) validateDynamic() *fieldError {
 	if r.Internal {
 		return bad("internal", "applies to static routes only")
+	}
+	if err := r.validateOutbound(); err != nil {
+		return err
 	}
 	if f := r.OriginSpec.setField(); f != "" {
 		return bad(f, "applies to origin routes only")
