@@ -227,3 +227,51 @@ func TestGuestFetchHostile(t *testing.T) {
 		}
 	})
 }
+
+// TestGuestFetchGoSDK runs the example app of modules/examples/fetch (the
+// Go SDK's edgeabi.Get) against a loopback API: a cacheable answer comes
+// from the cache the second time, a host not listed is refused with the
+// host's explanation.
+func TestGuestFetchGoSDK(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a Go guest")
+	}
+	api := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"quote":"cache me"}`)
+	})
+	wasm, err := os.ReadFile("../modules/examples/fetch/fetch.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toml, err := os.ReadFile("../modules/examples/fetch/edge.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toml = []byte(strings.Replace(string(toml), `"http://127.0.0.1:8081"`, fmt.Sprintf("%q", api.URL), 1))
+	a, err := app.LoadApp(fstest.MapFS{"edge.toml": {Data: toml}, "fetch.wasm": {Data: wasm}}, "fetch", app.LoadOptions{Engine: newTestEngine(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := httpcache.New(httpcache.Config{Log: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, edge.HandlerConfig{Log: quietLog, HTTPCache: hc}, a)
+	base := "http://" + n.srv.HTTPAddr() + "/proxy?url="
+	for i, want := range []string{"MISS", "HIT"} {
+		resp, body := get(t, http.DefaultClient, base+api.URL+"/quote.json")
+		if resp.StatusCode != 200 || body != `{"quote":"cache me"}` || resp.Header.Get("X-Upstream-Cache") != want ||
+			resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("fetch %d: %d %q %v", i, resp.StatusCode, body, resp.Header)
+		}
+	}
+	if h := api.hits.Load(); h != 1 {
+		t.Errorf("the API saw %d requests, want 1", h)
+	}
+	resp, body := get(t, http.DefaultClient, base+"http://127.0.0.1:1/")
+	if resp.StatusCode != 403 || !strings.Contains(body, "http://127.0.0.1:1 is not in the route's allowed_outbound_hosts") {
+		t.Errorf("host not listed: %d %q", resp.StatusCode, body)
+	}
+}
