@@ -29,8 +29,10 @@ const defaultGossip = "0.0.0.0:7946"
 type meshWiring struct {
 	clock *state.Clock
 	mesh  *gossip.Mesh
-	// httpCache applies purges other members publish (http_cache_wiring.go).
+	// httpCache applies purges other members publish (http_cache_wiring.go),
+	// to the objects of the apps router gives their hosts.
 	httpCache *httpcache.Cache
+	router    *edge.Router
 }
 
 // nodeName is --node-name, else the hostname.

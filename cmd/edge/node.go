@@ -121,7 +121,7 @@ func (n *node) listen() error {
 	var publish func(*state.AppState)
 	var ledger *state.Ledger
 	n.mesh, ledger, publish = prepareMesh(n.cfg)
-	n.mesh.httpCache = hc
+	n.mesh.httpCache, n.mesh.router = hc, n.router
 	n.loadOpt = app.LoadOptions{Loader: app.NewModuleLoader(n.engine, n.store, n.log), Cache: n.store, ServerSoftware: "edge/" + version}
 	n.deployer = deploy.New(deploy.Config{
 		Cache: n.store, Router: n.router, Ledger: ledger, Load: n.loadOpt, Trusted: n.trusted, Keep: n.cfg.KeepVersions,
@@ -160,7 +160,7 @@ func (n *node) listenAdmin() error {
 		Addr: n.cfg.Admin, Token: token, Cache: n.store, Checker: artifactChecker(n.engine), Deployer: n.deployer,
 		MaxBlob: n.cfg.MaxBundle, Members: n.mesh.members, Keyring: n.mesh.keyring, MeshRefused: n.mesh.refused, Handler: n.handler, Log: n.log,
 		Name: nodeName(n.cfg), Metrics: n.metrics, Ready: n.ready, GossipBytes: n.mesh.gossipBytes,
-		Certs: n.certList, MeshPurge: n.mesh.purger(n.cfg),
+		Certs: n.certList, MeshPurge: n.mesh.purger(n.cfg), Trusted: n.trusted,
 	})
 	if err != nil {
 		return err
