@@ -3,7 +3,7 @@
  *
  * The edge ABI (docs/edge-abi.md, executor "edge" in edge.toml) hands a
  * guest the whole request in one call and takes the response in another:
- * no WASI, no environment, no CGI text. This header declares the four host
+ * no WASI, no environment, no CGI text. This header declares the six host
  * functions of the import module "edge_v1" and a few helpers around them.
  * It is self-contained C99 and needs no libc. Build a reactor (a module
  * without _start; memory is exported by default, and edge_handle because
