@@ -60,6 +60,9 @@ func (f *guestFetcher) fetch(ctx context.Context, fr *modules.FetchRequest) (*mo
 	if f.count++; f.count > f.o.MaxCount {
 		return nil, fmt.Errorf("%w: more than %d in one request (max_fetches)", modules.ErrFetchCount, f.o.MaxCount)
 	}
+	if fr.Method == http.MethodConnect || fr.Method == http.MethodTrace {
+		return nil, fmt.Errorf("%w: method %s", modules.ErrFetchBad, fr.Method)
+	}
 	u, err := url.Parse(fr.URL)
 	if err != nil || !u.IsAbs() || u.Hostname() == "" || u.User != nil || u.Opaque != "" {
 		return nil, fmt.Errorf("%w: %q is not an absolute http(s) URL without user info", modules.ErrFetchBad, fr.URL)

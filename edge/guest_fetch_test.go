@@ -193,6 +193,7 @@ func TestGuestFetchHostile(t *testing.T) {
 		{"redirect to a name resolving to loopback", "/one", "GET " + o.URL + "/redirect-by-name\n\n", 525, "an internal address"},
 		{"not a URL", "/one", "GET /relative\n\n", 529, "not an absolute http(s) URL"},
 		{"other scheme", "/one", "GET file:///etc/passwd\n\n", 529, "not an absolute http(s) URL"},
+		{"CONNECT", "/one", "CONNECT " + o.URL + "\n\n", 529, "method CONNECT"},
 		{"giant response", "/one", "GET " + o.URL + "/giant\n\n", 527, "over 1048576 (max_fetch_size)"},
 		{"giant stream", "/one", "GET " + o.URL + "/giant-stream\n\n", 527, "over 1048576 bytes (max_fetch_size)"},
 		{"more fetches than allowed", "/many", "GET " + o.URL + "/count\n\n", 526, "more than 3 in one request (max_fetches)"},
