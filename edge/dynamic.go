@@ -36,6 +36,9 @@ func (h *Handler) serveDynamic(w http.ResponseWriter, r *http.Request, appName s
 		http.Error(w, "the node is at capacity, retry shortly", http.StatusServiceUnavailable)
 		return
 	}
+	if rt.Outbound != nil {
+		r = r.WithContext(h.withGuestFetcher(r.Context(), appName, rt, id))
+	}
 	resp, out, err := h.run(r, rt, body)
 	release()
 	releaseBody()

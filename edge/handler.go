@@ -66,6 +66,7 @@ type Handler struct {
 	objects *app.ObjectCache // nil: none
 	stats   Stats
 	origins originPool
+	guests  guestTransport // guest fetches (guest_fetch.go)
 }
 
 // NewHandler builds the request handler.
@@ -116,7 +117,7 @@ func (h *Handler) BodyMemory() int64 { return h.bodies.used.Load() }
 func (h *Handler) HTTPCache() *httpcache.Cache { return h.cfg.HTTPCache }
 
 // CloseIdle drops idle connections to origins.
-func (h *Handler) CloseIdle() { h.origins.close() }
+func (h *Handler) CloseIdle() { h.origins.close(); h.guests.close() }
 
 // ObjectCache reports the static object cache, for metrics and tests.
 func (h *Handler) ObjectCache() app.ObjectCacheStats { return h.objects.Stats() }

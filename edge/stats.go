@@ -23,6 +23,9 @@ type Stats struct {
 	// node's body memory (HandlerConfig.MaxBodyMemory) stayed full.
 	BodyTooLarge   atomic.Int64
 	BodyBudgetFull atomic.Int64
+	// GuestFetches counts outbound requests guests made (the edge ABI's
+	// fetch); GuestFetchErrors those refused or failed.
+	GuestFetches, GuestFetchErrors atomic.Int64
 }
 
 // Stats returns the handler's live counters.

@@ -64,8 +64,9 @@ type Config struct {
 	// alive nodes behind 100-250 ms links are declared dead.
 	WAN bool
 	// OnPurge, if set, applies a purge statement another member published
-	// (PublishPurge); called once per statement.
-	OnPurge func(body []byte)
+	// (PublishPurge), checked against Trusted for app; called once per
+	// statement.
+	OnPurge func(app string, body []byte)
 	// CertFiles, if set, shares this node's TLS certificates and ACME
 	// challenges with the other members (peer_certs.go).
 	CertFiles CertFiles
@@ -126,8 +127,8 @@ type Mesh struct {
 	// refused counts states dropped for a missing, bad or untrusted
 	// signature, a foreign scope or a leaping sequence.
 	refused atomic.Int64
-	// purges remembers the ids of purge statements seen (purge.go).
-	purges map[string]time.Time
+	// purges keeps the purge statements seen (purge.go).
+	purges purgeLog
 }
 
 // Refused is how many gossiped states this node refused since start.
@@ -241,6 +242,7 @@ func (m *Mesh) Start() error {
 		go m.applyLoop()
 	}
 	go m.rejoinLoop()
+	m.startPurgeSync()
 	m.mu.Lock()
 	apps := slices.Collect(maps.Keys(m.best))
 	m.mu.Unlock()

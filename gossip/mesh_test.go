@@ -168,7 +168,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 		Cache: store, Applier: applier, Clock: clock, RejoinInterval: cmp.Or(o.rejoin, 300*time.Millisecond), Log: log,
 		FetchTimeout: o.fetchTimeout, WAN: o.wanTimings, CertFiles: o.certFiles,
 		Meta: gossip.Meta{Region: o.region, Engine: o.engine}, NodeKey: o.nodeKey,
-		OnPurge: func(body []byte) {
+		OnPurge: func(_ string, body []byte) {
 			if o.onPurge != nil {
 				o.onPurge(name, body)
 			}

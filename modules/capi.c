@@ -290,6 +290,7 @@ wasmtime_error_t *edge_define_abi(wasmtime_linker_t *linker) {
 	static const edge_host fns[] = {
 		{"request", "ii", 1, edge_abi_request}, {"respond", "iiiii", 1, edge_abi_respond},
 		{"body_write", "ii", 1, edge_abi_body_write}, {"log", "ii", 0, edge_abi_log},
+		{"fetch", "ii", 1, edge_abi_fetch}, {"fetch_response", "ii", 1, edge_abi_fetch_response},
 	};
 	return edge_define(linker, "edge_v1", fns, sizeof fns / sizeof fns[0]);
 }
@@ -404,6 +405,7 @@ void edge_run(edge_run_args a, edge_result *res) {
 		.env = a.env, .envc = a.envc, .env_len = a.env_len,
 		.in = a.stdin_data, .in_len = a.stdin_len,
 		.out = &res->out, .err = &res->err, .head = &res->head, .body = &res->out,
+		.fetcher = a.fetcher,
 		};
 	edge_req_start(&req, a.timeout_ns, &res->cancel);
 	if (a.abi) {
@@ -414,6 +416,7 @@ void edge_run(edge_run_args a, edge_result *res) {
 		req.abi = 1;
 	}
 	edge_store(&a, &req, res);
+	edge_fetch_free(&req);
 	res->outcome.responded = req.responded;
 	res->outcome.status = req.status;
 	res->outcome.stopped = req.stopped;

@@ -336,6 +336,9 @@ func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, l
 	a, argbuf, envbuf := c.runArgs(m, cmd, lim, timeout)
 	if abi {
 		a.abi = 1
+		var done func()
+		a.fetcher, done = fetchHandle(ctx, timeout)
+		defer done()
 	}
 	res := newResult(lim)
 	defer C.free(unsafe.Pointer(res))

@@ -244,6 +244,12 @@ enum {
 	EDGE_ABI_ERR_STATUS = -1, // status outside 200-599
 	EDGE_ABI_ERR_STATE = -3,  // respond twice, or body_write before respond
 	EDGE_ABI_ERR_LIMIT = -4,  // over the output limit
+	// fetch (fetch.c, fetch.go): why an outbound request was refused.
+	EDGE_ABI_ERR_FETCH_REFUSED = -5,   // not an allowed host, or a forbidden address
+	EDGE_ABI_ERR_FETCH_COUNT = -6,     // more fetches than the route allows
+	EDGE_ABI_ERR_FETCH_TOO_LARGE = -7, // response over the route's cap
+	EDGE_ABI_ERR_FETCH_FAILED = -8,    // network error, or the deadline passed
+	EDGE_ABI_ERR_FETCH_BAD = -9,       // malformed fetch request
 };
 
 // Per-store limits on instances, tables and memories: a guest is one
@@ -291,6 +297,7 @@ typedef struct {
 	size_t stdin_len;
 	int64_t memory, table_elements; // the store's limits
 	uint64_t timeout_ns;            // the deadline, from the start of the run
+	uintptr_t fetcher;              // the run's outbound fetch handle (fetch.go), or 0
 } edge_run_args;
 
 // edge_result is one request's output, written by edge_run.

@@ -35,6 +35,10 @@ typedef struct {
 	// Pre-initialisation (preinit.c): the deterministic random stream and
 	// clock that init sees.
 	uint64_t rng, clock;
+	// Outbound fetch (fetch.c): the Go side's handle for this run (0: no
+	// fetches here), and the last fetch's answer or error text.
+	uintptr_t fetcher;
+	uint8_t *fetched; size_t fetched_len; int fetched_owned;
 } edge_req;
 
 // edge_mem finds the caller's linear memory.
@@ -88,5 +92,10 @@ wasm_trap_t *edge_check(edge_req *r);
 wasmtime_error_t *edge_epoch_expired(wasmtime_context_t *ctx, void *data, uint64_t *delta, wasmtime_update_deadline_kind_t *kind);
 extern const edge_host edge_deadline_fns[];
 extern const size_t edge_deadline_fns_len;
+
+// fetch.c: the edge ABI's outbound fetch, and freeing what it kept.
+wasm_trap_t *edge_abi_fetch(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n);
+wasm_trap_t *edge_abi_fetch_response(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n);
+void edge_fetch_free(edge_req *r);
 
 #endif

@@ -16,6 +16,7 @@ import (
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/deploy"
+	"github.com/edgecdn/edge/gossip/trust"
 	"github.com/edgecdn/edge/ops/api"
 	edgetls "github.com/edgecdn/edge/tls"
 )
@@ -38,9 +39,11 @@ type AdminConfig struct {
 	// Keyring returns the gossip keyring (nil, or returning nil: not in a
 	// mesh, 501). A func: the node joins its mesh after the API is bound.
 	Keyring func() Keyring
-	// MeshPurge, in a mesh, sends a purge (httpcache.Purge as JSON) to
-	// every other member and returns how many it reached (nil: one node).
-	MeshPurge func(body []byte) (int, error)
+	// MeshPurge, in a mesh, sends a signed purge to every other member
+	// and returns how many it reached (nil: one node).
+	MeshPurge func(st *api.PurgeStatement) (int, error)
+	// Trusted are the deploy keys signed purges are checked against.
+	Trusted trust.Keyring
 	// MeshRefused counts the gossiped states the mesh refused (nil: not in
 	// a mesh).
 	MeshRefused func() int64

@@ -8,7 +8,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/edgecdn/edge/cache"
+	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/httpcache"
+	"github.com/edgecdn/edge/ops/api"
 )
 
 // httpCacheFlags adds the HTTP cache's budget flags to edge serve.
@@ -23,28 +25,36 @@ func newHTTPCache(cfg serveConfig, store *cache.Cache, log *slog.Logger) (*httpc
 	return httpcache.New(httpcache.Config{Store: store, MemoryBytes: cfg.HTTPCacheMemory, DiskBytes: cfg.HTTPCacheDisk, Log: log})
 }
 
-// applyPurge applies a purge another member published, in the background.
-func (w *meshWiring) applyPurge(body []byte) {
+// applyPurge applies a purge another member published (the mesh has
+// checked its signature and scope), to app's objects only, in the
+// background.
+func (w *meshWiring) applyPurge(app string, body []byte) {
 	if w.httpCache == nil {
 		return
 	}
-	var p httpcache.Purge
-	if err := json.Unmarshal(body, &p); err != nil || p.Key == "" && p.Prefix == "" && p.Tag == "" {
+	var req api.PurgeRequest
+	if err := json.Unmarshal(body, &req); err != nil {
 		return // not a purge this node understands: nothing to remove
 	}
+	p, err := httpcache.ParsePurge(req.URL, req.Prefix, req.Tag, req.Soft)
+	if err != nil {
+		return
+	}
+	p.Only = edge.PurgeScope(w.router, app)
 	go w.httpCache.Purge(p) // off memberlist's delivery goroutine: a hard purge writes to disk
 }
 
-// purger is the admin API's way to send a purge to the mesh (nil: not in
-// a mesh). The mesh is joined after the API is bound, hence a closure.
-func (w *meshWiring) purger(cfg serveConfig) func([]byte) (int, error) {
+// purger is the admin API's way to send a signed purge to the mesh (nil:
+// not in a mesh). The mesh is joined after the API is bound, hence a
+// closure.
+func (w *meshWiring) purger(cfg serveConfig) func(*api.PurgeStatement) (int, error) {
 	if !cfg.meshOn() {
 		return nil
 	}
-	return func(body []byte) (int, error) {
+	return func(st *api.PurgeStatement) (int, error) {
 		if w.mesh == nil {
 			return 0, errors.New("the node has not joined its mesh yet")
 		}
-		return w.mesh.PublishPurge(body)
+		return w.mesh.PublishPurge(st)
 	}
 }

@@ -29,13 +29,15 @@ const defaultGossip = "0.0.0.0:7946"
 type meshWiring struct {
 	clock *state.Clock
 	mesh  *gossip.Mesh
-	// httpCache applies purges other members publish (http_cache_wiring.go).
+	// httpCache applies purges other members publish (http_cache_wiring.go),
+	// to the objects of the apps router gives their hosts.
 	httpCache *httpcache.Cache
 	// certFiles shares this node's certificates with members (tls_mesh_wiring.go).
 	certFiles gossip.CertFiles
 	certList  func() any
 	// artifacts serves peers' artifacts to the module loader (artifact_share.go).
 	artifacts peerArtifacts
+	router    *edge.Router
 }
 
 // nodeName is --node-name, else the hostname.

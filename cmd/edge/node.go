@@ -121,7 +121,7 @@ func (n *node) listen() error {
 	var publish func(*state.AppState)
 	var ledger *state.Ledger
 	n.mesh, ledger, publish = prepareMesh(n.cfg)
-	n.mesh.httpCache = hc
+	n.mesh.httpCache, n.mesh.router = hc, n.router
 	shareCerts(n.mesh, n.certs)
 	loader := app.NewModuleLoader(n.engine, n.store, n.log)
 	n.mesh.shareArtifacts(n.cfg, loader)
@@ -163,7 +163,7 @@ func (n *node) listenAdmin() error {
 		Addr: n.cfg.Admin, Token: token, Cache: n.store, Checker: artifactChecker(n.engine), Deployer: n.deployer,
 		MaxBlob: n.cfg.MaxBundle, Members: n.mesh.members, Keyring: n.mesh.keyring, MeshRefused: n.mesh.refused, Handler: n.handler, Log: n.log,
 		Name: nodeName(n.cfg), Metrics: n.metrics, Ready: n.ready, GossipBytes: n.mesh.gossipBytes,
-		Certs: n.certList, MeshPurge: n.mesh.purger(n.cfg), MemberCerts: n.mesh.memberCerts,
+		Certs: n.certList, MeshPurge: n.mesh.purger(n.cfg), MemberCerts: n.mesh.memberCerts, Trusted: n.trusted,
 	})
 	if err != nil {
 		return err

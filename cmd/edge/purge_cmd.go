@@ -1,20 +1,26 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/edgecdn/edge/gossip/trust"
 	"github.com/edgecdn/edge/ops/api"
 )
 
 // purgeCmd is `edge purge URL`, `edge purge --prefix URL` or
 // `edge purge --tag KEY`, each with an optional --soft: cached origin
 // responses removed (or marked stale) through the node's admin API, and
-// through it on every member of its mesh.
+// through it on every member of its mesh. With --app the purge is signed
+// with a deploy key (--key, as for deploys) for that app: members check
+// the signature and apply it to that app's objects only. Without --app,
+// only the node asked purges.
 func purgeCmd() *cobra.Command {
 	var cf clientFlags
 	var req api.PurgeRequest
+	var appName, keyFile string
 	cmd := &cobra.Command{
 		Use:   "purge [URL]",
 		Short: "Drop cached origin responses: by URL, --prefix URL or --tag KEY",
@@ -36,6 +42,11 @@ func purgeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if appName != "" {
+				if req, err = signPurge(req, appName, keyFile, cf.data); err != nil {
+					return err
+				}
+			}
 			res, err := c.Purge(cmd.Context(), req)
 			if err != nil {
 				return err
@@ -54,6 +65,23 @@ func purgeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&req.Prefix, "prefix", "", "purge every cached URL that starts with this one")
 	cmd.Flags().StringVar(&req.Tag, "tag", "", "purge every response whose Surrogate-Key lists this key")
 	cmd.Flags().BoolVar(&req.Soft, "soft", false, "mark stale instead of removing: served while one request revalidates")
+	cmd.Flags().StringVar(&appName, "app", "", "sign the purge for this app and send it to every node of the mesh (without: this node only)")
+	cmd.Flags().StringVar(&keyFile, "key", "", "deploy key to sign with, trusted for --app (default: DATA/deploy.key, the dev key of a local node)")
 	cf.register(cmd)
 	return cmd
+}
+
+// signPurge wraps req in a statement for app signed with the deploy key.
+func signPurge(req api.PurgeRequest, app, keyFile, data string) (api.PurgeRequest, error) {
+	key, err := signingKey(keyFile, data)
+	if err != nil {
+		return req, err
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return req, err
+	}
+	st := trust.NewPurgeStatement(app, body)
+	trust.SignPurge(st, key)
+	return api.PurgeRequest{Statement: st}, nil
 }

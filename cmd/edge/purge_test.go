@@ -51,7 +51,7 @@ func TestMeshPurgeProcesses(t *testing.T) {
 				t.Fatalf("%s %s: X-Cache %q before the purge, want HIT", n.name, step.path, got)
 			}
 		}
-		out, code := edgeCLI(t, append([]string{"purge", "--node", step.on.banner.admin, "--data", step.on.data}, step.args...)...)
+		out, code := edgeCLI(t, append([]string{"purge", "--app", "cdn", "--key", k.ciKey, "--node", step.on.banner.admin, "--data", step.on.data}, step.args...)...)
 		if code != 0 || !strings.Contains(out, "on 3 node(s)") {
 			t.Fatalf("edge purge %v: %d\n%s", step.args, code, out)
 		}

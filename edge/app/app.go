@@ -39,6 +39,7 @@ type Route struct {
 	Executor string // "wagi" or "edge" (a JavaScript route runs its engine through the edge ABI)
 	WAGI     *modules.WAGIRoute
 	Limits   modules.Limits
+	Outbound *Outbound // what the guest may fetch; nil: nothing
 
 	// Static routes.
 	Files        *StaticFiles
@@ -196,6 +197,7 @@ func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource, 
 	rt.Module = mod
 	rt.Executor = spec.Executor
 	rt.Limits = lim
+	rt.Outbound = loadOutbound(spec)
 	rt.WAGI = &modules.WAGIRoute{Pattern: spec.Path, Module: name, Env: spec.Env, ServerSoftware: opt.ServerSoftware}
 	return nil
 }

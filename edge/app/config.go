@@ -47,6 +47,7 @@ type RouteSpec struct {
 	// Script is a JavaScript route's handler (executor = "js", docs/js.md).
 	Script string `toml:"script"`
 	OriginSpec
+	OutboundSpec
 }
 
 // ErrConfig is returned for any edge.toml that cannot be used; the
@@ -186,6 +187,9 @@ func (r *RouteSpec) validateStatic() *fieldError {
 	if f := r.OriginSpec.setField(); f != "" {
 		return bad(f, "applies to origin routes only")
 	}
+	if f := r.OutboundSpec.setField(); f != "" {
+		return bad(f, "applies to edge ABI routes only")
+	}
 	for _, f := range []struct {
 		name string
 		set  bool
@@ -204,6 +208,9 @@ func (r *RouteSpec) validateStatic() *fieldError {
 func (r *RouteSpec) validateDynamic() *fieldError {
 	if r.Internal {
 		return bad("internal", "applies to static routes only")
+	}
+	if err := r.validateOutbound(); err != nil {
+		return err
 	}
 	if f := r.OriginSpec.setField(); f != "" {
 		return bad(f, "applies to origin routes only")

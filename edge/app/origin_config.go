@@ -55,6 +55,9 @@ func (r *RouteSpec) validateOrigin() *fieldError {
 			return bad(f.name, "does not apply to origin routes")
 		}
 	}
+	if f := r.OutboundSpec.setField(); f != "" {
+		return bad(f, "applies to edge ABI routes only")
+	}
 	if _, err := ParseOriginURL(r.Origin); err != nil {
 		return bad("origin", "%v", err)
 	}

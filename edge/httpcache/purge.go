@@ -9,9 +9,15 @@ type Purge struct {
 	Prefix string `json:"prefix,omitempty"` // host + path prefix, e.g. "example.com/img/"
 	Tag    string `json:"tag,omitempty"`    // a Surrogate-Key value
 	Soft   bool   `json:"soft,omitempty"`
+	// Only, if set, limits the purge to the keys it accepts: a purge
+	// signed for one app reaches that app's entries only.
+	Only func(key string) bool `json:"-"`
 }
 
 func (p Purge) selects(e *Entry) bool {
+	if p.Only != nil && !p.Only(e.Key) {
+		return false
+	}
 	switch {
 	case p.Key != "":
 		return e.Key == p.Key

@@ -49,6 +49,8 @@ wasm-strip "$out/hello-edge.wasm"
 echo "building $out/hello-edge-go.wasm (Go, edge ABI)"
 (cd hello-edge-go && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -buildvcs=false -ldflags='-s -w' -o "../$out/hello-edge-go.wasm" .)
 
+echo "building fetch/fetch.wasm (Go, edge ABI, outbound fetch)"
+(cd fetch && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -buildvcs=false -ldflags='-s -w' -o fetch.wasm .)
 echo "building ../js/engine.wasm.gz (the JavaScript engine, goja; docs/js.md)"
 (cd ../js && go generate .)
 

@@ -195,12 +195,22 @@ type MemberCerts struct {
 // or Tag (every object whose Surrogate-Key lists it). Soft marks them
 // stale instead of removing them: the next request revalidates while the
 // others are served the stale copy.
+//
+// Statement, instead, is such a request signed with a deploy key for one
+// app (its Purge field is the request's JSON): the node checks it against
+// the keys it trusts, applies it to that app's objects only, and sends
+// it to every member of its mesh. An unsigned request purges this node
+// only.
 type PurgeRequest struct {
-	URL    string `json:"url,omitempty"`
-	Prefix string `json:"prefix,omitempty"`
-	Tag    string `json:"tag,omitempty"`
-	Soft   bool   `json:"soft,omitempty"`
+	URL       string          `json:"url,omitempty"`
+	Prefix    string          `json:"prefix,omitempty"`
+	Tag       string          `json:"tag,omitempty"`
+	Soft      bool            `json:"soft,omitempty"`
+	Statement *PurgeStatement `json:"statement,omitempty"`
 }
+
+// PurgeStatement is a purge signed for one app (edge purge --app --key).
+type PurgeStatement = trust.PurgeStatement
 
 // PurgeResponse says what a purge did on this node.
 type PurgeResponse struct {

@@ -3,7 +3,7 @@
  *
  * The edge ABI (docs/edge-abi.md, executor "edge" in edge.toml) hands a
  * guest the whole request in one call and takes the response in another:
- * no WASI, no environment, no CGI text. This header declares the four host
+ * no WASI, no environment, no CGI text. This header declares the six host
  * functions of the import module "edge_v1" and a few helpers around them.
  * It is self-contained C99 and needs no libc. Build a reactor (a module
  * without _start; memory is exported by default, and edge_handle because
@@ -52,6 +52,14 @@
 #define EDGE_ERR_STATE   (-3) /* respond called twice, or body_write before respond */
 #define EDGE_ERR_LIMIT   (-4) /* over the route's output limit; the request ends with 502 */
 
+/* Results of edge_fetch: why an outbound request was refused or failed.
+ * edge_fetch_response then holds the host's explanation as text. */
+#define EDGE_ERR_FETCH_REFUSED   (-5) /* not in allowed_outbound_hosts, or an internal address */
+#define EDGE_ERR_FETCH_COUNT     (-6) /* more fetches than the route's max_fetches */
+#define EDGE_ERR_FETCH_TOO_LARGE (-7) /* response body over the route's max_fetch_size */
+#define EDGE_ERR_FETCH_FAILED    (-8) /* network error, or the request's deadline passed */
+#define EDGE_ERR_FETCH_BAD       (-9) /* malformed request: not METHOD SP URL, a bad header */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -94,6 +102,37 @@ int32_t edge_body_write(const void *buf, size_t len);
 EDGE_IMPORT_("log")
 void edge_log(const void *buf, size_t len);
 
+/*
+ * edge_fetch makes an outbound HTTP request (docs/edge-abi.md), allowed
+ * only to the hosts the route lists in allowed_outbound_hosts. The request
+ * is text like edge_request's, with an absolute URL:
+ *
+ *   METHOD SP URL LF                "GET https://api.example.com/v1/x\n"
+ *   NAME: VALUE LF                  zero or more
+ *   LF
+ *   BODY
+ *
+ * It returns the length of the answer, which edge_fetch_response copies:
+ *
+ *   STATUS LF                       "200\n"
+ *   NAME: VALUE LF                  the response's header lines (X-Cache: HIT|MISS|STALE for a GET)
+ *   LF
+ *   BODY
+ *
+ * or a negative EDGE_ERR_FETCH_* code, and then edge_fetch_response holds
+ * the reason as text. GETs go through the node's HTTP cache; redirects are
+ * followed to allowed hosts only; the request's deadline bounds the wait.
+ */
+EDGE_IMPORT_("fetch")
+int32_t edge_fetch(const void *req, size_t len);
+
+/*
+ * edge_fetch_response copies the last fetch's answer (or error text) into
+ * buf and returns its length; if cap is smaller, nothing is copied.
+ */
+EDGE_IMPORT_("fetch_response")
+int32_t edge_fetch_response(void *buf, size_t cap);
+
 #undef EDGE_IMPORT_
 
 /*
@@ -134,6 +173,24 @@ static inline uint8_t *edge_request_read(void *scratch, size_t cap, size_t *len)
     if (old == (size_t)-1) return NULL;
     uint8_t *buf = (uint8_t *)(old * 65536);
     edge_request(buf, n);
+    return buf;
+}
+
+/*
+ * edge_fetch_read makes a fetch and returns its answer (or, with *code
+ * negative, the host's error text) in scratch or in grown memory, as
+ * edge_request_read does, setting *len. NULL when memory cannot grow.
+ */
+static inline uint8_t *edge_fetch_read(const void *req, size_t req_len, void *scratch, size_t cap, size_t *len, int32_t *code) {
+    *code = edge_fetch(req, req_len);
+    size_t n = (size_t)(uint32_t)edge_fetch_response(scratch, cap);
+    *len = n;
+    if (n <= cap) return (uint8_t *)scratch;
+    size_t pages = (n + 65535) / 65536;
+    size_t old = __builtin_wasm_memory_grow(0, pages);
+    if (old == (size_t)-1) return NULL;
+    uint8_t *buf = (uint8_t *)(old * 65536);
+    edge_fetch_response(buf, n);
     return buf;
 }
 

@@ -79,6 +79,16 @@ func (e Error) Error() string {
 		return "edgeabi: already responded, or not yet"
 	case ErrLimit:
 		return "edgeabi: over the output limit"
+	case ErrFetchRefused:
+		return "edgeabi: fetch refused (not an allowed host, or an internal address)"
+	case ErrFetchCount:
+		return "edgeabi: more fetches than the route allows"
+	case ErrFetchTooLarge:
+		return "edgeabi: fetched response too large"
+	case ErrFetchFailed:
+		return "edgeabi: fetch failed"
+	case ErrFetchBad:
+		return "edgeabi: malformed fetch request"
 	}
 	return "edgeabi: host error " + strconv.Itoa(int(e))
 }

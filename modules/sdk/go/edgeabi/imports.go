@@ -24,3 +24,11 @@ func hostBodyWrite(buf unsafe.Pointer, n uint32) int32
 //go:wasmimport edge_v1 log
 //go:noescape
 func hostLog(buf unsafe.Pointer, n uint32)
+
+//go:wasmimport edge_v1 fetch
+//go:noescape
+func hostFetch(req unsafe.Pointer, n uint32) int32
+
+//go:wasmimport edge_v1 fetch_response
+//go:noescape
+func hostFetchResponse(buf unsafe.Pointer, capacity uint32) int32
