@@ -21,11 +21,11 @@ import (
 // mesh formed is a state sent: the simulator's stream counts are then the
 // fan-out's crossings.
 type regionMesh struct {
-	w                 *wan
-	nodes             []*node
-	regionOf          []int
-	priv              ed25519.PrivateKey
-	dead, suspected   *atomic.Int64
+	w                  *wan
+	nodes              []*node
+	regionOf           []int
+	priv               ed25519.PrivateKey
+	dead, suspected    *atomic.Int64
 	regions, perRegion int
 }
 
