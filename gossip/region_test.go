@@ -25,43 +25,73 @@ type regionMesh struct {
 	nodes              []*node
 	regionOf           []int
 	priv               ed25519.PrivateKey
+	key                []byte
 	dead, suspected    *atomic.Int64
 	regions, perRegion int
 }
 
-func startRegionMesh(t *testing.T, regions, perRegion int) *regionMesh {
-	t.Helper()
-	w := newWAN(regions, 0.01)
-	key, priv := keys(t)
-	rm := &regionMesh{w: w, priv: priv, dead: new(atomic.Int64), suspected: new(atomic.Int64), regions: regions, perRegion: perRegion}
-	region := 0
-	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}, maxRTT: w.maxRTT(),
+func startRegionMesh(t testing.TB, regions, perRegion int) *regionMesh {
+	return startRegionMeshWith(t, regions, perRegion, regionOpts{isolate: true})
+}
+
+// regionOpts adjust a regionMesh: isolate turns periodic push/pull and TCP
+// pings off (the tests' crossing counts); sent counts every byte the
+// nodes' memberlist sends; scale reports formation progress.
+type regionOpts struct {
+	isolate bool
+	sent    *atomic.Int64
+}
+
+// opts are the meshOpts of a node of region r on rm's WAN.
+func (rm *regionMesh) opts(key []byte, ro regionOpts, r int) meshOpts {
+	return meshOpts{key: key, trusted: []ed25519.PublicKey{rm.priv.Public().(ed25519.PublicKey)}, maxRTT: rm.w.maxRTT(),
+		region: fmt.Sprintf("r%d", r), peerDial: rm.w.peerDialer(r),
 		tune: func(mc *memberlist.Config) {
-			mc.PushPullInterval = 0
-			mc.DisableTcpPings = true
+			if ro.isolate {
+				mc.PushPullInterval = 0
+				mc.DisableTcpPings = true
+			}
 			mc.Logger = log.New(suspicions{rm.suspected}, "", 0)
 		},
 		wrap: func(t memberlist.Transport, addr string) memberlist.Transport {
-			w.place(addr, region)
-			return &wanTransport{Transport: t, self: addr, wan: w}
+			rm.w.place(addr, r)
+			var tr memberlist.Transport = &wanTransport{Transport: t, self: addr, wan: rm.w}
+			if ro.sent != nil {
+				tr = newCountTransport(tr, ro.sent)
+			}
+			return tr
 		},
 		log: slog.New(deathCounter{dead: rm.dead}),
 	}
-	for i := range regions * perRegion {
-		region = i % regions
-		o.region = fmt.Sprintf("r%d", region)
-		o.peerDial = w.peerDialer(region)
-		var join []string
-		if i > 0 {
-			join = []string{rm.nodes[0].mesh.Addr()}
+}
+
+// add starts one more node in region r, joining that region's first node
+// (or the mesh's first).
+func (rm *regionMesh) add(t testing.TB, key []byte, ro regionOpts, r int) *node {
+	var join []string
+	for i, n := range rm.nodes {
+		if rm.regionOf[i] == r || i == len(rm.nodes)-1 {
+			join = []string{n.mesh.Addr()}
+			break
 		}
-		n := startMesh(t, fmt.Sprintf("n%02d", i), join, o)
-		w.place(n.mesh.PeerAddr(), region)
-		rm.nodes = append(rm.nodes, n)
-		rm.regionOf = append(rm.regionOf, region)
+	}
+	n := startMesh(t, fmt.Sprintf("n%03d", len(rm.nodes)), join, rm.opts(key, ro, r))
+	rm.w.place(n.mesh.PeerAddr(), r)
+	rm.nodes = append(rm.nodes, n)
+	rm.regionOf = append(rm.regionOf, r)
+	return n
+}
+
+func startRegionMeshWith(t testing.TB, regions, perRegion int, ro regionOpts) *regionMesh {
+	t.Helper()
+	w := newWAN(regions, 0.01)
+	key, priv := keys(t)
+	rm := &regionMesh{w: w, priv: priv, key: key, dead: new(atomic.Int64), suspected: new(atomic.Int64), regions: regions, perRegion: perRegion}
+	for i := range regions * perRegion {
+		rm.add(t, key, ro, i%regions)
 	}
 	t.Cleanup(func() { stopAll(rm.nodes) })
-	waitFor(t, 2*time.Minute, "every member sees every member", func() bool {
+	waitFor(t, 10*time.Minute, "every member sees every member", func() bool {
 		for _, n := range rm.nodes {
 			if n.mesh.NumMembers() != len(rm.nodes) {
 				return false

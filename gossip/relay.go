@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,10 @@ const (
 // hands a new state to: two, so that one relay down or slow does not leave
 // its region waiting for push/pull.
 const relaysPerRegion = 2
+
+// relayTries bounds the members of one region tried per attempt: behind a
+// cut every dial waits out memberlist's TCPTimeout.
+const relayTries = 4
 
 // pendingRetry is how often regions a state has not reached are tried again.
 const pendingRetry = time.Second
@@ -200,16 +205,18 @@ func (m *Mesh) fanOut(rec Record) {
 }
 
 // sendRelays sends msg to members of one region, shuffled, until
-// relaysPerRegion of them took it; it returns how many did.
+// relaysPerRegion of them took it or relayTries failed; it returns how
+// many took it.
 func (m *Mesh) sendRelays(nodes []memberlist.Node, msg []byte) int {
 	rand.Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
-	sent := 0
+	sent, failed := 0, 0
 	for _, n := range nodes {
-		if sent == relaysPerRegion {
+		if sent == relaysPerRegion || failed == relayTries || m.stopped() {
 			break
 		}
 		if err := m.ml.SendReliable(&n, msg); err != nil {
 			m.log.Debug("relay send failed", "to", n.Name, "err", err)
+			failed++
 			continue
 		}
 		sent++
@@ -239,6 +246,16 @@ func (m *Mesh) sendTo(nodes []memberlist.Node, msg []byte, skip string) {
 		}()
 	}
 	wg.Wait()
+}
+
+// stopped reports whether Stop was called.
+func (m *Mesh) stopped() bool {
+	select {
+	case <-m.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // byRegion groups the other live members by region.
@@ -281,26 +298,27 @@ func (m *Mesh) retryPending() {
 		return
 	}
 	live := m.byRegion()
+	var wg sync.WaitGroup
 	for app, p := range work {
 		if best := m.Best(app); best == nil || best.Stamp != p.stamp {
 			m.dropPending(app, p.stamp, "")
 			continue
 		}
 		for region := range p.regions {
-			select {
-			case <-m.stop:
-				return
-			default:
-			}
-			nodes := live[region]
+			nodes := slices.Clone(live[region])
 			if len(nodes) == 0 {
 				nodes = m.lastSeenIn(region) // dead to memberlist, maybe back
 			}
-			if m.sendRelays(nodes, p.msg) > 0 {
-				m.dropPending(app, p.stamp, region)
-			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if m.sendRelays(nodes, p.msg) > 0 {
+					m.dropPending(app, p.stamp, region)
+				}
+			}()
 		}
 	}
+	wg.Wait()
 }
 
 // dropPending forgets region (every region if "") of app's pending state.
