@@ -45,7 +45,7 @@ type regionOpts struct {
 // opts are the meshOpts of a node of region r on rm's WAN.
 func (rm *regionMesh) opts(key []byte, ro regionOpts, r int) meshOpts {
 	return meshOpts{key: key, trusted: []ed25519.PublicKey{rm.priv.Public().(ed25519.PublicKey)}, maxRTT: rm.w.maxRTT(),
-		region: fmt.Sprintf("r%d", r), peerDial: rm.w.peerDialer(r),
+		region: fmt.Sprintf("r%d", r), peerDial: rm.w.peerDialer(r), rejoin: 5 * time.Second, // the node's default
 		tune: func(mc *memberlist.Config) {
 			if ro.isolate {
 				mc.PushPullInterval = 0

@@ -55,6 +55,7 @@ func BenchmarkMeshScale(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	heap := (float64(after.HeapInuse) - float64(before.HeapInuse)) / float64(size) / 1024
+	progress("formed: %d nodes in %s", size, formed)
 
 	// apps to join into later, one per region's node
 	var last []*state.AppState
@@ -65,6 +66,7 @@ func BenchmarkMeshScale(b *testing.B) {
 	for a, st := range last {
 		waitFor(b, 5*time.Minute, "every app everywhere", func() bool { return serving(rm.nodes, fmt.Sprintf("app%d", a), st.Stamp) })
 	}
+	progress("%d apps everywhere", apps)
 	time.Sleep(2 * time.Second)
 	suspect0, tRest := rm.suspected.Load(), time.Now()
 	s0 := sent.Load()
@@ -83,6 +85,7 @@ func BenchmarkMeshScale(b *testing.B) {
 		})
 		waitFor(b, 5*time.Minute, "all nodes serve the deploy", func() bool { return serving(rm.nodes, "site", st.Stamp) })
 		took = append(took, time.Since(start))
+		progress("deploy %d: %s", i, took[i])
 	}
 	deployRate := float64(sent.Load()-s0) / time.Since(tDeploys).Seconds() / float64(size)
 	streams, _ := rm.w.crossings()
@@ -99,7 +102,9 @@ func BenchmarkMeshScale(b *testing.B) {
 	dead := rm.dead.Load()
 
 	heal := healAfterCut(b, rm, cut)
+	progress("healed in %s", heal)
 	join := joinAll(b, rm, ro, apps)
+	progress("joined in %s", join)
 
 	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
@@ -164,6 +169,11 @@ func joinAll(b *testing.B, rm *regionMesh, ro regionOpts, apps int) time.Duratio
 		return true
 	})
 	return time.Since(start)
+}
+
+// progress tells the one running the benchmark where it is.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
 func envInt(name string, def int) int {
