@@ -169,12 +169,14 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 	e.seen[n.Name] = n.Address()
 	e.live[n.Name] = copyNode(n)
 	(*Mesh)(e).placeMember(n)
+	go (*Mesh)(e).greet(copyNode(n))
 	delete(e.gone, n.Name)
 	delete(e.goneAt, n.Name)
 	e.mu.Unlock()
 	e.log.Info("member joined", "member", n.Name, "addr", n.Address())
-	// a newcomer may lack states gossiped before it came: push/pull at
-	// join covers the node it contacted, the others learn from it.
+	// a newcomer may lack states spread just before the others knew it:
+	// greet sends it those of the last recentFor; push/pull at join
+	// covers the rest from the node it contacted.
 }
 
 // NotifyLeave records how a member went: "left" after a graceful leave,

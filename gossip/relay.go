@@ -90,6 +90,10 @@ type fanout struct {
 	pending map[string]*pending
 	// region is every member's region, as its metadata said.
 	region map[string]string
+	// recent are the states this node spread lately (first-hand, or passed
+	// on in its region), per app: a member that joins within recentFor
+	// gets them, as it may have joined after the fan-out listed members.
+	recent map[string]recentState
 	// crossSent counts states this node sent to members of other regions.
 	crossSent atomic.Int64
 }
@@ -100,6 +104,46 @@ type hint struct {
 	pass  bool
 }
 
+type recentState struct {
+	msg []byte
+	at  time.Time
+}
+
+// recentFor is how long a spread state is sent to members that join.
+const recentFor = 30 * time.Second
+
+// remember keeps msg as app's recent state.
+func (m *Mesh) remember(app string, msg []byte) {
+	m.fan.mu.Lock()
+	defer m.fan.mu.Unlock()
+	m.fan.recent[app] = recentState{msg: msg, at: time.Now()}
+}
+
+// greet sends a member that joined the states this node spread within
+// recentFor (pruning the older ones).
+func (m *Mesh) greet(n memberlist.Node) {
+	if n.Name == m.cfg.Name || m.ml == nil {
+		return
+	}
+	m.fan.mu.Lock()
+	var msgs [][]byte
+	for app, r := range m.fan.recent {
+		if time.Since(r.at) > recentFor {
+			delete(m.fan.recent, app)
+			continue
+		}
+		msgs = append(msgs, r.msg)
+	}
+	m.fan.mu.Unlock()
+	for _, msg := range msgs {
+		if err := m.ml.SendReliable(&n, msg); err != nil {
+			m.log.Debug("send to a new member failed", "to", n.Name, "err", err)
+			return
+		}
+		m.bytes.sent.Add(int64(len(msg)))
+	}
+}
+
 type pending struct {
 	stamp   state.Stamp
 	msg     []byte // the relay message
@@ -107,7 +151,7 @@ type pending struct {
 }
 
 func (f *fanout) init() {
-	f.hints, f.pending, f.region = map[string]hint{}, map[string]*pending{}, map[string]string{}
+	f.hints, f.pending, f.region, f.recent = map[string]hint{}, map[string]*pending{}, map[string]string{}, map[string]recentState{}
 }
 
 // CrossRegionSends is how many states this node sent to members of other
@@ -152,6 +196,7 @@ func (m *Mesh) passOn(rec Record) {
 	if err != nil {
 		return
 	}
+	m.remember(rec.App, msg)
 	go m.sendTo(m.byRegion()[m.cfg.Region], msg, h.via)
 }
 
@@ -165,6 +210,7 @@ func (m *Mesh) fanOut(rec Record) {
 		return
 	}
 	relay, _ := encodeFan(fanRelay, m.cfg.Name, rec)
+	m.remember(rec.App, member)
 	groups := m.byRegion()
 	missed := map[string]bool{}
 	m.fan.mu.Lock()

@@ -247,6 +247,11 @@ type deathCounter struct {
 func (h deathCounter) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h deathCounter) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn && os.Getenv("EDGE_MESH_WARN") != "" {
+		var b strings.Builder
+		r.Attrs(func(a slog.Attr) bool { fmt.Fprintf(&b, " %s=%v", a.Key, a.Value); return true })
+		fmt.Fprintf(os.Stderr, "%s %s%s\n", r.Time.Format("15:04:05.000"), r.Message, b.String())
+	}
 	if r.Message != "member gone" {
 		return nil
 	}
