@@ -80,7 +80,9 @@ func (rm *regionMesh) opts(key []byte, ro regionOpts, r int) meshOpts {
 func (rm *regionMesh) add(t testing.TB, key []byte, ro regionOpts, r int) *node {
 	var join []string
 	for i, n := range rm.nodes {
-		if rm.regionOf[i] == r || i == len(rm.nodes)-1 {
+		if ro.isolate { // no push/pull to spread members: meet each one at the join
+			join = append(join, n.mesh.Addr())
+		} else if rm.regionOf[i] == r || i == len(rm.nodes)-1 {
 			join = []string{n.mesh.Addr()}
 			break
 		}
