@@ -56,6 +56,9 @@ func (m *Mesh) forget(name string) {
 	delete(m.seen, name)
 	delete(m.gone, name)
 	delete(m.goneAt, name)
+	m.fan.mu.Lock()
+	delete(m.fan.region, name)
+	m.fan.mu.Unlock()
 }
 
 // logRefusal reports whether a refusal may be logged: at most

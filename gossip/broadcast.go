@@ -21,7 +21,7 @@ const (
 	msgBye byte = 2
 )
 
-// maxBroadcast is the largest state gossiped in packets: memberlist's UDP
+// maxBroadcast is the largest message (a purge) gossiped in packets: memberlist's UDP
 // buffer is 1400 bytes, less its headers and encryption.
 const maxBroadcast = 1100
 
@@ -46,19 +46,6 @@ func decodeRecord(msg []byte) (Record, error) {
 	}
 	return &rec, nil
 }
-
-// broadcast is one queued state; a newer state of the same app replaces it.
-type broadcast struct {
-	app string
-	msg []byte
-}
-
-func (b *broadcast) Invalidates(o memberlist.Broadcast) bool {
-	ob, ok := o.(*broadcast)
-	return ok && ob.app == b.app
-}
-func (b *broadcast) Message() []byte { return b.msg }
-func (b *broadcast) Finished()       {}
 
 // counters measure gossip traffic of user messages and state exchanges.
 type counters struct{ sent, received atomic.Int64 }
@@ -94,12 +81,21 @@ func (d *delegate) NotifyMsg(msg []byte) {
 		}
 		return
 	}
+	if len(msg) > 0 && msg[0] == msgFan {
+		role, via, rec, err := decodeFan(msg)
+		if err != nil {
+			m.log.Debug("message dropped", "err", err)
+			return
+		}
+		m.receive(rec, "message", via, role == fanRelay)
+		return
+	}
 	rec, err := decodeRecord(msg)
 	if err != nil {
 		m.log.Debug("message dropped", "err", err)
 		return
 	}
-	m.receive(rec, true, "message")
+	m.receive(rec, "message", "", false)
 }
 
 func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
@@ -157,7 +153,9 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	}
 	for _, r := range recs {
 		if r != nil && r.App != "" {
-			m.receive(r, true, "push/pull")
+			// learnt here, not at a join (when every state is new to the
+			// joiner, and its region has them): this region may lack it.
+			m.receive(r, "push/pull", "", !join)
 		}
 	}
 }
@@ -170,12 +168,15 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 	e.mu.Lock()
 	e.seen[n.Name] = n.Address()
 	e.live[n.Name] = copyNode(n)
+	(*Mesh)(e).placeMember(n)
+	go (*Mesh)(e).greet(copyNode(n))
 	delete(e.gone, n.Name)
 	delete(e.goneAt, n.Name)
 	e.mu.Unlock()
 	e.log.Info("member joined", "member", n.Name, "addr", n.Address())
-	// a newcomer may lack states gossiped before it came: push/pull at
-	// join covers the node it contacted, the others learn from it.
+	// a newcomer may lack states spread just before the others knew it:
+	// greet sends it those of the last recentFor; push/pull at join
+	// covers the rest from the node it contacted.
 }
 
 // NotifyLeave records how a member went: "left" after a graceful leave,
@@ -194,6 +195,7 @@ func (e *events) NotifyLeave(n *memberlist.Node) {
 }
 
 func (e *events) NotifyUpdate(n *memberlist.Node) {
+	(*Mesh)(e).placeMember(n)
 	e.mu.Lock()
 	e.seen[n.Name] = n.Address()
 	e.live[n.Name] = copyNode(n)
@@ -226,5 +228,4 @@ func (m *Mesh) liveNodes() []memberlist.Node {
 var (
 	_ memberlist.Delegate      = (*delegate)(nil)
 	_ memberlist.EventDelegate = (*events)(nil)
-	_ memberlist.Broadcast     = (*broadcast)(nil)
 )

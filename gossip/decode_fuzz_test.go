@@ -33,3 +33,28 @@ func FuzzDecodeRecord(f *testing.F) {
 		_ = decodeMeta(msg) // node metadata from peers: must not panic either
 	})
 }
+
+// FuzzDecodeFan: the regional fan-out's framing (role, holder name, state)
+// from any member never panics, and what it accepts re-encodes to itself.
+func FuzzDecodeFan(f *testing.F) {
+	good, _ := encodeFan(fanRelay, "n001", &state.AppState{App: "site", Version: 1})
+	for _, seed := range [][]byte{good, {}, {msgFan}, {msgFan, 1}, {msgFan, 9, 0, '{', '}'}, {msgFan, 0, 200, 'a'}, append([]byte{msgFan, 0, 0}, `{"app":"x"}`...)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		role, via, rec, err := decodeFan(msg)
+		if err != nil {
+			return
+		}
+		if rec.App == "" || role > fanRelay {
+			t.Fatalf("accepted %q: role %d app %q", msg, role, rec.App)
+		}
+		again, err := encodeFan(role, via, rec)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		if r2, v2, _, err := decodeFan(again); err != nil || r2 != role || v2 != via {
+			t.Fatalf("re-decode: %d %q %v", r2, v2, err)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"sort"
 	"time"
@@ -48,6 +49,7 @@ func (m *Mesh) apply(app string) {
 			return
 		}
 	}
+	m.passOn(rec) // the blobs are here: this region can fetch them from us
 	err := m.cfg.Applier.ApplyRemote(rec)
 	switch {
 	case errors.Is(err, state.ErrStale):
@@ -81,7 +83,7 @@ func (m *Mesh) fetchMissing(rec Record) error {
 			sizes[d] = f.Size
 		}
 	}
-	peers := m.peersFor(rec.Stamp.Node)
+	peers := m.peersFor(rec.Stamp.Node, m.holder(rec))
 	if len(peers) == 0 {
 		return errors.New("no peer to fetch from")
 	}
@@ -157,19 +159,21 @@ func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size i
 // the peer channel's TLS. Each Mesh has its own, so that meshes in one
 // process (tests, benchmarks) share no connections, and Stop closes its
 // idle ones.
-func newPeerClient(pt *peerTLS) *http.Client {
+func newPeerClient(pt *peerTLS, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
 	return &http.Client{Transport: &http.Transport{
-		TLSClientConfig: pt.client(), MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second,
+		TLSClientConfig: pt.client(), MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second, DialContext: dial,
 	}}
 }
 
 // peerInfo is a member's peer endpoint.
 type peerInfo struct{ name, addr, region string }
 
-// peersFor lists the other members with a peer endpoint: those of this
-// node's region first, each group shuffled to spread the load, the origin
-// first within its group (it surely has the blobs).
-func (m *Mesh) peersFor(origin string) []peerInfo {
+// peersFor lists the other members with a peer endpoint: the holder named
+// by the fan-out first (it passed the state on once it had the blobs),
+// then those of this node's region, then the others; each group shuffled
+// to spread the load, the origin first within its group (it surely has
+// the blobs).
+func (m *Mesh) peersFor(origin, holder string) []peerInfo {
 	var ps []peerInfo
 	for _, n := range m.liveNodes() {
 		meta := decodeMeta(n.Meta)
@@ -180,6 +184,9 @@ func (m *Mesh) peersFor(origin string) []peerInfo {
 	}
 	rand.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
 	rank := func(p peerInfo) int {
+		if p.name == holder {
+			return -1
+		}
 		r := 0
 		if p.region != m.cfg.Region {
 			r += 2

@@ -63,6 +63,13 @@ type Config struct {
 	// 6× longer) instead of a LAN's: a mesh across regions needs them, or
 	// alive nodes behind 100-250 ms links are declared dead.
 	WAN bool
+	// MaxRTT, if set, is the slowest round trip measured between two
+	// members: memberlist's timings are derived from it (timings.go),
+	// tighter than the WAN preset yet with no alive node declared dead.
+	MaxRTT time.Duration
+	// PeerDial, if set, dials the peer channel (tests put a simulated WAN
+	// under it).
+	PeerDial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// OnPurge, if set, applies a purge statement another member published
 	// (PublishPurge), checked against Trusted for app; called once per
 	// statement.
@@ -129,6 +136,7 @@ type Mesh struct {
 	refused atomic.Int64
 	// purges keeps the purge statements seen (purge.go).
 	purges purgeLog
+	fan    fanout // the regional fan-out of states (relay.go)
 }
 
 // Refused is how many gossiped states this node refused since start.
@@ -165,12 +173,14 @@ func New(cfg Config) (*Mesh, error) {
 		return nil, fmt.Errorf("gossip: keyring: %w", err)
 	}
 	pt := newPeerTLS(func() [][]byte { return ring.GetKeys() })
-	return &Mesh{
+	m := &Mesh{
 		cfg: cfg, log: cfg.Log.With("component", "gossip", "node", cfg.Name), ring: ring,
-		ledger: &state.Ledger{Cache: cfg.Cache}, tls: pt, client: newPeerClient(pt),
+		ledger: &state.Ledger{Cache: cfg.Cache}, tls: pt, client: newPeerClient(pt, cfg.PeerDial),
 		best: map[string]Record{}, seen: map[string]string{}, gone: map[string]string{}, goneAt: map[string]time.Time{}, live: map[string]memberlist.Node{},
 		applyq: newApplyQueue(), stop: make(chan struct{}),
-	}, nil
+	}
+	m.fan.init()
+	return m, nil
 }
 
 // Start loads this node's states, starts the peer endpoint, joins the
@@ -197,10 +207,7 @@ func (m *Mesh) Start() error {
 		return err
 	}
 	m.cfg.Meta.Peer = m.peer.addr
-	mc := memberlist.DefaultLANConfig()
-	if m.cfg.WAN {
-		mc = memberlist.DefaultWANConfig()
-	}
+	mc := m.cfg.timings()
 	mc.Name = m.cfg.Name
 	mc.BindAddr, mc.BindPort = host, port
 	mc.AdvertiseAddr, mc.AdvertisePort = host, port
@@ -236,8 +243,9 @@ func (m *Mesh) Start() error {
 			m.log.Info("joined", "contacted", n, "members", m.ml.NumMembers())
 		}
 	}
-	m.wg.Add(2 + applyWorkers)
+	m.wg.Add(3 + applyWorkers)
 	go m.firstJoin(joined)
+	go m.pendingLoop()
 	for range applyWorkers {
 		go m.applyLoop()
 	}
@@ -319,22 +327,8 @@ func (m *Mesh) Publish(rec Record) {
 	}
 	m.best[rec.App] = rec
 	m.mu.Unlock()
-	msg, err := encodeRecord(rec)
-	if err != nil {
-		m.log.Error("state not published", "app", rec.App, "err", err)
-		return
-	}
-	m.broadcast(rec.App, msg)
-	go m.sendDirect(msg) // the caller may hold the deployer's lock
-}
-
-// broadcast queues msg for gossip if it fits a packet; larger states
-// travel by the direct sends and push/pull only.
-func (m *Mesh) broadcast(app string, msg []byte) {
-	if m.queue == nil || len(msg) > maxBroadcast {
-		return
-	}
-	m.queue.QueueBroadcast(&broadcast{app: app, msg: msg})
+	m.note(rec, m.cfg.Name, false)
+	go m.fanOut(rec) // the caller may hold the deployer's lock
 }
 
 // sayGoodbye tells every member this node is leaving on purpose, so they
@@ -382,9 +376,12 @@ func (m *Mesh) sendDirect(msg []byte) int {
 }
 
 // receive takes a state from a peer: ignored unless it beats the best
-// known, refused (not relayed, not applied) unless its manifest is signed
-// by a trusted key, then relayed once and applied in the background.
-func (m *Mesh) receive(rec Record, relay bool, via string) {
+// known, refused (not passed on, not applied) unless its manifest is
+// signed by a trusted key, then applied in the background. holder names a
+// member that has (or fetches first) its blobs; pass says this node must
+// pass it on in its region once it has the blobs (relay.go). via says
+// where it came from, for the log.
+func (m *Mesh) receive(rec Record, via, holder string, pass bool) {
 	m.mu.Lock()
 	cur := m.best[rec.App]
 	m.mu.Unlock()
@@ -414,11 +411,7 @@ func (m *Mesh) receive(rec Record, relay bool, via string) {
 	}
 	m.best[rec.App] = rec
 	m.mu.Unlock()
-	if relay {
-		if msg, err := encodeRecord(rec); err == nil {
-			m.broadcast(rec.App, msg)
-		}
-	}
+	m.note(rec, holder, pass)
 	m.kick(rec.App)
 }
 

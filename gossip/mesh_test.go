@@ -109,6 +109,9 @@ type meshOpts struct {
 	region       string
 	// wanTimings selects memberlist's WAN preset (gossip.Config.WAN).
 	wanTimings bool
+	// maxRTT is gossip.Config.MaxRTT; peerDial is gossip.Config.PeerDial.
+	maxRTT   time.Duration
+	peerDial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// log, if set, receives the node's log (default: discarded).
 	log *slog.Logger
 	// applier makes the node's Applier (default: storeApplier).
@@ -168,6 +171,7 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 		Cache: store, Applier: applier, Clock: clock, RejoinInterval: cmp.Or(o.rejoin, 300*time.Millisecond), Log: log,
 		FetchTimeout: o.fetchTimeout, WAN: o.wanTimings, CertFiles: o.certFiles,
 		Meta: gossip.Meta{Region: o.region, Engine: o.engine}, NodeKey: o.nodeKey,
+		MaxRTT: o.maxRTT, PeerDial: o.peerDial,
 		OnPurge: func(_ string, body []byte) {
 			if o.onPurge != nil {
 				o.onPurge(name, body)

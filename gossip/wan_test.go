@@ -3,13 +3,16 @@ package gossip_test
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,16 +34,26 @@ type wan struct {
 	loss   float64
 	rng    *rand.Rand
 	lost   atomic.Int64
+	// streams counts the memberlist streams opened from one region to
+	// another: a state sent, a push/pull, a TCP ping. [from][to].
+	streams [][]int
+	// peerBytes counts the bytes peer-channel clients read from another
+	// region: blobs fetched across a boundary, with TLS and HTTP. [client][server].
+	peerBytes [][]int64
+	// cut regions neither send packets nor open streams to other regions.
+	cut map[int]bool
 }
 
 // newWAN builds n regions: within one a round trip of 2 ms, between two
 // a round trip from 40 to 250 ms spread over the pairs, as between
 // continents, and loss between regions.
 func newWAN(n int, loss float64) *wan {
-	w := &wan{region: map[string]int{}, loss: loss, rng: rand.New(rand.NewPCG(1, 2))}
+	w := &wan{region: map[string]int{}, loss: loss, rng: rand.New(rand.NewPCG(1, 2)), cut: map[int]bool{}}
 	w.rtt = make([][]time.Duration, n)
+	w.streams, w.peerBytes = make([][]int, n), make([][]int64, n)
 	for i := range n {
 		w.rtt[i] = make([]time.Duration, n)
+		w.streams[i], w.peerBytes[i] = make([]int, n), make([]int64, n)
 		for j := range n {
 			switch {
 			case i == j:
@@ -69,6 +82,102 @@ func (w *wan) oneWay(a, b string) (time.Duration, bool) {
 	return w.rtt[ra][rb] / 2, ra != rb
 }
 
+// maxRTT is the slowest round trip between two regions.
+func (w *wan) maxRTT() time.Duration {
+	var m time.Duration
+	for _, row := range w.rtt {
+		m = max(m, slices.Max(row))
+	}
+	return m
+}
+
+// blocked reports whether a region cut separates a from b.
+func (w *wan) blocked(a, b string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ra, rb := w.region[a], w.region[b]
+	return ra != rb && (w.cut[ra] || w.cut[rb])
+}
+
+// setCut cuts region r off the others, or heals it.
+func (w *wan) setCut(r int, cut bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.cut[r] = cut
+}
+
+// stream counts a stream opened from a to b.
+func (w *wan) stream(a, b string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.streams[w.region[a]][w.region[b]]++
+}
+
+// crossings is a copy of the stream counts, and of the peer-channel bytes.
+func (w *wan) crossings() ([][]int, [][]int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, p := make([][]int, len(w.streams)), make([][]int64, len(w.peerBytes))
+	for i := range s {
+		s[i], p[i] = slices.Clone(w.streams[i]), slices.Clone(w.peerBytes[i])
+	}
+	return s, p
+}
+
+// peerDialer is the peer channel's dialer for a client in region r: it
+// pays a round trip for the handshake, delays every write by half of one,
+// and counts the bytes read from other regions.
+func (w *wan) peerDialer(r int) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		w.mu.Lock()
+		to, cut := w.region[addr], w.cut[r] || w.cut[w.region[addr]]
+		d := w.rtt[r][to] / 2
+		w.mu.Unlock()
+		if to != r && cut {
+			return nil, errors.New("wan: region cut off")
+		}
+		time.Sleep(2 * d)
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		pc := &peerConn{delayConn: delayConn{Conn: conn, delay: d}}
+		if to != r {
+			pc.count = func(n int) {
+				w.mu.Lock()
+				w.peerBytes[r][to] += int64(n)
+				w.mu.Unlock()
+			}
+		}
+		return pc, nil
+	}
+}
+
+// peerConn is a peer-channel connection on the wan.
+type peerConn struct {
+	delayConn
+	count func(n int) // bytes read across a boundary (nil: same region)
+}
+
+func (c *peerConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if c.count != nil && n > 0 {
+		c.count(n)
+	}
+	return n, err
+}
+
+// suspicions counts memberlist's "Suspect" log lines: probes that went
+// unanswered. Put it in memberlist's Logger (Config.Tune).
+type suspicions struct{ n *atomic.Int64 }
+
+func (s suspicions) Write(b []byte) (int, error) {
+	if strings.Contains(string(b), "memberlist: Suspect ") {
+		s.n.Add(1)
+	}
+	return len(b), nil
+}
+
 func (w *wan) drop() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -84,6 +193,9 @@ type wanTransport struct {
 
 func (t *wanTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 	d, cross := t.wan.oneWay(t.self, addr)
+	if t.wan.blocked(t.self, addr) {
+		return time.Now(), nil
+	}
 	if cross && t.wan.drop() {
 		t.wan.lost.Add(1)
 		return time.Now(), nil
@@ -97,6 +209,9 @@ func (t *wanTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 // stream then arrives half a round trip later.
 func (t *wanTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
 	d, _ := t.wan.oneWay(t.self, addr)
+	if t.wan.blocked(t.self, addr) {
+		return nil, errors.New("wan: region cut off")
+	}
 	if 2*d >= timeout {
 		return nil, context.DeadlineExceeded
 	}
@@ -105,6 +220,7 @@ func (t *wanTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn
 	if err != nil {
 		return nil, err
 	}
+	t.wan.stream(t.self, addr)
 	return &delayConn{Conn: conn, delay: d}, nil
 }
 
@@ -131,6 +247,11 @@ type deathCounter struct {
 func (h deathCounter) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h deathCounter) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn && os.Getenv("EDGE_MESH_WARN") != "" {
+		var b strings.Builder
+		r.Attrs(func(a slog.Attr) bool { fmt.Fprintf(&b, " %s=%v", a.Key, a.Value); return true })
+		fmt.Fprintf(os.Stderr, "%s %s%s\n", r.Time.Format("15:04:05.000"), r.Message, b.String())
+	}
 	if r.Message != "member gone" {
 		return nil
 	}

@@ -1,0 +1,214 @@
+package gossip_test
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/edgecdn/edge/gossip/state"
+)
+
+// BenchmarkMeshScale measures the region-aware mesh on a simulated WAN:
+// EDGE_MESH_NODES in-process nodes (default 50) in 5 regions (2 ms round
+// trips within a region, 40-250 ms between, 1 % packet loss between),
+// memberlist timings derived from the slowest round trip (Config.MaxRTT:
+// probe every 2 s, 1 s timeout), real timers, not scaled. Deploys are
+// static pages (no modules to compile) applied straight into each node's
+// cache, so that 200 nodes fit 2 shared cores. It reports:
+//
+//   - formed-s: until every node sees every other;
+//   - heap-KiB/node: Go heap in use after forming, per node;
+//   - rest-B/node/s: memberlist bytes a node sends per second at rest;
+//   - p50-ms, p99-ms: ten deploys from changing nodes, each until every
+//     node serves it (p99 of ten is the slowest);
+//   - deploy-B/node/s: memberlist bytes per node per second meanwhile;
+//   - cross-streams/deploy: streams opened across region boundaries per
+//     deploy (push/pull and pings included);
+//   - suspicions/h, false-dead: probes unanswered (per hour, mesh-wide)
+//     and members declared dead, no node being down;
+//   - heal-ms: one region cut off for EDGE_MESH_CUT (default 60s), a
+//     deploy on each side, then from the heal until every node serves the
+//     winner;
+//   - join-ms: a new node joining, until it serves every app.
+//
+// Run: EDGE_MESH_NODES=200 go test ./gossip -run - -bench MeshScale -benchtime 1x -timeout 60m
+func BenchmarkMeshScale(b *testing.B) {
+	size := envInt("EDGE_MESH_NODES", 50)
+	cut := time.Duration(envInt("EDGE_MESH_CUT", 60)) * time.Second
+	const regions, apps = 5, 10
+	var sent atomic.Int64
+	// EDGE_MESH_TIMINGS=rtt: timings derived from the slowest round trip
+	// (Config.MaxRTT); otherwise memberlist's WAN preset (Config.WAN).
+	ro := regionOpts{sent: &sent, wanPreset: os.Getenv("EDGE_MESH_TIMINGS") != "rtt"}
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	t0 := time.Now()
+	rm := startRegionMeshWith(b, regions, size/regions, ro)
+	size = len(rm.nodes)
+	formed := time.Since(t0)
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	heap := (float64(after.HeapInuse) - float64(before.HeapInuse)) / float64(size) / 1024
+	progress("formed: %d nodes in %s", size, formed)
+
+	// apps to join into later, one per region's node
+	var last []*state.AppState
+	for a := range apps {
+		st := deploy(b, rm.nodes[a%size], rm.priv, fmt.Sprintf("app%d", a), "app")
+		last = append(last, st)
+	}
+	for a, st := range last {
+		pollFor(b, 5*time.Minute, "every app everywhere", func() bool { return serving(rm.nodes, fmt.Sprintf("app%d", a), st.Stamp) })
+	}
+	progress("%d apps everywhere", apps)
+	time.Sleep(2 * time.Second)
+	suspect0, tRest := rm.suspected.Load(), time.Now()
+	s0 := sent.Load()
+	time.Sleep(20 * time.Second)
+	rest := float64(sent.Load()-s0) / time.Since(tRest).Seconds() / float64(size)
+
+	b.ResetTimer()
+	var took []time.Duration
+	streams0, _ := rm.w.crossings()
+	s0, tDeploys := sent.Load(), time.Now()
+	for i := range 10 {
+		start := time.Now()
+		st := deployFiles(b, rm.nodes[(i*7)%size], rm.priv, "site", map[string]string{
+			"edge.toml":         "name = \"site\"\n",
+			"public/index.html": page(i, 4<<10),
+		})
+		pollFor(b, 5*time.Minute, "all nodes serve the deploy", func() bool { return serving(rm.nodes, "site", st.Stamp) })
+		took = append(took, time.Since(start))
+		progress("deploy %d: %s", i, took[i])
+	}
+	deployRate := float64(sent.Load()-s0) / time.Since(tDeploys).Seconds() / float64(size)
+	streams, _ := rm.w.crossings()
+	cross := 0
+	for a := range regions {
+		for c := range regions {
+			if a != c {
+				cross += streams[a][c] - streams0[a][c]
+			}
+		}
+	}
+	b.StopTimer()
+	suspicionsPerHour := float64(rm.suspected.Load()-suspect0) / time.Since(tRest).Hours()
+	dead := rm.dead.Load()
+
+	heal := healAfterCut(b, rm, cut)
+	progress("healed in %s", heal)
+	join := joinAll(b, rm, ro, apps)
+	progress("joined in %s", join)
+
+	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(took[len(took)-1].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(formed.Seconds(), "formed-s")
+	b.ReportMetric(heap, "heap-KiB/node")
+	b.ReportMetric(rest, "rest-B/node/s")
+	b.ReportMetric(deployRate, "deploy-B/node/s")
+	b.ReportMetric(float64(cross)/10, "cross-streams/deploy")
+	b.ReportMetric(suspicionsPerHour, "suspicions/h")
+	b.ReportMetric(float64(dead), "false-dead")
+	b.ReportMetric(float64(heal.Milliseconds()), "heal-ms")
+	b.ReportMetric(float64(join.Milliseconds()), "join-ms")
+	b.ReportMetric(float64(rm.w.lost.Load()), "packets-lost")
+}
+
+// healAfterCut cuts the last region off for cut, deploys on each side,
+// heals, and returns how long until every node serves the winner.
+func healAfterCut(b *testing.B, rm *regionMesh, cut time.Duration) time.Duration {
+	island := rm.regions - 1
+	var in, out *node
+	for i, n := range rm.nodes {
+		if rm.regionOf[i] == island && in == nil {
+			in = n
+		}
+		if rm.regionOf[i] == 0 && out == nil {
+			out = n
+		}
+	}
+	rm.w.setCut(island, true)
+	cutAt := time.Now()
+	a := deploy(b, out, rm.priv, "site", "outside")
+	c := deploy(b, in, rm.priv, "site", "inside")
+	time.Sleep(time.Until(cutAt.Add(cut)))
+	win := a
+	if a.Stamp.Less(c.Stamp) {
+		win = c
+	}
+	progress("healing; winner from %s", win.Stamp.Node)
+	rm.w.setCut(island, false)
+	healed := time.Now()
+	next := healed
+	pollFor(b, 10*time.Minute, "every node serves the winner after the heal", func() bool {
+		if time.Now().After(next) { // where the stragglers are
+			var late []string
+			for i, n := range rm.nodes {
+				if !serving([]*node{n}, "site", win.Stamp) {
+					late = append(late, fmt.Sprintf("%s(r%d)", n.name, rm.regionOf[i]))
+				}
+			}
+			progress("%s after the heal, %d nodes lag: %v", time.Since(healed).Round(time.Second), len(late), late[:min(len(late), 12)])
+			next = next.Add(5 * time.Second)
+		}
+		return serving(rm.nodes, "site", win.Stamp)
+	})
+	return time.Since(healed)
+}
+
+// joinAll starts one more node and returns how long until it serves the
+// winning state of every app.
+func joinAll(b *testing.B, rm *regionMesh, ro regionOpts, apps int) time.Duration {
+	ref := rm.nodes[0]
+	start := time.Now()
+	n := rm.add(b, rm.key, ro, 0)
+	names := []string{"site"}
+	for a := range apps {
+		names = append(names, fmt.Sprintf("app%d", a))
+	}
+	pollFor(b, 10*time.Minute, "the new node serves every app", func() bool {
+		for _, app := range names {
+			want, err := ref.ledger.State(app)
+			if err != nil || !serving([]*node{n}, app, want.Stamp) {
+				return false
+			}
+		}
+		return true
+	})
+	return time.Since(start)
+}
+
+// pollFor is waitFor polling every 100 ms: reading every node's state
+// every 10 ms would take the CPU the nodes need (100 nodes: 10,000 reads
+// and decodes a second).
+func pollFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", d, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// progress tells the one running the benchmark where it is.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(strings.TrimSpace(os.Getenv(name))); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
