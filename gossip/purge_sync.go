@@ -32,7 +32,12 @@ func (m *Mesh) startPurgeSync() {
 }
 
 // sendDigest sends the ids of the statements held here to one random
-// live member, which answers with the statements missing from it.
+// live member, which answers with the statements missing from it and, if
+// the digest names statements it lacks, with its own digest, which this
+// member answers in turn. A member holding no statement sends nothing: it
+// has nothing to offer, and it hears from those that hold some. So a mesh
+// with no recent purge exchanges no digests at all (no streams across
+// regions for nothing).
 func (m *Mesh) sendDigest() {
 	var others []memberlist.Node
 	for _, n := range m.liveNodes() {
@@ -43,18 +48,26 @@ func (m *Mesh) sendDigest() {
 	if len(others) == 0 {
 		return
 	}
+	m.digestTo(&others[rand.IntN(len(others))], false)
+}
+
+// digestTo sends to the ids of the statements held here; with none held,
+// only when asking (to holds statements this member lacks).
+func (m *Mesh) digestTo(to *memberlist.Node, asking bool) {
 	m.mu.Lock()
 	have := make([]string, 0, len(m.purges))
 	for id := range m.purges {
 		have = append(have, id)
 	}
 	m.mu.Unlock()
+	if len(have) == 0 && !asking {
+		return
+	}
 	msg, err := encodePurge(purgeMessage{Digest: true, From: m.cfg.Name, Have: have})
 	if err != nil {
 		return
 	}
-	to := others[rand.IntN(len(others))]
-	if err := m.ml.SendReliable(&to, msg); err != nil {
+	if err := m.ml.SendReliable(to, msg); err != nil {
 		m.log.Debug("purge digest not sent", "to", to.Name, "err", err)
 	}
 	m.bytes.sent.Add(int64(len(msg)))
@@ -82,6 +95,12 @@ func (m *Mesh) answerDigest(from string, have []string) {
 	}
 	var msgs [][]byte
 	m.mu.Lock()
+	lacking := false
+	for id := range known {
+		if _, ok := m.purges[id]; !ok {
+			lacking = true
+		}
+	}
 	for id, st := range m.purges {
 		if known[id] {
 			continue
@@ -97,5 +116,8 @@ func (m *Mesh) answerDigest(from string, have []string) {
 			return
 		}
 		m.bytes.sent.Add(int64(len(msg)))
+	}
+	if lacking {
+		m.digestTo(to, true) // from holds statements this member lacks: ask for them
 	}
 }
