@@ -196,7 +196,14 @@ func measureCDN(all []*cdnLive, o *cdnOrigin, t tools, d time.Duration, rounds i
 					loadProto := strings.TrimSuffix(proto, "c")
 					before := o.requests.Load()
 					cpu0 := cpuSeconds(l.cmd.Process.Pid)
+					profiled := func() error { return nil }
+					if l.name == edgeName {
+						profiled = startProfile(fmt.Sprintf("cdn-%s-%s-%d", strings.ReplaceAll(tg.label, " ", "-"), proto, round), d)
+					}
 					res, err := load(t, loadProto, l.url(proto, tg.path), d)
+					if perr := profiled(); perr != nil {
+						fmt.Fprintf(os.Stderr, "bench: %v\n", perr)
+					}
 					res.server, res.row = tg.label, row{test: cdnTest, proto: proto, path: tg.path}
 					if res.requests > 0 {
 						res.cpuPerReq = (cpuSeconds(l.cmd.Process.Pid) - cpu0) / float64(res.requests) * 1e6
