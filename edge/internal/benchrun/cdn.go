@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -79,6 +80,10 @@ func cdnServers(cf *cdnFixture, t tools, varnishd string) []cdnServer {
 	return svs
 }
 
+// varnishDirs are searched for varnishd after the PATH: Debian puts it in
+// /usr/sbin, which is not on every user's PATH.
+var varnishDirs = []string{"/usr/sbin", "/usr/local/sbin"}
+
 // findVarnish looks for varnishd: in a smoke run without -need-varnish
 // its absence is a warning and the Varnish rows are skipped; otherwise
 // it is an error (make bench-tools installs it).
@@ -87,8 +92,8 @@ func findVarnish(smoke bool) (string, error) {
 	if err == nil {
 		return p, nil
 	}
-	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin"} {
-		if fileExists(dir + "/varnishd") {
+	for _, dir := range varnishDirs {
+		if fileExists(filepath.Join(dir, "varnishd")) {
 			return dir + "/varnishd", nil
 		}
 	}
