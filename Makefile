@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BENCHTIME ?= 2s
 
-.PHONY: all build run test test-short bench bench-media bench-mesh bench-smoke bench-tools bench-micro lint fmt examples media-example fuzz hardening soak clean
+.PHONY: all build run test test-short bench bench-media bench-cdn bench-mesh bench-smoke bench-tools bench-micro lint fmt examples media-example fuzz hardening soak clean
 
 all: lint test
 
@@ -47,17 +47,25 @@ bench: bench-tools
 bench-media: bench-tools
 	$(GO) run ./edge/internal/benchrun -d $(BENCH_ROW) -only-media
 
+# The cache rows alone (issue 15): cache hits of a 4 KiB object from the
+# node's origin route against nginx proxy_cache and Varnish in front of
+# the same origin, and the node's own static 4 KiB file (make bench runs
+# them after the media rows).
+bench-cdn: bench-tools
+	$(GO) run ./edge/internal/benchrun -d $(BENCH_ROW) -only-cdn
+
 # The same harness for one second a row, no targets: CI runs it so the
 # harness cannot rot.
 bench-smoke: bench-tools
 	$(GO) run ./edge/internal/benchrun -d 1s -rounds 1 -smoke
 
-# nginx, Caddy and h2load from Debian (installed when missing), bombardier
+# nginx, Caddy, h2load and Varnish from Debian (installed when missing), bombardier
 # from its module.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 bench-tools:
-	@command -v nginx >/dev/null && command -v caddy >/dev/null && command -v h2load >/dev/null || \
-		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends nginx caddy nghttp2-client; }
+	@command -v nginx >/dev/null && command -v caddy >/dev/null && command -v h2load >/dev/null && \
+		{ command -v varnishd >/dev/null || test -x /usr/sbin/varnishd; } || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends nginx caddy nghttp2-client varnish; }
 	$(GO) install github.com/codesenberg/bombardier@v1.2.6
 
 # Per-request costs (with a native Go handler as the baseline in the same

@@ -71,6 +71,9 @@ func run(d time.Duration, smoke, keep bool) error {
 	if *onlyMedia {
 		return runMedia(fx, root, tools, d, rounds)
 	}
+	if *onlyCDN {
+		return runCDN(fx, tools, d, rounds, smoke)
+	}
 	started := time.Now()
 	var chosen []server
 	for _, sv := range servers(fx, tools) {
@@ -97,7 +100,12 @@ func run(d time.Duration, smoke, keep bool) error {
 		}
 	}
 	if *mediaRows {
-		return runMedia(fx, root, tools, d, rounds)
+		if err := runMedia(fx, root, tools, d, rounds); err != nil {
+			return err
+		}
+	}
+	if *cdnRows {
+		return runCDN(fx, tools, d, rounds, smoke)
 	}
 	return nil
 }
