@@ -134,18 +134,7 @@ func BenchmarkMeshConvergence50(b *testing.B) {
 	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)},
 		tune: func(mc *memberlist.Config) {}, wrap: func(t memberlist.Transport, _ string) memberlist.Transport { return newCountTransport(t, &sent) },
 		applier: func(c *cache.Cache) gossip.Applier { return compilingApplier{c: c, engine: engine} }}
-	nodes := []*node{startMesh(b, "n00", nil, o)}
-	for i := 1; i < size; i++ {
-		nodes = append(nodes, startMesh(b, fmt.Sprintf("n%02d", i), []string{nodes[0].mesh.Addr()}, o))
-	}
-	waitFor(b, 30*time.Second, "50 members", func() bool {
-		for _, n := range nodes {
-			if n.mesh.NumMembers() != size {
-				return false
-			}
-		}
-		return true
-	})
+	nodes := startMeshOf(b, size, o)
 	b.ResetTimer()
 	for range b.N {
 		var took []time.Duration
@@ -169,4 +158,22 @@ func BenchmarkMeshConvergence50(b *testing.B) {
 	time.Sleep(10 * time.Second)
 	rate := float64(sent.Load()-before) / time.Since(t0).Seconds() / size
 	b.ReportMetric(rate, "rest-B/node/s")
+}
+
+// startMeshOf starts size nodes n00, n01, … all joined to n00, and waits
+// until every node sees every member.
+func startMeshOf(b *testing.B, size int, o meshOpts) []*node {
+	nodes := []*node{startMesh(b, "n00", nil, o)}
+	for i := 1; i < size; i++ {
+		nodes = append(nodes, startMesh(b, fmt.Sprintf("n%02d", i), []string{nodes[0].mesh.Addr()}, o))
+	}
+	waitFor(b, 60*time.Second, fmt.Sprint(size, " members"), func() bool {
+		for _, n := range nodes {
+			if n.mesh.NumMembers() != size {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes
 }

@@ -17,18 +17,7 @@ func BenchmarkPurge50(b *testing.B) {
 	key, priv := keys(b)
 	var p purges
 	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}, onPurge: p.on}
-	nodes := []*node{startMesh(b, "n00", nil, o)}
-	for i := 1; i < size; i++ {
-		nodes = append(nodes, startMesh(b, fmt.Sprintf("n%02d", i), []string{nodes[0].mesh.Addr()}, o))
-	}
-	waitFor(b, 60*time.Second, "50 members", func() bool {
-		for _, n := range nodes {
-			if n.mesh.NumMembers() != size {
-				return false
-			}
-		}
-		return true
-	})
+	nodes := startMeshOf(b, size, o)
 	b.ResetTimer()
 	for range b.N {
 		var took []time.Duration

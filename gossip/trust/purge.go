@@ -72,20 +72,5 @@ func VerifyPurge(p *PurgeStatement, trusted Keyring, now time.Time, maxAge time.
 	if age := now.Sub(p.Time); age > maxAge || age < -maxSkew {
 		return fmt.Errorf("%w: dated %s", ErrStalePurge, p.Time.Format(time.RFC3339))
 	}
-	pub, err := ParsePublicKey(p.Signer)
-	if err != nil {
-		return fmt.Errorf("%w: signer: %w", ErrBadStatement, err)
-	}
-	k, ok := trusted.lookup(pub)
-	if !ok {
-		return fmt.Errorf("%w (signer %s)", ErrUntrustedKey, p.Signer)
-	}
-	sig, err := base64.StdEncoding.DecodeString(p.Signature)
-	if err != nil || !ed25519.Verify(pub, purgeBytes(p), sig) {
-		return ErrBadSignature
-	}
-	if !k.Allows(p.App) {
-		return fmt.Errorf("%w: %s may sign %s, not %q", ErrOutOfScope, k.Name(), k.scope(), p.App)
-	}
-	return nil
+	return verifySigned(trusted, p.Signer, p.Signature, purgeBytes(p), p.App)
 }

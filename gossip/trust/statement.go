@@ -105,20 +105,27 @@ func VerifyStatement(s *Statement, trusted Keyring) error {
 	if err := checkShape(s); err != nil {
 		return err
 	}
-	pub, err := ParsePublicKey(s.Signer)
+	return verifySigned(trusted, s.Signer, s.Signature, statementBytes(s), s.App)
+}
+
+// verifySigned checks that signature, by signer, covers msg, that signer
+// is a trusted key, and that its scope covers app: the checks every signed
+// statement (deploy, rollback, removal, purge) shares.
+func verifySigned(trusted Keyring, signer, signature string, msg []byte, app string) error {
+	pub, err := ParsePublicKey(signer)
 	if err != nil {
 		return fmt.Errorf("%w: signer: %w", ErrBadStatement, err)
 	}
 	k, ok := trusted.lookup(pub)
 	if !ok {
-		return fmt.Errorf("%w (signer %s)", ErrUntrustedKey, s.Signer)
+		return fmt.Errorf("%w (signer %s)", ErrUntrustedKey, signer)
 	}
-	sig, err := base64.StdEncoding.DecodeString(s.Signature)
-	if err != nil || !ed25519.Verify(pub, statementBytes(s), sig) {
+	sig, err := base64.StdEncoding.DecodeString(signature)
+	if err != nil || !ed25519.Verify(pub, msg, sig) {
 		return ErrBadSignature
 	}
-	if !k.Allows(s.App) {
-		return fmt.Errorf("%w: %s may sign %s, not %q", ErrOutOfScope, k.Name(), k.scope(), s.App)
+	if !k.Allows(app) {
+		return fmt.Errorf("%w: %s may sign %s, not %q", ErrOutOfScope, k.Name(), k.scope(), app)
 	}
 	return nil
 }
