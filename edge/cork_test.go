@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/edge/app"
+	"github.com/edgecdn/edge/edge/httpcache"
 )
 
 // countingListener counts the write calls made on each accepted conn:
@@ -302,5 +303,52 @@ func TestCorkOverflow(t *testing.T) {
 	a.Close()
 	if data := <-got; !bytes.Equal(data, want) {
 		t.Fatalf("got %d bytes, want %d, or out of order", len(data), len(want))
+	}
+}
+
+// TestCorkedCacheHit: a cache hit of a small object leaves in one write
+// over HTTP/1.1 with TLS, as a static file does, byte-exact.
+func TestCorkedCacheHit(t *testing.T) {
+	body := patterned(4096)
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(origin.Close)
+	a, err := app.LoadApp(fstest.MapFS{"edge.toml": {Data: []byte(fmt.Sprintf(
+		"name = \"cdn\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/...\"\norigin = %q\n", origin.URL))}}, "cdn", app.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	router := NewRouter()
+	if err := router.Set([]*app.App{a}); err != nil {
+		t.Fatal(err)
+	}
+	hc, err := httpcache.New(httpcache.Config{Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, counted := corkedServer(t, NewHandler(HandlerConfig{Router: router, HTTPCache: hc, Log: slog.New(slog.DiscardHandler)}))
+	c := srv.Client()
+	for i := range 3 {
+		before := counted.writes()
+		resp, err := c.Get(srv.URL + "/obj")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("request %d: %d bytes, err %v", i, len(got), err)
+		}
+		if i > 0 { // the first is the miss, and the handshake
+			if resp.Header.Get("X-Cache") != "HIT" {
+				t.Fatalf("request %d: X-Cache %q", i, resp.Header.Get("X-Cache"))
+			}
+			if n := counted.writes() - before; n != 1 {
+				t.Fatalf("hit left in %d writes, want 1", n)
+			}
+		}
 	}
 }
