@@ -230,6 +230,19 @@ func (h *Handler) streamFetched(w http.ResponseWriter, r *http.Request, f *fetch
 // conditionals (If-None-Match → 304) and Range requests from the full
 // object. It reports false, having written nothing, if the body is lost.
 func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *httpcache.Entry, xcache, detail string) bool {
+	if detail == "hit" && e.Status == http.StatusOK && plainRequest(r) {
+		if f := hitFieldsOf(e); f.typed {
+			return h.serveHit(w, r, e, f) // cache_hit.go: the common case
+		}
+	}
+	return h.serveStored(w, r, e, xcache, detail)
+}
+
+// serveStored is serveEntry for all but plain hits; apart, so that its
+// frame is not on the stack of every hit (see logAccess).
+//
+//go:noinline
+func (h *Handler) serveStored(w http.ResponseWriter, r *http.Request, e *httpcache.Entry, xcache, detail string) bool {
 	c := h.cfg.HTTPCache
 	body, err := c.Body(e)
 	if err != nil {

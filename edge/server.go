@@ -129,7 +129,8 @@ func (s *Server) startTLS() {
 	s.secure = s.newHTTPServer()
 	s.secure.TLSConfig = s.cfg.TLS.Clone()
 	s.secure.TLSConfig.NextProtos = tcpProtos(s.cfg.TLS.NextProtos)
-	s.serve("https", func() error { return s.secure.ServeTLS(tcp, "", "") })
+	corked := corkTLS(s.secure, tcp)
+	s.serve("https", func() error { return s.secure.ServeTLS(corked, "", "") })
 
 	s.h3 = &http3.Server{
 		Handler:   s.handler,

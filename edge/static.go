@@ -44,6 +44,21 @@ func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request, rt *app.Ro
 		h.notFound(w, r, rt)
 		return
 	}
+	// A small file's response leaves in one write on HTTP/1.1 over TLS
+	// (cork.go); nothing is held once this returns, even on a panic.
+	var cc *corkConn
+	if a.Size <= corkedResponse {
+		cc = corkFor(r)
+	}
+	cc.cork()
+	defer cc.uncork()
+	h.writeFile(w, r, rt, a, p, id)
+	cc.send(w)
+}
+
+// writeFile answers a GET or HEAD of a: whole from memory when it can,
+// through http.ServeContent otherwise.
+func (h *Handler) writeFile(w http.ResponseWriter, r *http.Request, rt *app.Route, a *app.Asset, p, id string) {
 	data, inMemory, err := h.objects.Content(a)
 	if err != nil {
 		h.unreadable(w, a, p, id, err)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,7 +27,19 @@ type Entry struct {
 
 	body []byte // memory tier; nil when the body is only on disk
 	cc   Directives
+
+	// served is what the server built once to answer hits on this entry
+	// (Served, SetServed): opaque to the cache, never stored.
+	served atomic.Value
 }
+
+// Served is what SetServed kept on e, or nil.
+func (e *Entry) Served() any { return e.served.Load() }
+
+// SetServed keeps v on e for later hits: what the server derives from an
+// entry (its response header fields, say) once rather than per hit, as
+// entries never change. v must always have the same type.
+func (e *Entry) SetServed(v any) { e.served.Store(v) }
 
 // Age is the entry's current age (RFC 9111 §4.2.3).
 func (e *Entry) Age(now time.Time) time.Duration {

@@ -1,0 +1,101 @@
+package edge
+
+import (
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgecdn/edge/edge/httpcache"
+)
+
+// hitFields are the header fields of every plain hit on one cache entry,
+// built on its first hit and kept on the entry (entries never change), as
+// a static file's are built when it is loaded: a hit then copies a map
+// instead of canonicalizing, formatting and appending field by field.
+// Only Age and the Cache-Status ttl change, once a second.
+type hitFields struct {
+	fields   http.Header // the origin's fields, Via, X-Cache, Accept-Ranges, Content-Length
+	typed    bool        // has a Content-Type: nothing to sniff
+	lifetime time.Duration
+	stamp    atomic.Pointer[hitStamp] // the latest second's Age and Cache-Status
+}
+
+// hitStamp is Age and Cache-Status for one age, in whole seconds.
+type hitStamp struct {
+	age         int64
+	ageField    []string
+	statusField []string
+}
+
+// hitFieldsOf returns e's hit fields, building them on first use.
+func hitFieldsOf(e *httpcache.Entry) *hitFields {
+	if f, ok := e.Served().(*hitFields); ok {
+		return f
+	}
+	h := make(http.Header, len(e.Header)+5)
+	for k, v := range e.Header {
+		h[k] = slices.Clip(v) // an Add downstream copies rather than writes into the entry
+	}
+	delete(h, "Content-Length")
+	h["Via"] = append(slices.Clip(e.Header["Via"]), "1.1 edge")
+	h["X-Cache"] = []string{"HIT"}
+	h["Accept-Ranges"] = []string{"bytes"}
+	h["Content-Length"] = []string{strconv.FormatInt(e.Size, 10)}
+	f := &hitFields{fields: h, typed: e.Header.Get("Content-Type") != "", lifetime: e.Lifetime}
+	e.SetServed(f)
+	return f
+}
+
+// stampAt is Age and Cache-Status for e at now, formatted once a second.
+func (f *hitFields) stampAt(e *httpcache.Entry, now time.Time) *hitStamp {
+	age := e.Age(now)
+	secs := int64(age / time.Second)
+	if s := f.stamp.Load(); s != nil && s.age == secs {
+		return s
+	}
+	ttl := int64((f.lifetime - time.Duration(secs)*time.Second) / time.Second)
+	s := &hitStamp{
+		age:         secs,
+		ageField:    []string{strconv.FormatInt(secs, 10)},
+		statusField: []string{"edge; hit; ttl=" + strconv.FormatInt(ttl, 10)},
+	}
+	f.stamp.Store(s)
+	return s
+}
+
+// serveHit answers a plain GET or HEAD (plainRequest) with a fresh 200
+// entry that has a Content-Type, from its fields f. It reports false,
+// having written nothing, when the body is lost.
+func (h *Handler) serveHit(w http.ResponseWriter, r *http.Request, e *httpcache.Entry, f *hitFields) bool {
+	c := h.cfg.HTTPCache
+	body, err := c.Body(e)
+	if err != nil {
+		return false
+	}
+	if cl, ok := body.(io.Closer); ok {
+		defer cl.Close()
+	}
+	st := f.stampAt(e, c.Now())
+	hdr := w.Header()
+	for k, v := range f.fields {
+		hdr[k] = v
+	}
+	hdr["Age"] = st.ageField
+	hdr["Cache-Status"] = st.statusField
+	c.Stats().CacheBytes.Add(uint64(e.Size))
+	var cc *corkConn
+	if e.Size <= corkedResponse {
+		cc = corkFor(r)
+	}
+	cc.cork()
+	defer cc.uncork()
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = io.Copy(w, body)
+	}
+	cc.send(w)
+	return true
+}
