@@ -49,6 +49,9 @@ func installHost(vm *goja.Runtime) {
 		}
 		return vm.NewArray(list...)
 	})
+	set("fetch", func(c goja.FunctionCall) goja.Value {
+		return outboundFetch(vm, c.Argument(0).String(), c.Argument(1).String(), c.Argument(2), bytesOf(c.Argument(3)))
+	})
 	set("headerName", func(c goja.FunctionCall) goja.Value {
 		return vm.ToValue(headerName(vm, c.Argument(0)))
 	})

@@ -85,6 +85,17 @@
     *keys() { for (const [k] of this.entries()) yield k; }
     *values() { for (const [, v] of this.entries()) yield v; }
     [Symbol.iterator]() { return this.entries(); }
+    // _flatPairs is [name, value, ...], each value once per line.
+    _flatPairs() {
+      const out = [];
+      const raw = this._raw;
+      if (this._map === null) {
+        if (raw !== null) for (let i = 0; i < raw.length; i++) out.push(raw[i]);
+      } else {
+        this._map.forEach((vs, k) => { for (let i = 0; i < vs.length; i++) out.push(k, vs[i]); });
+      }
+      return out;
+    }
     // _lines renders the headers as the host takes them, "name: value\n"
     // each, leaving out those the server sets itself.
     _lines() {
@@ -318,6 +329,25 @@
     passThroughOnException() {}
   }
 
+  // fetch(input, init): an outbound request through the host (edge_v1
+  // fetch), allowed only to the route's allowed_outbound_hosts. The host
+  // answers before the call returns, so the promise is settled at once;
+  // a refused host or a failure rejects it with a TypeError.
+  function fetch(input, init) {
+    try {
+      const req = input instanceof Request && init === undefined ? input : new Request(input, init);
+      const a = host.fetch(req.method, req.url, req.headers._flatPairs(), req._body);
+      const r = new Response(a[2], { status: a[0] });
+      r.headers._map = null;
+      r.headers._raw = a[1];
+      r.url = req.url;
+      r.redirected = false;
+      return Promise.resolve(r);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
   global.__edgeListeners = 0;
   // dispatch runs the listeners for one request: head is [name, value,
   // ...] with names in lower case, hostHeader the Host header's value.
@@ -390,6 +420,7 @@
   define("console", console);
   define("addEventListener", addEventListener);
   define("FetchEvent", FetchEvent);
+  define("fetch", fetch);
   define("self", global);
   define("globalThis", global);
 })(this);
