@@ -91,12 +91,7 @@ func BenchmarkHTTPLoad(b *testing.B) {
 			if native > 0 {
 				b.ReportMetric(r.rps/native, "x-native")
 			}
-			switch {
-			case r.errors > 0 && tg.name == "js":
-				// Known: the JavaScript snapshot's page faults make requests
-				// under this load pass their deadline (docs/js.md, Speed).
-				b.ReportMetric(float64(r.errors), "failed")
-			case r.errors > 0:
+			if r.errors > 0 {
 				b.Errorf("%d requests failed", r.errors)
 			}
 		})

@@ -376,8 +376,13 @@ static void edge_store(const edge_run_args *a, edge_req *r, edge_result *res) {
 	wasmtime_instance_t inst;
 	wasmtime_store_t *store = edge_open(a, r, res, &inst);
 	if (!store) return;
-	out->instantiated_ns = edge_now_ns() - r->start_ns;
 	wasmtime_context_t *ctx = wasmtime_store_context(store);
+	// The module's plan of pages to keep private to the slot (warm.c).
+	int warm = edge_warm_begin(a->warm);
+	wasmtime_extern_t mem;
+	if (warm && !(wasmtime_instance_export_get(ctx, &inst, "memory", 6, &mem) && mem.kind == EDGE_EXTERN_MEMORY)) warm = 0;
+	if (warm & EDGE_WARM_WRITE) edge_warm_before(a->warm, wasmtime_memory_data(ctx, &mem.of.memory), wasmtime_memory_data_size(ctx, &mem.of.memory));
+	out->instantiated_ns = edge_now_ns() - r->start_ns;
 	wasmtime_extern_t fn;
 	if (!edge_entry(ctx, &inst, a->abi, &fn, out)) { wasmtime_store_delete(store); return; }
 	_Alignas(EDGE_VAL_ALIGN) uint8_t result[EDGE_VAL_ROOM]; // edge_handle's i32
@@ -387,6 +392,7 @@ static void edge_store(const edge_run_args *a, edge_req *r, edge_result *res) {
 		out->stage = EDGE_STAGE_RUN;
 		edge_take_error(out, err, trap);
 	}
+	if (warm & EDGE_WARM_LEARN_AFTER) edge_warm_after(a->warm, wasmtime_memory_data(ctx, &mem.of.memory), wasmtime_memory_data_size(ctx, &mem.of.memory));
 	wasmtime_store_delete(store);
 }
 

@@ -46,6 +46,10 @@ type cEngine struct {
 	linker *C.wasmtime_linker_t
 	// dirtyReset: pool slots are reset by their dirty pages (pagemap.c).
 	dirtyReset bool
+	// warm: modules get a plan of pages kept private to their slots
+	// (warm.c), bounded by the pool's keepResident.
+	warm         bool
+	keepResident int64
 }
 
 // cEngineConfig is what newCEngine needs to know.
@@ -70,6 +74,9 @@ type cEngineConfig struct {
 	// noDirtyReset keeps Wasmtime's default reset of pool slots (copy all
 	// kept memory back), only to measure what the dirty-page reset saves.
 	noDirtyReset bool
+	// noWarm: no module gets a plan of pages kept private to its slots
+	// (warm.c), only to measure what the plans save.
+	noWarm bool
 	// deterministic: WASI random and clocks are fixed (preinit.c), for
 	// snapshots every node derives the same.
 	deterministic bool
@@ -100,7 +107,11 @@ func newCEngine(ec cEngineConfig) (*cEngine, error) {
 		C.wasm_engine_delete(eng)
 		return nil, err
 	}
-	return &cEngine{eng: eng, linker: linker, dirtyReset: dirtyReset}, nil
+	c := &cEngine{eng: eng, linker: linker, dirtyReset: dirtyReset, keepResident: ec.keepResident}
+	// The plans work with Wasmtime's dirty-page reset, and only matter
+	// where its scan would stop short.
+	c.warm = dirtyReset && !ec.noWarm
+	return c, nil
 }
 
 // setPooling configures the pooling allocator; it reports whether slots
@@ -167,6 +178,9 @@ func (c *cEngine) incrementEpoch() { C.wasmtime_engine_increment_epoch(c.eng) }
 type cModule struct {
 	mod *C.wasmtime_module_t
 	pre *C.wasmtime_instance_pre_t
+	// warm is the module's plan of pages to keep private to its pool
+	// slots (warm.c); nil without the dirty-page reset.
+	warm *C.edge_warm
 }
 
 // compile compiles wasm bytes into a guest (see prepare).
@@ -233,7 +247,11 @@ func (c *cEngine) preinstantiate(mod *C.wasmtime_module_t) (*cModule, error) {
 		C.wasmtime_module_delete(mod)
 		return nil, errors.New(takeError(err))
 	}
-	return &cModule{mod: mod, pre: pre}, nil
+	m := &cModule{mod: mod, pre: pre}
+	if c.warm {
+		m.warm = C.edge_warm_new(C.uint64_t(c.keepResident))
+	}
+	return m, nil
 }
 
 func exportsFunc(mod *C.wasmtime_module_t, name string) bool {
@@ -267,6 +285,8 @@ func (m *cModule) exports(name string) bool { return exportsFunc(m.mod, name) }
 func (m *cModule) close() {
 	C.wasmtime_instance_pre_delete(m.pre)
 	C.wasmtime_module_delete(m.mod)
+	C.edge_warm_free(m.warm)
+	m.warm = nil
 }
 
 // tableKeepResident is how much of each slot's table is reset in place
@@ -372,6 +392,7 @@ func (c *cEngine) runArgs(m *cModule, cmd *Command, lim Limits, timeout time.Dur
 		memory:         C.int64_t(lim.Memory),
 		table_elements: C.int64_t(lim.TableElements),
 		timeout_ns:     C.uint64_t(max(timeout, 0)),
+		warm:           m.warm,
 	}
 	if len(cmd.Stdin) > 0 {
 		a.stdin_data = (*C.uint8_t)(unsafe.Pointer(&cmd.Stdin[0]))

@@ -298,6 +298,7 @@ typedef struct {
 	int64_t memory, table_elements; // the store's limits
 	uint64_t timeout_ns;            // the deadline, from the start of the run
 	uintptr_t fetcher;              // the run's outbound fetch handle (fetch.go), or 0
+	struct edge_warm *warm;         // the module's plan of pages to keep private (warm.c), or NULL
 } edge_run_args;
 
 // edge_result is one request's output, written by edge_run.
@@ -331,5 +332,15 @@ wasmtime_error_t *edge_define_deterministic(wasmtime_linker_t *linker);
 
 int edge_pool_scan_dirty(wasmtime_pooling_allocation_config_t *pool);
 int edge_pagemap_scan_supported(void);
+
+// ---- Keeping the pages requests write private to their slots (warm.c). ----
+
+typedef struct edge_warm edge_warm;
+
+edge_warm *edge_warm_new(uint64_t keep_resident);
+void edge_warm_free(edge_warm *w);
+uint32_t edge_warm_pages(edge_warm *w, uint32_t *spans, uint64_t *learnt);
+typedef struct { uint32_t first, count; } edge_span;
+int edge_warm_merge(edge_span *s, int n, int max);
 
 #endif

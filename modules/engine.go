@@ -103,7 +103,8 @@ func NewEngineWith(ec EngineConfig) (*Engine, error) {
 // engineTweaks turn off what the node always wants, only for benchmarks
 // that measure what it saves.
 type engineTweaks struct {
-	noCoW bool // copy-on-write memory images
+	noCoW  bool // copy-on-write memory images
+	noWarm bool // plans of pages kept private to slots (warm.c)
 }
 
 // newEngine is NewEngineWith with tweaks.
@@ -137,7 +138,7 @@ func newEngine(ec EngineConfig, tw engineTweaks) (*Engine, error) {
 	default:
 		return nil, fmt.Errorf("modules: opt level %q: use speed or none", ec.OptLevel)
 	}
-	c, err := newCEngine(cEngineConfig{optimize: ec.OptLevel == "speed", pooling: true, poolSize: ec.PoolSize, maxMemory: ec.MaxMemory, keepResident: ec.KeepResident, noCoW: tw.noCoW, noDirtyReset: ec.FullSlotReset})
+	c, err := newCEngine(cEngineConfig{optimize: ec.OptLevel == "speed", pooling: true, poolSize: ec.PoolSize, maxMemory: ec.MaxMemory, keepResident: ec.KeepResident, noCoW: tw.noCoW, noDirtyReset: ec.FullSlotReset, noWarm: tw.noWarm})
 	if err != nil {
 		return nil, fmt.Errorf("modules: %w", err)
 	}

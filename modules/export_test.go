@@ -4,9 +4,20 @@ package modules
 // benchmarks that measure what the images save.
 func NewEngineNoCoW() (*Engine, error) { return newEngine(EngineConfig{}, engineTweaks{noCoW: true}) }
 
+// NewEngineNoWarm is an engine whose modules get no plan of pages kept
+// private to their slots (warm.c), for tests that compare.
+func NewEngineNoWarm() (*Engine, error) { return newEngine(EngineConfig{}, engineTweaks{noWarm: true}) }
+
 // DirtyResetSafe reports whether this machine allows the dirty-page
 // reset: PAGEMAP_SCAN and no swap.
 func DirtyResetSafe() bool { return dirtyResetSafe() }
 
 // SwapInUse is swapInUse, for its test.
 var SwapInUse = swapInUse
+
+// WarmPlan reports m's plan of pages kept private to its slots (warm.c):
+// pages covered, runs, scans merged.
+func WarmPlan(m *Module) (pages, spans int, learnt uint64) { return m.c.warmPlan() }
+
+// WarmMerge is warmMerge, for its test.
+var WarmMerge = warmMerge

@@ -93,6 +93,14 @@ wasmtime_error_t *edge_epoch_expired(wasmtime_context_t *ctx, void *data, uint64
 extern const edge_host edge_deadline_fns[];
 extern const size_t edge_deadline_fns_len;
 
+// warm.c: before a guest runs, write the module's plan of pages into
+// being; after, learn the plan from what the slot holds. edge_warm_begin
+// says which of the two a run does.
+enum { EDGE_WARM_WRITE = 1, EDGE_WARM_LEARN_AFTER = 2 };
+int edge_warm_begin(edge_warm *w);
+void edge_warm_before(edge_warm *w, uint8_t *mem, size_t size);
+void edge_warm_after(edge_warm *w, uint8_t *mem, size_t size);
+
 // fetch.c: the edge ABI's outbound fetch, and freeing what it kept.
 wasm_trap_t *edge_abi_fetch(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n);
 wasm_trap_t *edge_abi_fetch_response(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n);

@@ -19,12 +19,14 @@ const helloJS = `addEventListener("fetch", (e) => {
 
 // BenchmarkRunEdgeHelloJS is the JavaScript hello per request, from the
 // node's snapshot of the engine with the script parsed and its top level
-// run, next to the C edge ABI hello in the same run. The snapshot's memory
-// (12.5 MiB) is larger than the pool's default keep-resident size (8 MiB),
-// so it also runs on engines that keep 16 MiB (reset in place: a copy per
-// request, no faults) and 64 KiB (copy-on-write faults instead). It
+// run, next to the C edge ABI hello in the same run. Its requests write
+// ~170 pages spread over the Go heap, more separate runs than Wasmtime's
+// dirty-page reset keeps, so it also runs on an engine without page
+// plans (warm.c: every request faults ~140 pages in again) and on one
+// that keeps only 64 KiB per slot resident (too little for a plan). It
 // reports, once, how long deriving the snapshot (instrument, compile for
-// init, init, rewrite) and compiling it took.
+// init, init, rewrite) and compiling it took, and per request how long
+// instantiating it took.
 //
 //	go test -run '^$' -bench RunEdgeHelloJS ./modules/
 func BenchmarkRunEdgeHelloJS(b *testing.B) {
@@ -40,13 +42,17 @@ func BenchmarkRunEdgeHelloJS(b *testing.B) {
 	run := func(b *testing.B, e *modules.Engine, m *modules.Module, want string) {
 		b.ReportAllocs()
 		faults := minorFaults()
+		var inst time.Duration
 		for b.Loop() {
 			resp, out, err := e.RunEdge(context.Background(), m, req, lim)
 			if err != nil || string(resp.Body) != want {
 				b.Fatalf("%v %v (log %q)", resp, err, out.Stderr)
 			}
+			inst += out.Instantiate
 		}
 		b.ReportMetric(float64(minorFaults()-faults)/float64(b.N), "faults/op")
+		// A fresh store and a ready instance, the plan's pages written.
+		b.ReportMetric(float64(inst.Nanoseconds())/1e3/float64(b.N), "instantiate-µs/op")
 	}
 	b.Run("c", func(b *testing.B) { run(b, e, c, "Hello, bench! (from C, edge ABI)\n") })
 
@@ -73,12 +79,18 @@ func BenchmarkRunEdgeHelloJS(b *testing.B) {
 		b.ReportMetric(derive.Seconds(), "derive-s")
 		b.ReportMetric(compile.Seconds(), "compile-s")
 	})
-	for _, keep := range []struct {
-		name  string
-		bytes int64
-	}{{"js-keep-32MiB", 32 << 20}, {"js-keep-64KiB", 64 << 10}} {
-		b.Run(keep.name, func(b *testing.B) {
-			e2, err := modules.NewEngineWith(modules.EngineConfig{KeepResident: keep.bytes})
+	engines := []struct {
+		name string
+		new  func() (*modules.Engine, error)
+	}{
+		{"js-no-plan", modules.NewEngineNoWarm},
+		{"js-keep-64KiB", func() (*modules.Engine, error) {
+			return modules.NewEngineWith(modules.EngineConfig{KeepResident: 64 << 10})
+		}},
+	}
+	for _, v := range engines {
+		b.Run(v.name, func(b *testing.B) {
+			e2, err := v.new()
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package modules_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/edgecdn/edge/modules"
 	"github.com/edgecdn/edge/modules/examples"
+	"github.com/edgecdn/edge/modules/js"
 )
 
 // watPattern is an edge ABI reactor whose init copies its environment
@@ -90,30 +92,44 @@ func TestPreinitPattern(t *testing.T) {
 // nodes): the same bytes, also for the Go guest, whose runtime reads the
 // clock and random bytes during init.
 func TestPreinitDeterministic(t *testing.T) {
-	guests := map[string][]byte{"pattern.wasm": wasm(t, watPattern)}
+	type guest struct {
+		src    []byte
+		recipe modules.Recipe
+	}
+	rc := modules.Recipe{Limits: modules.Limits{Memory: 64 << 20}}
+	guests := map[string]guest{"pattern.wasm": {wasm(t, watPattern), rc}}
 	if !testing.Short() {
 		b, err := fs.ReadFile(examples.Demo(), "hello-edge-go.wasm")
 		if err != nil {
 			t.Fatal(err)
 		}
-		guests["hello-edge-go.wasm"] = b
+		guests["hello-edge-go.wasm"] = guest{b, rc}
+		// The JavaScript engine with a script, as a js route derives it
+		// (edge/app/js.go): goja's and the Go runtime's state, the
+		// parsed script and its top level (issue 14: two nodes, one
+		// digest).
+		engine, err := js.Wasm()
+		if err != nil {
+			t.Fatal(err)
+		}
+		guests["hello.js"] = guest{engine, modules.Recipe{Init: "_initialize", Args: []string{"hello.js", "134217728"},
+			Stdin: []byte(helloJS), Env: [][2]string{{"GREETING", "Hi"}}, Limits: modules.Limits{Timeout: 10 * time.Second}}}
 	}
 	a, b := newEngine(t), newEngine(t)
-	for name, src := range guests {
+	for name, g := range guests {
 		t.Run(name, func(t *testing.T) {
-			rc := modules.Recipe{Limits: modules.Limits{Memory: 64 << 20}}
-			p1, err := a.Preinit(name, src, rc)
+			p1, err := a.Preinit(name, g.src, g.recipe)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p2, err := b.Preinit(name, src, rc)
+			p2, err := b.Preinit(name, g.src, g.recipe)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(p1.Wasm, p2.Wasm) {
 				t.Fatal("two derivations differ")
 			}
-			t.Logf("%s: %d bytes, snapshot %d bytes, derived in %v", name, len(src), len(p1.Wasm), p1.Took)
+			t.Logf("%s: %d bytes, snapshot %d bytes (sha256 %x), derived in %v", name, len(g.src), len(p1.Wasm), sha256.Sum256(p1.Wasm), p1.Took)
 		})
 	}
 }

@@ -21,6 +21,9 @@ import (
 const jsTestScript = `
 const started = "top-level ran";
 let counter = 0;
+// A script may change the globals it was given; the engine's own warm-up
+// (prelude.js) must not depend on them.
+Object.entries = undefined;
 addEventListener("fetch", (event) => {
   const req = event.request;
   const url = new URL(req.url);

@@ -73,8 +73,8 @@ func (o *OutboundSpec) setField() string {
 
 // validateOutbound checks the outbound fields of a module route.
 func (r *RouteSpec) validateOutbound() *fieldError {
-	if f := r.OutboundSpec.setField(); f != "" && r.Executor != "edge" {
-		return bad(f, "applies to edge ABI routes only (executor = \"edge\")")
+	if f := r.OutboundSpec.setField(); f != "" && r.Executor != "edge" && r.Executor != "js" {
+		return bad(f, "applies to edge ABI and JavaScript routes only (executor = \"edge\" or a script)")
 	}
 	for i, s := range r.AllowedOutboundHosts {
 		if _, err := ParseAllowedHost(s); err != nil {

@@ -7,7 +7,7 @@ import (
 )
 
 // TestOutboundConfig: allowed_outbound_hosts and its limits are accepted on
-// edge ABI routes only, each entry is scheme://host[:port] and nothing
+// edge ABI and JavaScript routes only, each entry is scheme://host[:port] and nothing
 // else, and a URL is allowed only by an exact scheme, host and port (or a
 // "*." wildcard below a name).
 func TestOutboundConfig(t *testing.T) {
@@ -23,7 +23,7 @@ func TestOutboundConfig(t *testing.T) {
 		{route(`allowed_outbound_hosts = ["https://a.example:0"]`), "bad port"},
 		{route(`max_fetches = 1000`), "max_fetches"},
 		{route(`max_fetch_size = "1GiB"`), "max_fetch_size"},
-		{strings.Replace(route(`allowed_outbound_hosts = ["https://a.example"]`), `executor = "edge"`, "", 1), "edge ABI routes only"},
+		{strings.Replace(route(`allowed_outbound_hosts = ["https://a.example"]`), `executor = "edge"`, "", 1), "edge ABI and JavaScript routes only"},
 	} {
 		if _, err := ParseConfig("edge.toml", []byte(bad.toml)); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%q: %v, want %q", bad.toml, err, bad.want)

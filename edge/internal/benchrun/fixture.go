@@ -37,7 +37,8 @@ const (
 	largeFile = "/1m.bin"
 )
 
-// benchApp is the node's app: the C hello guests and the static files.
+// benchApp is the node's app: the C hello guests, the JavaScript hello
+// (modules/examples/hello-js) and the static files.
 const benchApp = `name = "bench"
 hosts = ["*"]
 
@@ -49,6 +50,11 @@ module = "hello.wasm"
 path     = "/api/hello-edge"
 module   = "hello-edge.wasm"
 executor = "edge"
+
+[[routes]]
+path    = "/api/hello-js"
+script  = "hello-js.js"
+timeout = "5s"
 
 [[routes]]
 path   = "/..."
@@ -76,12 +82,12 @@ func newFixture(work, root string) (*fixture, error) {
 	if err := os.WriteFile(filepath.Join(fx.appDir, "edge.toml"), []byte(benchApp), 0o644); err != nil {
 		return nil, err
 	}
-	for _, m := range []string{"hello.wasm", "hello-edge.wasm"} {
-		b, err := os.ReadFile(filepath.Join(root, "modules", "examples", "demo", m))
+	for dst, src := range map[string]string{"hello.wasm": "demo/hello.wasm", "hello-edge.wasm": "demo/hello-edge.wasm", "hello-js.js": "hello-js/handler.js"} {
+		b, err := os.ReadFile(filepath.Join(root, "modules", "examples", src))
 		if err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(fx.appDir, m), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(fx.appDir, dst), b, 0o644); err != nil {
 			return nil, err
 		}
 	}

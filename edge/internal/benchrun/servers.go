@@ -28,7 +28,11 @@ const (
 	static1m   = "static 1 MiB"
 	dynWAGI    = "dynamic C hello, WAGI"
 	dynEdgeABI = "dynamic C hello, edge ABI"
+	dynJS      = "dynamic JS hello"
 )
+
+// tests are the tests in the order they run and are shown.
+var tests = []string{static4k, static1m, dynWAGI, dynEdgeABI, dynJS}
 
 // server is one peer: how to start it and which rows it runs.
 type server struct {
@@ -36,7 +40,10 @@ type server struct {
 	// start launches the server listening on port (TCP and UDP).
 	start func(port int) (*exec.Cmd, error)
 	plain bool // serves plain HTTP (the hello peer) rather than HTTPS
-	rows  []row
+	// slow: its first answer may take minutes (the node compiles the
+	// JavaScript engine's snapshot on a cold start).
+	slow bool
+	rows []row
 }
 
 const edgeName = "edge"
@@ -49,13 +56,14 @@ var staticRows = []row{
 func servers(fx *fixture, t tools) []server {
 	noH3 := []row{staticRows[0], staticRows[1], staticRows[3]}
 	all := []server{
-		{name: edgeName, start: fx.startEdge, rows: append(append([]row{}, staticRows...),
-			row{dynWAGI, "h1", "/api/hello?name=bench"}, row{dynEdgeABI, "h1", "/api/hello-edge?name=bench"})},
+		{name: edgeName, start: fx.startEdge, slow: true, rows: append(append([]row{}, staticRows...),
+			row{dynWAGI, "h1", "/api/hello?name=bench"}, row{dynEdgeABI, "h1", "/api/hello-edge?name=bench"},
+			row{dynJS, "h1", "/api/hello-js?name=bench"})},
 		{name: "go net/http + quic-go", start: fx.startGoPeer, rows: staticRows},
 		{name: "nginx", start: func(p int) (*exec.Cmd, error) { return fx.startNginx(t.nginx, p) }, rows: noH3},
 		{name: "caddy", start: func(p int) (*exec.Cmd, error) { return fx.startCaddy(t.caddy, p) }, rows: staticRows},
 		{name: "go net/http hello", start: fx.startHello, plain: true, rows: []row{
-			{dynWAGI, "h1", "/?name=bench"}, {dynEdgeABI, "h1", "/?name=bench"}}},
+			{dynWAGI, "h1", "/?name=bench"}, {dynEdgeABI, "h1", "/?name=bench"}, {dynJS, "h1", "/?name=bench"}}},
 	}
 	if baselineEdge != "" {
 		all = slices.Insert(all, 1, server{name: baselineName, start: fx.startBaseline, rows: staticRows})
@@ -94,7 +102,11 @@ func startAll(svs []server) ([]*live, error) {
 		// One request per row first: every server starts the measured
 		// runs warm (the node's object cache, nginx's open files).
 		for _, r := range sv.rows {
-			if err := waitReady(l.base+r.path, cmd); err != nil {
+			err := waitReady(l.base+r.path, cmd)
+			for try := 0; err != nil && sv.slow && try < 10 && cmd.ProcessState == nil; try++ {
+				err = waitReady(l.base+r.path, cmd) // 30 s more each
+			}
+			if err != nil {
 				return all, fmt.Errorf("%s: %w (log: %s)", sv.name, err, logTail(cmd))
 			}
 		}
@@ -113,7 +125,7 @@ func stopAll(all []*live) {
 // round), and keeps each row's median by req/s.
 func measureAll(all []*live, t tools, d time.Duration, rounds int) ([]result, error) {
 	var out []result
-	for _, test := range []string{static4k, static1m, dynWAGI, dynEdgeABI} {
+	for _, test := range tests {
 		if !selectedTest(test) {
 			continue
 		}

@@ -16,7 +16,7 @@ func printTable(w io.Writer, rows []result, d time.Duration, rounds int, took ti
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), cpuModel(), runtime.NumCPU(), runtime.Version(), rounds, d, loadAvg(), took.Round(time.Second))
 	fmt.Fprintln(w, "| test | proto | server | req/s | p50 ms | p99 ms | MB/s | edge/peer req/s | server CPU µs/req | edge/peer per CPU |")
 	fmt.Fprintln(w, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-	for _, test := range []string{static4k, static1m, dynWAGI, dynEdgeABI} {
+	for _, test := range tests {
 		for _, proto := range []string{"h1", "h2", "h3"} {
 			for _, r := range rows {
 				if r.row.test != test || r.row.proto != proto {
@@ -95,11 +95,13 @@ var targets = []target{
 	{static1m, "h2", "nginx", 0.9, false},
 	{dynWAGI, "h1", "go net/http hello", 0.6, false}, {dynWAGI, "h1", "go net/http hello", 0.75, true},
 	{dynEdgeABI, "h1", "go net/http hello", 0.6, false}, {dynEdgeABI, "h1", "go net/http hello", 0.75, true},
+	// Issue 14: the JavaScript hello.
+	{dynJS, "h1", "go net/http hello", 0.05, false}, {dynJS, "h1", "go net/http hello", 0.15, true},
 }
 
-// printTargets checks issue 13's targets against this run's ratios.
+// printTargets checks issues 13 and 14's targets against this run's ratios.
 func printTargets(w io.Writer, rows []result) {
-	fmt.Fprintln(w, "\nTargets (issue 13), ratios from this run:")
+	fmt.Fprintln(w, "\nTargets (issues 13 and 14), ratios from this run:")
 	for _, t := range targets {
 		x, ok := ratioTo(rows, row{test: t.test, proto: t.proto}, t.peer)
 		if !ok {

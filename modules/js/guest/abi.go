@@ -56,3 +56,23 @@ func readRequest() []byte {
 func respond(status int, head, body []byte) int32 {
 	return hostRespond(int32(status), bytesPtr(head), uint32(len(head)), bytesPtr(body), uint32(len(body)))
 }
+
+//go:wasmimport edge_v1 fetch
+//go:noescape
+func hostFetch(req unsafe.Pointer, n uint32) int32
+
+//go:wasmimport edge_v1 fetch_response
+//go:noescape
+func hostFetchResponse(buf unsafe.Pointer, capacity uint32) int32
+
+// fetchResult reads what the last fetch left: its answer, or the host's
+// explanation of why there is none.
+func fetchResult() []byte {
+	n := hostFetchResponse(nil, 0)
+	if n <= 0 {
+		return nil
+	}
+	buf := make([]byte, n)
+	hostFetchResponse(unsafe.Pointer(&buf[0]), uint32(n))
+	return buf
+}

@@ -42,7 +42,21 @@ func installHost(vm *goja.Runtime) {
 		return parseURL(vm, c.Argument(0).String(), c.Argument(1))
 	})
 	set("parseQuery", func(c goja.FunctionCall) goja.Value {
-		return vm.ToValue(parseQuery(c.Argument(0).String()))
+		pairs := parseQuery(c.Argument(0).String())
+		list := make([]any, len(pairs))
+		for i, p := range pairs {
+			list[i] = vm.NewArray(p[0], p[1])
+		}
+		return vm.NewArray(list...)
+	})
+	set("fetch", func(c goja.FunctionCall) goja.Value {
+		return outboundFetch(vm, c.Argument(0).String(), c.Argument(1).String(), c.Argument(2), bytesOf(c.Argument(3)))
+	})
+	set("headerName", func(c goja.FunctionCall) goja.Value {
+		return vm.ToValue(headerName(vm, c.Argument(0)))
+	})
+	set("headerValue", func(c goja.FunctionCall) goja.Value {
+		return vm.ToValue(headerValue(vm, c.Argument(0).String(), c.Argument(1)))
 	})
 	env := map[string]any{}
 	for _, kv := range os.Environ() {
@@ -110,15 +124,15 @@ func parseURL(vm *goja.Runtime, input string, base goja.Value) goja.Value {
 	if port == "80" && u.Scheme == "http" || port == "443" && u.Scheme == "https" {
 		port = ""
 	}
-	return vm.ToValue([]any{u.Scheme + ":", user, pass, strings.ToLower(u.Hostname()), port, path, search, hash})
+	return vm.NewArray(u.Scheme+":", user, pass, strings.ToLower(u.Hostname()), port, path, search, hash)
 }
 
 // parseQuery splits an application/x-www-form-urlencoded string into
-// [name, value, name, value, ...], leaving malformed escapes as they are
-// (as the URL standard does, unlike url.ParseQuery).
-func parseQuery(q string) []any {
+// name, value pairs, leaving malformed escapes as they are (as the URL
+// standard does, unlike url.ParseQuery).
+func parseQuery(q string) [][2]string {
 	q = strings.TrimPrefix(q, "?")
-	out := []any{}
+	var out [][2]string
 	for q != "" {
 		var pair string
 		pair, q, _ = strings.Cut(q, "&")
@@ -126,7 +140,7 @@ func parseQuery(q string) []any {
 			continue
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		out = append(out, formDecode(k), formDecode(v))
+		out = append(out, [2]string{formDecode(k), formDecode(v)})
 	}
 	return out
 }
@@ -163,12 +177,72 @@ func unhex(c byte) int {
 	return -1
 }
 
-// reseed gives Math.random a fresh generator for this request: the one
-// goja set up in init is in the snapshot, and would repeat its sequence
-// in every request.
-func reseed() {
-	var seed [32]byte
-	crand.Read(seed[:])
-	r := mrand.New(mrand.NewChaCha8(seed))
-	vm.SetRandSource(r.Float64)
+// requestRand is this request's Math.random generator, made on its first
+// use; nil in the snapshot, so every request starts without one.
+var requestRand func() float64
+
+// lazyRand is Math.random's source once init is done: a generator seeded
+// from the host's randomness (WASI random_get) the first time a request
+// calls Math.random. The generator goja set up in init is in the snapshot
+// and would repeat its sequence in every request; seeding every request
+// up front cost ~3 % of a hello that never calls Math.random.
+func lazyRand() float64 {
+	if requestRand == nil {
+		var seed [32]byte
+		crand.Read(seed[:])
+		requestRand = mrand.New(mrand.NewChaCha8(seed)).Float64
+	}
+	return requestRand()
+}
+
+// headerName checks a header name (an HTTP token) and returns it in lower
+// case; it throws TypeError for anything else.
+func headerName(vm *goja.Runtime, v goja.Value) string {
+	name := v.String()
+	lower := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !isTokenChar(c) {
+			panic(vm.NewTypeError("Headers: invalid header name %q", name))
+		}
+		if 'A' <= c && c <= 'Z' {
+			lower = false
+		}
+	}
+	if name == "" {
+		panic(vm.NewTypeError("Headers: invalid header name %q", name))
+	}
+	if lower {
+		return name
+	}
+	return strings.ToLower(name)
+}
+
+func isTokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// headerValue returns a header value with JavaScript's trim() applied; it
+// throws TypeError for a value holding CR, LF or NUL, which would split
+// or end the header line.
+func headerValue(vm *goja.Runtime, name string, v goja.Value) string {
+	value := strings.TrimFunc(v.String(), isJSSpace)
+	if strings.ContainsAny(value, "\r\n\x00") {
+		panic(vm.NewTypeError("Headers: invalid value for %s", name))
+	}
+	return value
+}
+
+// isJSSpace is what String.prototype.trim removes: WhiteSpace and
+// LineTerminator of ECMA-262.
+func isJSSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', ' ', 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff:
+		return true
+	}
+	return 0x2000 <= r && r <= 0x200a
 }

@@ -19,85 +19,128 @@
     return host.utf8Encode(String(v));
   }
 
-  const tokenRE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-  const badValueRE = /[\r\n\0]/;
-
+  // Headers keeps lower-case names. A request's headers arrive from the
+  // host as a flat array [name, value, ...] (names in lower case) and a
+  // new Response's as one pair; the Map is built from that only when a
+  // script looks beyond it, which most requests never do.
   class Headers {
     constructor(init) {
-      this._map = new Map(); // lower-case name -> [values]
+      this._map = null; // lower-case name -> [values], once built
+      this._raw = null; // [name, value, ...] not yet in _map
       if (init === undefined || init === null) return;
       if (init instanceof Headers) {
-        for (const [k, v] of init._map) this._map.set(k, v.slice());
+        const m = this._m();
+        init._m().forEach((v, k) => { m.set(k, v.slice()); });
       } else if (typeof init[Symbol.iterator] === "function") {
         for (const pair of init) {
           if (pair.length !== 2) throw new TypeError("Headers: each pair needs a name and a value");
           this.append(pair[0], pair[1]);
         }
       } else {
-        for (const k of Object.keys(init)) this.append(k, init[k]);
+        const keys = Object.keys(init);
+        for (let i = 0; i < keys.length; i++) this.append(keys[i], init[keys[i]]);
       }
     }
-    static _check(name, value) {
-      name = String(name);
-      if (!tokenRE.test(name)) throw new TypeError("Headers: invalid header name " + JSON.stringify(name));
-      if (value !== undefined) {
-        value = String(value).trim();
-        if (badValueRE.test(value)) throw new TypeError("Headers: invalid value for " + name);
+    _m() {
+      let m = this._map;
+      if (m === null) {
+        m = this._map = new Map();
+        const raw = this._raw;
+        if (raw !== null) {
+          this._raw = null;
+          for (let i = 0; i + 1 < raw.length; i += 2) {
+            const vs = m.get(raw[i]);
+            if (vs) vs.push(raw[i + 1]); else m.set(raw[i], [raw[i + 1]]);
+          }
+        }
       }
-      return [name.toLowerCase(), value];
+      return m;
     }
     append(name, value) {
-      const [k, v] = Headers._check(name, value);
-      const vs = this._map.get(k);
-      if (vs) vs.push(v); else this._map.set(k, [v]);
+      const k = host.headerName(name);
+      const v = host.headerValue(name, value);
+      const m = this._m();
+      const vs = m.get(k);
+      if (vs) vs.push(v); else m.set(k, [v]);
     }
     set(name, value) {
-      const [k, v] = Headers._check(name, value);
-      this._map.set(k, [v]);
+      this._m().set(host.headerName(name), [host.headerValue(name, value)]);
     }
     get(name) {
-      const vs = this._map.get(String(name).toLowerCase());
+      const vs = this._m().get(String(name).toLowerCase());
       return vs ? vs.join(", ") : null;
     }
-    getSetCookie() { return (this._map.get("set-cookie") || []).slice(); }
-    has(name) { return this._map.has(String(name).toLowerCase()); }
-    delete(name) { this._map.delete(String(name).toLowerCase()); }
+    getSetCookie() { return (this._m().get("set-cookie") || []).slice(); }
+    has(name) { return this._m().has(String(name).toLowerCase()); }
+    delete(name) { this._m().delete(String(name).toLowerCase()); }
     forEach(fn, thisArg) { for (const [k, v] of this.entries()) fn.call(thisArg, v, k, this); }
     *entries() {
-      const names = Array.from(this._map.keys()).sort();
+      const m = this._m();
+      const names = Array.from(m.keys()).sort();
       for (const k of names) {
-        if (k === "set-cookie") { for (const v of this._map.get(k)) yield [k, v]; }
-        else yield [k, this._map.get(k).join(", ")];
+        if (k === "set-cookie") { for (const v of m.get(k)) yield [k, v]; }
+        else yield [k, m.get(k).join(", ")];
       }
     }
     *keys() { for (const [k] of this.entries()) yield k; }
     *values() { for (const [, v] of this.entries()) yield v; }
     [Symbol.iterator]() { return this.entries(); }
-    _flat() {
+    // _flatPairs is [name, value, ...], each value once per line.
+    _flatPairs() {
       const out = [];
-      for (const [k, vs] of this._map) for (const v of vs) out.push(k, v);
+      const raw = this._raw;
+      if (this._map === null) {
+        if (raw !== null) for (let i = 0; i < raw.length; i++) out.push(raw[i]);
+      } else {
+        this._map.forEach((vs, k) => { for (let i = 0; i < vs.length; i++) out.push(k, vs[i]); });
+      }
+      return out;
+    }
+    // _lines renders the headers as the host takes them, "name: value\n"
+    // each, leaving out those the server sets itself.
+    _lines() {
+      let out = "";
+      const add = (v, k) => {
+        if (k === "content-length" || k === "transfer-encoding" || k === "connection") return;
+        out += k + ": " + v + "\n";
+      };
+      const raw = this._raw;
+      if (this._map === null) {
+        if (raw !== null) for (let i = 0; i + 1 < raw.length; i += 2) add(raw[i + 1], raw[i]);
+      } else {
+        this._map.forEach((vs, k) => { for (let i = 0; i < vs.length; i++) add(vs[i], k); });
+      }
       return out;
     }
   }
 
-  // Body is what Request and Response share: the body read once.
-  class Body {
-    _initBody(body) { this._body = toBuffer(body); this.bodyUsed = false; }
+  // What Request and Response share, the body read once: copied onto
+  // both prototypes rather than inherited, since a derived class's
+  // constructor (super()) cost goja a good part of each construction.
+  const bodyMethods = {
+    _initBody(body) { this._body = toBuffer(body); this.bodyUsed = false; },
     _take() {
       if (this.bodyUsed) return Promise.reject(new TypeError("Body has already been used"));
       this.bodyUsed = true;
       return Promise.resolve(this._body || new ArrayBuffer(0));
+    },
+    arrayBuffer() { return this._take(); },
+    bytes() { return this._take().then((b) => new Uint8Array(b)); },
+    text() { return this._take().then((b) => host.utf8Decode(b)); },
+    json() { return this.text().then((t) => JSON.parse(t)); },
+    get body() { return this._body; },
+  };
+  function withBody(cls) {
+    for (const k of Object.getOwnPropertyNames(bodyMethods)) {
+      const d = Object.getOwnPropertyDescriptor(bodyMethods, k);
+      d.enumerable = false;
+      Object.defineProperty(cls.prototype, k, d);
     }
-    arrayBuffer() { return this._take(); }
-    bytes() { return this._take().then((b) => new Uint8Array(b)); }
-    text() { return this._take().then((b) => host.utf8Decode(b)); }
-    json() { return this.text().then((t) => JSON.parse(t)); }
-    get body() { return this._body; }
+    return cls;
   }
 
-  class Request extends Body {
+  class Request {
     constructor(input, init) {
-      super();
       init = init || {};
       if (input instanceof Request) {
         this.method = input.method; this.url = input.url;
@@ -112,10 +155,10 @@
     }
     clone() { return new Request(this); }
   }
+  withBody(Request);
 
-  class Response extends Body {
+  class Response {
     constructor(body, init) {
-      super();
       init = init || {};
       const status = init.status === undefined ? 200 : Number(init.status);
       if (!Number.isInteger(status) || status < 200 || status > 599) {
@@ -125,11 +168,13 @@
       this.statusText = init.statusText === undefined ? "" : String(init.statusText);
       this.headers = new Headers(init.headers);
       this._initBody(body);
-      if (typeof body === "string" && !this.headers.has("content-type")) {
-        this.headers.set("content-type", "text/plain;charset=UTF-8");
-      }
-      if (body instanceof URLSearchParams && !this.headers.has("content-type")) {
-        this.headers.set("content-type", "application/x-www-form-urlencoded;charset=UTF-8");
+      let type = null;
+      if (typeof body === "string") type = "text/plain;charset=UTF-8";
+      else if (body instanceof URLSearchParams) type = "application/x-www-form-urlencoded;charset=UTF-8";
+      if (type !== null) {
+        const h = this.headers;
+        if (h._map === null && h._raw === null) h._raw = ["content-type", type];
+        else if (!h.has("content-type")) h._m().set("content-type", [type]);
       }
     }
     get ok() { return this.status >= 200 && this.status < 300; }
@@ -145,6 +190,7 @@
       return new Response(null, { status: status, headers: { location: new URL(url).href } });
     }
   }
+  withBody(Response);
 
   function formEncode(s) {
     return encodeURIComponent(s)
@@ -170,11 +216,7 @@
         this._parse(String(init));
       }
     }
-    _parse(s) {
-      const flat = host.parseQuery(s);
-      this._list = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) this._list.push([flat[i], flat[i + 1]]);
-    }
+    _parse(s) { this._list = host.parseQuery(s); }
     _update() { if (this._url) this._url._search = this._list.length ? "?" + this.toString() : ""; }
     get size() { return this._list.length; }
     append(k, v) { this._list.push([String(k), String(v)]); this._update(); }
@@ -183,7 +225,12 @@
       this._list = this._list.filter((p) => !(p[0] === k && (v === undefined || p[1] === String(v))));
       this._update();
     }
-    get(k) { k = String(k); const p = this._list.find((p) => p[0] === k); return p ? p[1] : null; }
+    get(k) {
+      k = String(k);
+      const l = this._list;
+      for (let i = 0; i < l.length; i++) if (l[i][0] === k) return l[i][1];
+      return null;
+    }
     getAll(k) { k = String(k); return this._list.filter((p) => p[0] === k).map((p) => p[1]); }
     has(k, v) { k = String(k); return this._list.some((p) => p[0] === k && (v === undefined || p[1] === String(v))); }
     set(k, v) {
@@ -205,7 +252,10 @@
   class URL {
     constructor(input, base) {
       const p = host.parseURL(String(input), base === undefined ? undefined : String(base));
-      [this.protocol, this.username, this.password, this.hostname, this.port, this.pathname, this._search, this.hash] = p;
+      // Indexed, not destructured: goja's array destructuring walks the
+      // iterator protocol, an object per element.
+      this.protocol = p[0]; this.username = p[1]; this.password = p[2]; this.hostname = p[3];
+      this.port = p[4]; this.pathname = p[5]; this._search = p[6]; this.hash = p[7];
       this._params = null;
     }
     get host() { return this.port ? this.hostname + ":" + this.port : this.hostname; }
@@ -279,26 +329,82 @@
     passThroughOnException() {}
   }
 
+  // fetch(input, init): an outbound request through the host (edge_v1
+  // fetch), allowed only to the route's allowed_outbound_hosts. The host
+  // answers before the call returns, so the promise is settled at once;
+  // a refused host or a failure rejects it with a TypeError.
+  function fetch(input, init) {
+    try {
+      const req = input instanceof Request && init === undefined ? input : new Request(input, init);
+      const a = host.fetch(req.method, req.url, req.headers._flatPairs(), req._body);
+      const r = new Response(a[2], { status: a[0] });
+      r.headers._map = null;
+      r.headers._raw = a[1];
+      r.url = req.url;
+      r.redirected = false;
+      return Promise.resolve(r);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
   global.__edgeListeners = 0;
-  global.__edgeDispatch = function (method, uri, head, body) {
+  // dispatch runs the listeners for one request: head is [name, value,
+  // ...] with names in lower case, hostHeader the Host header's value.
+  function dispatch(method, uri, hostHeader, head, body) {
     const headers = new Headers();
-    for (let i = 0; i + 1 < head.length; i += 2) headers._map.has(head[i].toLowerCase()) ? headers._map.get(head[i].toLowerCase()).push(head[i + 1]) : headers._map.set(head[i].toLowerCase(), [head[i + 1]]);
+    headers._raw = head;
     const req = Object.create(Request.prototype);
     req.method = method;
-    req.url = "http://" + (headers.get("host") || "localhost") + uri;
+    req.url = "http://" + (hostHeader || "localhost") + uri;
     req.headers = headers;
     req._initBody(body.byteLength ? body : null);
     const ev = new FetchEvent(req);
-    for (const fn of listeners) {
-      fn.call(global, ev);
-      if (ev._responded) break;
-    }
+    for (let i = 0; i < listeners.length && !ev._responded; i++) listeners[i].call(global, ev);
     if (!ev._responded) throw new Error("no fetch listener called event.respondWith");
     return ev._response;
+  }
+  global.__edgeDispatch = dispatch;
+
+  // __edgeWarm runs the request path once, in init, with a listener of its
+  // own in place of the script's: goja builds most builtins (prototypes
+  // and their methods) on first use, and what it builds here is in the
+  // snapshot instead of being built again by every request. The script's
+  // listeners are put back and see nothing of it.
+  global.__edgeWarm = function () {
+    const saved = listeners.splice(0, listeners.length);
+    listeners.push((e) => {
+      const u = new URL(e.request.url);
+      const q = u.searchParams;
+      q.get("q"); q.getAll("r"); q.has("s"); q.set("t", "1"); q.append("u", "2"); q.delete("u"); q.sort();
+      String(u); u.pathname; u.host; u.origin; u.search; u.hash; q.toString(); [...q]; q.forEach(() => {});
+      new URL("../x?y=1#z", "https://user:pw@example.com:8443/a/b").href;
+      const rh = e.request.headers;
+      rh.get("host"); rh.has("x"); [...rh]; [...rh.keys()]; [...rh.values()];
+      const h = new Headers({ "x-a": "1" });
+      h.append("x-b", "2"); h.set("x-c", "3"); h.delete("x-c"); h.forEach(() => {}); h.getSetCookie();
+      new Headers([["x-d", "4"]]); new Headers(h);
+      new TextDecoder().decode(new TextEncoder().encode("caf\u00e9"));
+      JSON.parse(JSON.stringify({ a: [1, "b", null, true], c: { d: 1.5 } }));
+      Response.json({ a: 1 }, { status: 201 }).headers.get("content-type");
+      Response.redirect("http://localhost/", 302).ok;
+      new Response(new Uint8Array(1)).clone(); new Response(null, { status: 204 });
+      new Request("http://localhost/r", { method: "post", headers: { a: "b" }, body: "x" }).clone().json().catch(() => {});
+      "A b ".toLowerCase().toUpperCase().trim().split(" ").map((x) => x + 1).filter(Boolean).join(",");
+      [3, 1, 2].sort().indexOf(2); Object.keys({ a: 1 }); Object.entries({ a: 1 }); Array.from([1]);
+      (async () => { await null; })();
+      e.respondWith(e.request.text().then((t) => new Response("hello " + t, { status: 200, headers: { "x-h": "v" } })));
+    });
+    try {
+      return dispatch("POST", "/warm?q=1&r=a+b&s=%20", "localhost", ["host", "localhost", "content-type", "text/plain", "set-cookie", "a=b"], host.utf8Encode("body"));
+    } finally {
+      listeners.length = 0;
+      for (const fn of saved) listeners.push(fn);
+    }
   };
   global.__edgeFinish = function (r) {
     if (!(r instanceof Response)) throw new TypeError("respondWith needs a Response (or a Promise of one), got " + (r === null ? "null" : typeof r));
-    return [r.status, r.headers._flat(), r._body];
+    return [r.status, r.headers._lines(), r._body];
   };
 
   const envObj = {};
@@ -314,6 +420,7 @@
   define("console", console);
   define("addEventListener", addEventListener);
   define("FetchEvent", FetchEvent);
+  define("fetch", fetch);
   define("self", global);
   define("globalThis", global);
 })(this);

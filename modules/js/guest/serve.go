@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -21,31 +22,22 @@ func edgeHandle() int32 {
 // the Response.
 func serve() {
 	inRequest = true
-	reseed()
 	raw := readRequest()
-	method, uri, head, body, ok := parseRequest(raw)
+	method, uri, host, head, body, ok := parseRequest(raw)
 	if !ok {
 		logLine("js: malformed request from the host")
 		respond(400, nil, nil)
 		return
 	}
-	v, err := dispatch(goja.Undefined(), vm.ToValue(method), vm.ToValue(uri), vm.ToValue(head), vm.ToValue(vm.NewArrayBuffer(body)))
+	v, err := dispatch(goja.Undefined(), vm.ToValue(method), vm.ToValue(uri), vm.ToValue(host), vm.NewArray(head...), vm.ToValue(vm.NewArrayBuffer(body)))
 	if err != nil {
 		scriptError("fetch handler threw", err)
 		return
 	}
-	if p, ok := v.Export().(*goja.Promise); ok {
-		switch p.State() {
-		case goja.PromiseStatePending:
-			logLine("js: the promise passed to respondWith never settled (there are no timers or I/O to wait for)")
-			respond(500, nil, nil)
-			return
-		case goja.PromiseStateRejected:
-			logLine("js: the promise passed to respondWith was rejected: " + describe(p.Result()))
-			respond(500, nil, nil)
-			return
-		}
-		v = p.Result()
+	if v, err = settled(v); err != nil {
+		logLine("js: " + err.Error())
+		respond(500, nil, nil)
+		return
 	}
 	out, err := finish(goja.Undefined(), v)
 	if err != nil {
@@ -55,25 +47,34 @@ func serve() {
 	send(out)
 }
 
-// send passes [status, [name, value, ...], body] to the host.
-func send(out goja.Value) {
-	parts := out.ToObject(vm)
-	status := int(parts.Get("0").ToInteger())
-	var head []byte
-	hv := parts.Get("1").ToObject(vm)
-	n := int(hv.Get("length").ToInteger())
-	for i := 0; i+1 < n; i += 2 {
-		name, value := hv.Get(fmt.Sprint(i)).String(), hv.Get(fmt.Sprint(i+1)).String()
-		switch strings.ToLower(name) {
-		case "content-length", "transfer-encoding", "connection":
-			continue // the server's own; the host would refuse the response
-		}
-		head = append(head, name...)
-		head = append(head, ": "...)
-		head = append(head, value...)
-		head = append(head, '\n')
+// settled is what respondWith was given, or the value of the promise it
+// was given once the jobs have run; an error if that promise is pending
+// or rejected.
+func settled(v goja.Value) (goja.Value, error) {
+	p, ok := v.Export().(*goja.Promise)
+	if !ok {
+		return v, nil
 	}
-	body := bytesOf(parts.Get("2"))
+	switch p.State() {
+	case goja.PromiseStatePending:
+		return nil, errors.New("the promise passed to respondWith never settled (there are no timers or I/O to wait for)")
+	case goja.PromiseStateRejected:
+		return nil, errors.New("the promise passed to respondWith was rejected: " + describe(p.Result()))
+	}
+	return p.Result(), nil
+}
+
+// encode turns [status, "name: value\n" lines, body] into what the host
+// takes.
+func encode(out goja.Value) (status int, head, body []byte) {
+	parts := out.ToObject(vm)
+	status = int(parts.Get("0").ToInteger())
+	return status, []byte(parts.Get("1").String()), bytesOf(parts.Get("2"))
+}
+
+// send passes [status, "name: value\n" lines, body] to the host.
+func send(out goja.Value) {
+	status, head, body := encode(out)
 	switch rc := respond(status, head, body); rc {
 	case 0:
 	case -4:
@@ -105,8 +106,9 @@ func describe(v goja.Value) string {
 }
 
 // parseRequest splits the host's request text (docs/edge-abi.md) into
-// method, URI, [name, value, ...] and body.
-func parseRequest(b []byte) (method, uri string, head []any, body []byte, ok bool) {
+// method, URI, the Host header's value, [name, value, ...] with names in
+// lower case, and body.
+func parseRequest(b []byte) (method, uri, host string, head []any, body []byte, ok bool) {
 	line, rest, ok := cutLine(b)
 	if !ok {
 		return
@@ -115,7 +117,6 @@ func parseRequest(b []byte) (method, uri string, head []any, body []byte, ok boo
 	if !ok {
 		return
 	}
-	head = []any{}
 	for {
 		line, rest, ok = cutLine(rest)
 		if !ok {
@@ -126,11 +127,15 @@ func parseRequest(b []byte) (method, uri string, head []any, body []byte, ok boo
 		}
 		name, value, found := strings.Cut(string(line), ":")
 		if !found {
-			return "", "", nil, nil, false
+			return "", "", "", nil, nil, false
 		}
-		head = append(head, name, strings.TrimLeft(value, " \t"))
+		name, value = strings.ToLower(name), strings.TrimLeft(value, " \t")
+		if name == "host" && host == "" {
+			host = value
+		}
+		head = append(head, name, value)
 	}
-	return method, uri, head, rest, true
+	return method, uri, host, head, rest, true
 }
 
 func cutLine(b []byte) (line, rest []byte, ok bool) {
