@@ -172,15 +172,29 @@ type peerInfo struct{ name, addr, region string }
 // by the fan-out first (it passed the state on once it had the blobs),
 // then those of this node's region, then the others; each group shuffled
 // to spread the load, the origin first within its group (it surely has
-// the blobs).
+// the blobs). The holder and the origin are listed even if memberlist
+// holds them dead, at the endpoint they last advertised: after a long
+// partition each side holds the other's members dead for a while after
+// the heal, and the state that crossed it can only be fetched from them.
 func (m *Mesh) peersFor(origin, holder string) []peerInfo {
 	var ps []peerInfo
+	listed := map[string]bool{}
 	for _, n := range m.liveNodes() {
 		meta := decodeMeta(n.Meta)
 		if n.Name == m.cfg.Name || meta.Peer == "" {
 			continue
 		}
+		listed[n.Name] = true
 		ps = append(ps, peerInfo{name: n.Name, addr: meta.Peer, region: meta.Region})
+	}
+	for _, name := range []string{holder, origin} {
+		if name == "" || name == m.cfg.Name || listed[name] {
+			continue
+		}
+		if p, ok := m.lastPeer(name); ok {
+			listed[name] = true
+			ps = append(ps, p)
+		}
 	}
 	rand.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
 	rank := func(p peerInfo) int {

@@ -1,6 +1,7 @@
 package gossip_test
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"fmt"
 	"log"
@@ -46,6 +47,10 @@ type regionOpts struct {
 	// wanPreset uses memberlist's WAN preset instead of timings derived
 	// from the WAN's slowest round trip.
 	wanPreset bool
+	// tune, if set, adjusts memberlist's configuration after the rest;
+	// rejoin, if set, is Config.RejoinInterval (default: the node's 5s).
+	tune   func(*memberlist.Config)
+	rejoin time.Duration
 }
 
 // opts are the meshOpts of a node of region r on rm's WAN.
@@ -55,13 +60,16 @@ func (rm *regionMesh) opts(key []byte, ro regionOpts, r int) meshOpts {
 		rtt = 0
 	}
 	return meshOpts{key: key, trusted: []ed25519.PublicKey{rm.priv.Public().(ed25519.PublicKey)}, maxRTT: rtt, wanTimings: ro.wanPreset,
-		region: fmt.Sprintf("r%d", r), peerDial: rm.w.peerDialer(r), rejoin: 5 * time.Second, // the node's default
+		region: fmt.Sprintf("r%d", r), peerDial: rm.w.peerDialer(r), rejoin: cmp.Or(ro.rejoin, 5*time.Second), // the node's default
 		tune: func(mc *memberlist.Config) {
 			if ro.isolate {
 				mc.PushPullInterval = 0
 				mc.DisableTcpPings = true
 			}
 			mc.Logger = log.New(suspicions{rm.suspected}, "", 0)
+			if ro.tune != nil {
+				ro.tune(mc)
+			}
 		},
 		wrap: func(t memberlist.Transport, addr string) memberlist.Transport {
 			rm.w.place(addr, r)

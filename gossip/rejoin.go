@@ -1,6 +1,10 @@
 package gossip
 
-import "time"
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // firstJoinWait is the first pause before the first join is tried again:
 // nodes started together find the seed's listener within a fraction of a
@@ -68,9 +72,38 @@ func (m *Mesh) rejoin() {
 		return
 	}
 	addrs = append(addrs, m.cfg.Join...)
-	if n, err := m.ml.Join(addrs); n > 0 {
-		m.log.Debug("rejoined", "contacted", n, "members", m.ml.NumMembers(), "err", err)
+	if n := m.joinAll(addrs); n > 0 {
+		m.log.Debug("rejoined", "contacted", n, "members", m.ml.NumMembers())
 	}
+}
+
+// rejoinParallel is how many addresses are rejoined at once.
+const rejoinParallel = 8
+
+// joinAll joins each of addrs, rejoinParallel at a time, and returns how
+// many answered. memberlist's Join contacts them one after the other: a
+// region back from a partition has each of its members rejoin every
+// member of the others, and one by one across 40-250 ms links that is a
+// round of seconds per member rather than per link.
+func (m *Mesh) joinAll(addrs []string) int {
+	var ok atomic.Int64
+	sem := make(chan struct{}, rejoinParallel)
+	var wg sync.WaitGroup
+	for _, a := range addrs {
+		if m.stopped() {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if n, _ := m.ml.Join([]string{a}); n > 0 {
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return int(ok.Load())
 }
 
 // Bytes reports the user-message and state-exchange bytes sent and

@@ -88,8 +88,12 @@ type fanout struct {
 	hints map[string]hint
 	// pending are the regions each app's first-hand state has not reached.
 	pending map[string]*pending
-	// region is every member's region, as its metadata said.
+	// region is every member's region, as its metadata said; peer its
+	// peer endpoint: both outlive memberlist's view of the member, so a
+	// state's holder is fetched from, and a cut-off region retried, at
+	// the addresses they last had, whether memberlist holds them dead.
 	region map[string]string
+	peer   map[string]string
 	// recent are the states this node spread lately (first-hand, or passed
 	// on in its region), per app: a member that joins within recentFor
 	// gets them, as it may have joined after the fan-out listed members.
@@ -152,6 +156,7 @@ type pending struct {
 
 func (f *fanout) init() {
 	f.hints, f.pending, f.region, f.recent = map[string]hint{}, map[string]*pending{}, map[string]string{}, map[string]recentState{}
+	f.peer = map[string]string{}
 }
 
 // CrossRegionSends is how many states this node sent to members of other
@@ -409,10 +414,21 @@ func (m *Mesh) lastSeenIn(region string) []memberlist.Node {
 	return out
 }
 
-// placeMember records a member's region.
+// placeMember records a member's region and peer endpoint.
 func (m *Mesh) placeMember(n *memberlist.Node) {
-	r := decodeMeta(n.Meta).Region
+	meta := decodeMeta(n.Meta)
 	m.fan.mu.Lock()
-	m.fan.region[n.Name] = r
+	m.fan.region[n.Name] = meta.Region
+	if meta.Peer != "" {
+		m.fan.peer[n.Name] = meta.Peer
+	}
 	m.fan.mu.Unlock()
+}
+
+// lastPeer is the peer endpoint name last advertised, alive or not.
+func (m *Mesh) lastPeer(name string) (peerInfo, bool) {
+	m.fan.mu.Lock()
+	defer m.fan.mu.Unlock()
+	addr, ok := m.fan.peer[name]
+	return peerInfo{name: name, addr: addr, region: m.fan.region[name]}, ok && addr != ""
 }
