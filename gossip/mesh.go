@@ -137,6 +137,8 @@ type Mesh struct {
 	// purges keeps the purge statements seen (purge.go).
 	purges purgeLog
 	fan    fanout // the regional fan-out of states (relay.go)
+	// lanWarned: the LAN-timings-across-regions warning was logged.
+	lanWarned sync.Once
 }
 
 // Refused is how many gossiped states this node refused since start.
