@@ -86,6 +86,7 @@ func (rm *regionMesh) opts(key []byte, ro regionOpts, r int) meshOpts {
 // add starts one more node in region r, joining that region's first node
 // (or the mesh's first).
 func (rm *regionMesh) add(t testing.TB, key []byte, ro regionOpts, r int) *node {
+	t.Helper()
 	var join []string
 	for i, n := range rm.nodes {
 		if ro.isolate { // no push/pull to spread members: meet each one at the join
@@ -95,22 +96,66 @@ func (rm *regionMesh) add(t testing.TB, key []byte, ro regionOpts, r int) *node 
 			break
 		}
 	}
-	n := startMesh(t, fmt.Sprintf("n%03d", len(rm.nodes)), join, rm.opts(key, ro, r))
-	rm.w.place(n.mesh.PeerAddr(), r)
+	n, err := rm.open(t, fmt.Sprintf("n%03d", len(rm.nodes)), join, key, ro, r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rm.nodes = append(rm.nodes, n)
 	rm.regionOf = append(rm.regionOf, r)
 	return n
 }
+
+// open starts a node of region r on rm's WAN, joining join.
+func (rm *regionMesh) open(t testing.TB, name string, join []string, key []byte, ro regionOpts, r int) (*node, error) {
+	n, err := openMesh(t, name, join, rm.opts(key, ro, r))
+	if err != nil {
+		return nil, err
+	}
+	rm.w.place(n.mesh.PeerAddr(), r)
+	return n, nil
+}
+
+// formParallel is how many nodes start at once when a mesh forms: each
+// start waits on its join's round trips and on bbolt's syncs, not on CPU.
+const formParallel = 16
 
 func startRegionMeshWith(t testing.TB, regions, perRegion int, ro regionOpts) *regionMesh {
 	t.Helper()
 	w := newWAN(regions, 0.01)
 	key, priv := keys(t)
 	rm := &regionMesh{w: w, priv: priv, key: key, dead: new(atomic.Int64), suspected: new(atomic.Int64), regions: regions, perRegion: perRegion}
-	for i := range regions * perRegion {
+	total := regions * perRegion
+	seeds := min(regions, total)
+	if ro.isolate { // every node joins every one before it: one after the other
+		seeds = total
+	}
+	for i := range seeds {
 		rm.add(t, key, ro, i%regions)
 	}
-	t.Cleanup(func() { stopAll(rm.nodes) })
+	// The others start formParallel at a time, each joining its region's
+	// seed: a mesh of 200 forms in the time of a few joins, not 200.
+	rest := make([]*node, total-seeds)
+	errs := make([]error, len(rest))
+	sem := make(chan struct{}, formParallel)
+	var wg sync.WaitGroup
+	for k := range rest {
+		i := seeds + k
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			rest[k], errs[k] = rm.open(t, fmt.Sprintf("n%03d", i), []string{rm.nodes[i%regions].mesh.Addr()}, key, ro, i%regions)
+		}()
+	}
+	wg.Wait()
+	for k, n := range rest {
+		if errs[k] != nil {
+			t.Fatal(errs[k])
+		}
+		rm.nodes = append(rm.nodes, n)
+		rm.regionOf = append(rm.regionOf, (seeds+k)%regions)
+	}
+	t.Cleanup(func() { stopAll(rm.nodes) }) // before each node's own, one by one
 	pollFor(t, 10*time.Minute, "every member sees every member", func() bool {
 		for _, n := range rm.nodes {
 			if n.mesh.NumMembers() != len(rm.nodes) {

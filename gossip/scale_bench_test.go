@@ -17,21 +17,24 @@ import (
 // BenchmarkMeshScale measures the region-aware mesh on a simulated WAN:
 // EDGE_MESH_NODES in-process nodes (default 50) in 5 regions (2 ms round
 // trips within a region, 40-250 ms between, 1 % packet loss between),
-// memberlist timings derived from the slowest round trip (Config.MaxRTT:
-// probe every 2 s, 1 s timeout), real timers, not scaled. Deploys are
+// memberlist's WAN preset (EDGE_MESH_TIMINGS=rtt: timings derived from
+// the slowest round trip, Config.MaxRTT), real timers, not scaled; the
+// mesh forms 16 nodes at a time, each joining its region's first node. Deploys are
 // static pages (no modules to compile) applied straight into each node's
 // cache, so that 200 nodes fit 2 shared cores. It reports:
 //
 //   - formed-s: until every node sees every other;
 //   - heap-KiB/node: Go heap in use after forming, per node;
-//   - rest-B/node/s: memberlist bytes a node sends per second at rest;
+//   - rest-B/node/s: memberlist bytes a node sends per second at rest,
+//     over EDGE_MESH_REST seconds (default 20; 600 for a 10-minute soak);
 //   - p50-ms, p99-ms: ten deploys from changing nodes, each until every
 //     node serves it (p99 of ten is the slowest);
 //   - deploy-B/node/s: memberlist bytes per node per second meanwhile;
 //   - cross-streams/deploy: streams opened across region boundaries per
 //     deploy (push/pull and pings included);
-//   - suspicions/h, false-dead: probes unanswered (per hour, mesh-wide)
-//     and members declared dead, no node being down;
+//   - suspicions/h, false-dead: probes unanswered (per hour, mesh-wide,
+//     from the rest through the deploys) and members declared dead from
+//     the start until the cut, no node being down;
 //   - heal-ms: one region cut off for EDGE_MESH_CUT (default 60s), a
 //     deploy on each side, then from the heal until every node serves the
 //     winner;
@@ -72,7 +75,7 @@ func BenchmarkMeshScale(b *testing.B) {
 	time.Sleep(2 * time.Second)
 	suspect0, tRest := rm.suspected.Load(), time.Now()
 	s0 := sent.Load()
-	time.Sleep(20 * time.Second)
+	time.Sleep(time.Duration(envInt("EDGE_MESH_REST", 20)) * time.Second)
 	rest := float64(sent.Load()-s0) / time.Since(tRest).Seconds() / float64(size)
 
 	b.ResetTimer()
