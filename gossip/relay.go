@@ -174,6 +174,22 @@ func (m *Mesh) note(rec Record, via string, pass bool) {
 	m.fan.hints[rec.App] = hint{stamp: rec.Stamp, via: via, pass: pass}
 }
 
+// adoptHolder takes holder as the member to fetch rec's blobs from, and
+// the duty to pass it on, when rec is the best state known here but came
+// with no holder (a push/pull, which names none): the relay message that
+// follows it then still counts.
+func (m *Mesh) adoptHolder(rec Record, holder string, pass bool) {
+	m.fan.mu.Lock()
+	h, ok := m.fan.hints[rec.App]
+	if ok && h.stamp == rec.Stamp && h.via != "" {
+		m.fan.mu.Unlock()
+		return
+	}
+	m.fan.hints[rec.App] = hint{stamp: rec.Stamp, via: holder, pass: pass || (ok && h.stamp == rec.Stamp && h.pass)}
+	m.fan.mu.Unlock()
+	m.kick(rec.App)
+}
+
 // holder is the member named as holding the blobs of rec, if any.
 func (m *Mesh) holder(rec Record) string {
 	m.fan.mu.Lock()
