@@ -156,13 +156,19 @@ func startRegionMeshWith(t testing.TB, regions, perRegion int, ro regionOpts) *r
 		rm.regionOf = append(rm.regionOf, (seeds+k)%regions)
 	}
 	t.Cleanup(func() { stopAll(rm.nodes) }) // before each node's own, one by one
+	formed, next := time.Now(), time.Now().Add(30*time.Second)
 	pollFor(t, 10*time.Minute, "every member sees every member", func() bool {
+		short, least := 0, len(rm.nodes)
 		for _, n := range rm.nodes {
-			if n.mesh.NumMembers() != len(rm.nodes) {
-				return false
+			if k := n.mesh.NumMembers(); k != len(rm.nodes) {
+				short, least = short+1, min(least, k)
 			}
 		}
-		return true
+		if short > 0 && time.Now().After(next) { // a large mesh forming slowly: say where
+			progress("forming for %s: %d nodes see fewer than %d members, the fewest %d", time.Since(formed).Round(time.Second), short, len(rm.nodes), least)
+			next = next.Add(15 * time.Second)
+		}
+		return short == 0
 	})
 	return rm
 }
