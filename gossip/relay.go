@@ -441,7 +441,8 @@ func (m *Mesh) placeMember(n *memberlist.Node) {
 	m.fan.mu.Unlock()
 }
 
-// lastPeer is the peer endpoint name last advertised, alive or not.
+// lastPeer is the peer endpoint the member name last advertised, whether
+// memberlist holds it alive or not.
 func (m *Mesh) lastPeer(name string) (peerInfo, bool) {
 	m.fan.mu.Lock()
 	defer m.fan.mu.Unlock()

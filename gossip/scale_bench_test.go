@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgecdn/edge/gossip/state"
+	"github.com/hashicorp/memberlist"
 )
 
 // BenchmarkMeshScale measures the region-aware mesh on a simulated WAN:
@@ -40,6 +41,10 @@ import (
 //     winner;
 //   - join-ms: a new node joining, until it serves every app.
 //
+// EDGE_MESH_SLOW=f multiplies memberlist's timers by f (a loaded machine);
+// EDGE_MESH_DEPLOYS (default 10) and EDGE_MESH_CUT (seconds, default 60)
+// shorten a run.
+//
 // Run: EDGE_MESH_NODES=200 go test ./gossip -run - -bench MeshScale -benchtime 1x -timeout 60m
 func BenchmarkMeshScale(b *testing.B) {
 	size := envInt("EDGE_MESH_NODES", 50)
@@ -49,6 +54,18 @@ func BenchmarkMeshScale(b *testing.B) {
 	// EDGE_MESH_TIMINGS=rtt: timings derived from the slowest round trip
 	// (Config.MaxRTT); otherwise memberlist's WAN preset (Config.WAN).
 	ro := regionOpts{sent: &sent, wanPreset: os.Getenv("EDGE_MESH_TIMINGS") != "rtt"}
+	if f := time.Duration(envInt("EDGE_MESH_SLOW", 1)); f > 1 {
+		// memberlist's timers × f, for a machine too loaded to run the
+		// nodes on real ones: each node then gets f times the slack
+		progress("memberlist's timers scaled × %d", f)
+		ro.tune = func(mc *memberlist.Config) {
+			mc.ProbeInterval *= f
+			mc.ProbeTimeout *= f
+			mc.GossipInterval *= f
+			mc.PushPullInterval *= f
+			mc.TCPTimeout *= f
+		}
+	}
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
