@@ -28,6 +28,9 @@ func shortDeaths(mc *memberlist.Config) {
 // knew, and they fetch its blobs from it (or the relay that named itself
 // the holder) whatever memberlist thinks of it.
 func TestLongCutHeals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 9-node mesh on a simulated WAN with real timers: about 30 s")
+	}
 	rm := startRegionMeshWith(t, 3, 3, regionOpts{isolate: true, wanPreset: true, tune: shortDeaths, rejoin: time.Hour})
 	base := deploy(t, rm.nodes[0], rm.priv, "site", "base")
 	waitFor(t, time.Minute, "the base deploy everywhere", func() bool { return serving(rm.nodes, "site", base.Stamp) })
