@@ -58,6 +58,7 @@ func (m *Mesh) forget(name string) {
 	delete(m.goneAt, name)
 	m.fan.mu.Lock()
 	delete(m.fan.region, name)
+	delete(m.fan.peer, name)
 	m.fan.mu.Unlock()
 }
 

@@ -174,6 +174,7 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 	delete(e.goneAt, n.Name)
 	e.mu.Unlock()
 	e.log.Info("member joined", "member", n.Name, "addr", n.Address())
+	(*Mesh)(e).warnTimings(decodeMeta(n.Meta).Region)
 	// a newcomer may lack states spread just before the others knew it:
 	// greet sends it those of the last recentFor; push/pull at join
 	// covers the rest from the node it contacted.

@@ -155,11 +155,19 @@ func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size i
 	return nil
 }
 
+// peerDialTimeout bounds opening a connection to a peer endpoint.
+const peerDialTimeout = 5 * time.Second
+
 // newPeerClient is the HTTP client a mesh talks to its peers with, over
 // the peer channel's TLS. Each Mesh has its own, so that meshes in one
 // process (tests, benchmarks) share no connections, and Stop closes its
 // idle ones.
 func newPeerClient(pt *peerTLS, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+	if dial == nil {
+		// a member that is gone does not hold a fetch for the whole
+		// FetchTimeout: the next peer is tried
+		dial = (&net.Dialer{Timeout: peerDialTimeout}).DialContext
+	}
 	return &http.Client{Transport: &http.Transport{
 		TLSClientConfig: pt.client(), MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second, DialContext: dial,
 	}}
@@ -170,31 +178,54 @@ type peerInfo struct{ name, addr, region string }
 
 // peersFor lists the other members with a peer endpoint: the holder named
 // by the fan-out first (it passed the state on once it had the blobs),
-// then those of this node's region, then the others; each group shuffled
-// to spread the load, the origin first within its group (it surely has
-// the blobs).
+// then the origin (it surely has them), then those of this node's region,
+// then those of the origin's region (they had the state first), then the
+// others; each group shuffled to spread the load. A state learned from a
+// push/pull names no holder, and after a partition heals nobody in this
+// node's region (or the others) may have it yet: each member tried that
+// lacks a blob costs a handshake and a round trip, and walking a
+// 200-node mesh's lacking members one by one took tens of seconds. The
+// holder and the origin are listed even if memberlist holds them dead,
+// at the endpoint they last advertised: after a long partition each side
+// holds the other's members dead for a while after the heal, and the
+// state that crossed it can only be fetched from them.
 func (m *Mesh) peersFor(origin, holder string) []peerInfo {
 	var ps []peerInfo
+	listed := map[string]bool{}
 	for _, n := range m.liveNodes() {
 		meta := decodeMeta(n.Meta)
 		if n.Name == m.cfg.Name || meta.Peer == "" {
 			continue
 		}
+		listed[n.Name] = true
 		ps = append(ps, peerInfo{name: n.Name, addr: meta.Peer, region: meta.Region})
+	}
+	originRegion := ""
+	for _, name := range []string{holder, origin} {
+		if name == "" || name == m.cfg.Name || listed[name] {
+			continue
+		}
+		if p, ok := m.lastPeer(name); ok {
+			listed[name] = true
+			ps = append(ps, p)
+		}
+	}
+	if p, ok := m.lastPeer(origin); ok {
+		originRegion = p.region
 	}
 	rand.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
 	rank := func(p peerInfo) int {
-		if p.name == holder {
-			return -1
+		switch {
+		case p.name == holder:
+			return 0
+		case p.name == origin:
+			return 1
+		case p.region == m.cfg.Region:
+			return 2
+		case p.region == originRegion:
+			return 3
 		}
-		r := 0
-		if p.region != m.cfg.Region {
-			r += 2
-		}
-		if p.name != origin {
-			r++
-		}
-		return r
+		return 4
 	}
 	sort.SliceStable(ps, func(i, j int) bool { return rank(ps[i]) < rank(ps[j]) })
 	return ps

@@ -137,6 +137,8 @@ type Mesh struct {
 	// purges keeps the purge statements seen (purge.go).
 	purges purgeLog
 	fan    fanout // the regional fan-out of states (relay.go)
+	// lanWarned: the LAN-timings-across-regions warning was logged.
+	lanWarned sync.Once
 }
 
 // Refused is how many gossiped states this node refused since start.
@@ -386,6 +388,9 @@ func (m *Mesh) receive(rec Record, via, holder string, pass bool) {
 	cur := m.best[rec.App]
 	m.mu.Unlock()
 	if cur != nil && !cur.Stamp.Less(rec.Stamp) {
+		if cur.Stamp == rec.Stamp && holder != "" {
+			m.adoptHolder(rec, holder, pass)
+		}
 		return
 	}
 	if err := m.verify(rec, cur); err != nil {
@@ -411,6 +416,7 @@ func (m *Mesh) receive(rec Record, via, holder string, pass bool) {
 	}
 	m.best[rec.App] = rec
 	m.mu.Unlock()
+	m.log.Debug("state received", "app", rec.App, "gen", rec.Stamp.Gen, "origin", rec.Stamp.Node, "via", via, "holder", holder, "pass", pass)
 	m.note(rec, holder, pass)
 	m.kick(rec.App)
 }

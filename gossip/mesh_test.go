@@ -131,15 +131,26 @@ type meshOpts struct {
 
 func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 	t.Helper()
-	store, err := cache.Open(filepath.Join(t.TempDir(), "edge.db"), cache.Options{Log: quiet})
+	n, err := openMesh(t, name, join, o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return n
+}
+
+// openMesh is startMesh returning its error: it may run on goroutines
+// other than the test's (forming a large mesh in parallel).
+func openMesh(t testing.TB, name string, join []string, o meshOpts) (*node, error) {
+	store, err := cache.Open(filepath.Join(t.TempDir(), "edge.db"), cache.Options{Log: quiet})
+	if err != nil {
+		return nil, err
 	}
 	clock := state.NewClock(nil)
 	ledger := &state.Ledger{Cache: store, Node: name, Clock: clock.Now}
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, BindPort: o.port})
 	if err != nil {
-		t.Fatal(err)
+		store.Close()
+		return nil, err
 	}
 	port := nt.GetAutoBindPort()
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -183,15 +194,17 @@ func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
 			mc.BindPort, mc.AdvertisePort = port, port
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
+	if err == nil {
+		err = m.Start()
 	}
-	if err := m.Start(); err != nil {
-		t.Fatal(err)
+	if err != nil {
+		_ = nt.Shutdown()
+		store.Close()
+		return nil, err
 	}
 	n := &node{name: name, store: store, ledger: ledger, mesh: m}
 	t.Cleanup(func() { n.stop() })
-	return n
+	return n, nil
 }
 
 func (n *node) stop() {

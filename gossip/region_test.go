@@ -1,6 +1,7 @@
 package gossip_test
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"fmt"
 	"log"
@@ -46,6 +47,10 @@ type regionOpts struct {
 	// wanPreset uses memberlist's WAN preset instead of timings derived
 	// from the WAN's slowest round trip.
 	wanPreset bool
+	// tune, if set, adjusts memberlist's configuration after the rest;
+	// rejoin, if set, is Config.RejoinInterval (default: the node's 5s).
+	tune   func(*memberlist.Config)
+	rejoin time.Duration
 }
 
 // opts are the meshOpts of a node of region r on rm's WAN.
@@ -55,13 +60,16 @@ func (rm *regionMesh) opts(key []byte, ro regionOpts, r int) meshOpts {
 		rtt = 0
 	}
 	return meshOpts{key: key, trusted: []ed25519.PublicKey{rm.priv.Public().(ed25519.PublicKey)}, maxRTT: rtt, wanTimings: ro.wanPreset,
-		region: fmt.Sprintf("r%d", r), peerDial: rm.w.peerDialer(r), rejoin: 5 * time.Second, // the node's default
+		region: fmt.Sprintf("r%d", r), peerDial: rm.w.peerDialer(r), rejoin: cmp.Or(ro.rejoin, 5*time.Second), // the node's default
 		tune: func(mc *memberlist.Config) {
 			if ro.isolate {
 				mc.PushPullInterval = 0
 				mc.DisableTcpPings = true
 			}
 			mc.Logger = log.New(suspicions{rm.suspected}, "", 0)
+			if ro.tune != nil {
+				ro.tune(mc)
+			}
 		},
 		wrap: func(t memberlist.Transport, addr string) memberlist.Transport {
 			rm.w.place(addr, r)
@@ -78,6 +86,7 @@ func (rm *regionMesh) opts(key []byte, ro regionOpts, r int) meshOpts {
 // add starts one more node in region r, joining that region's first node
 // (or the mesh's first).
 func (rm *regionMesh) add(t testing.TB, key []byte, ro regionOpts, r int) *node {
+	t.Helper()
 	var join []string
 	for i, n := range rm.nodes {
 		if ro.isolate { // no push/pull to spread members: meet each one at the join
@@ -87,29 +96,79 @@ func (rm *regionMesh) add(t testing.TB, key []byte, ro regionOpts, r int) *node 
 			break
 		}
 	}
-	n := startMesh(t, fmt.Sprintf("n%03d", len(rm.nodes)), join, rm.opts(key, ro, r))
-	rm.w.place(n.mesh.PeerAddr(), r)
+	n, err := rm.open(t, fmt.Sprintf("n%03d", len(rm.nodes)), join, key, ro, r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rm.nodes = append(rm.nodes, n)
 	rm.regionOf = append(rm.regionOf, r)
 	return n
 }
+
+// open starts a node of region r on rm's WAN, joining join.
+func (rm *regionMesh) open(t testing.TB, name string, join []string, key []byte, ro regionOpts, r int) (*node, error) {
+	n, err := openMesh(t, name, join, rm.opts(key, ro, r))
+	if err != nil {
+		return nil, err
+	}
+	rm.w.place(n.mesh.PeerAddr(), r)
+	return n, nil
+}
+
+// formParallel is how many nodes start at once when a mesh forms: each
+// start waits on its join's round trips and on bbolt's syncs, not on CPU.
+const formParallel = 16
 
 func startRegionMeshWith(t testing.TB, regions, perRegion int, ro regionOpts) *regionMesh {
 	t.Helper()
 	w := newWAN(regions, 0.01)
 	key, priv := keys(t)
 	rm := &regionMesh{w: w, priv: priv, key: key, dead: new(atomic.Int64), suspected: new(atomic.Int64), regions: regions, perRegion: perRegion}
-	for i := range regions * perRegion {
+	total := regions * perRegion
+	seeds := min(regions, total)
+	if ro.isolate { // every node joins every one before it: one after the other
+		seeds = total
+	}
+	for i := range seeds {
 		rm.add(t, key, ro, i%regions)
 	}
-	t.Cleanup(func() { stopAll(rm.nodes) })
+	// The others start formParallel at a time, each joining its region's
+	// seed: a mesh of 200 forms in the time of a few joins, not 200.
+	rest := make([]*node, total-seeds)
+	errs := make([]error, len(rest))
+	sem := make(chan struct{}, formParallel)
+	var wg sync.WaitGroup
+	for k := range rest {
+		i := seeds + k
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			rest[k], errs[k] = rm.open(t, fmt.Sprintf("n%03d", i), []string{rm.nodes[i%regions].mesh.Addr()}, key, ro, i%regions)
+		}()
+	}
+	wg.Wait()
+	for k, n := range rest {
+		if errs[k] != nil {
+			t.Fatal(errs[k])
+		}
+		rm.nodes = append(rm.nodes, n)
+		rm.regionOf = append(rm.regionOf, (seeds+k)%regions)
+	}
+	t.Cleanup(func() { stopAll(rm.nodes) }) // before each node's own, one by one
+	formed, next := time.Now(), time.Now().Add(30*time.Second)
 	pollFor(t, 10*time.Minute, "every member sees every member", func() bool {
+		short, least := 0, len(rm.nodes)
 		for _, n := range rm.nodes {
-			if n.mesh.NumMembers() != len(rm.nodes) {
-				return false
+			if k := n.mesh.NumMembers(); k != len(rm.nodes) {
+				short, least = short+1, min(least, k)
 			}
 		}
-		return true
+		if short > 0 && time.Now().After(next) { // a large mesh forming slowly: say where
+			progress("forming for %s: %d nodes see fewer than %d members, the fewest %d", time.Since(formed).Round(time.Second), short, len(rm.nodes), least)
+			next = next.Add(15 * time.Second)
+		}
+		return short == 0
 	})
 	return rm
 }

@@ -88,8 +88,12 @@ type fanout struct {
 	hints map[string]hint
 	// pending are the regions each app's first-hand state has not reached.
 	pending map[string]*pending
-	// region is every member's region, as its metadata said.
+	// region is every member's region, as its metadata said; peer its
+	// peer endpoint: both outlive memberlist's view of the member, so a
+	// state's holder is fetched from, and a cut-off region retried, at
+	// the addresses they last had, whether memberlist holds them dead.
 	region map[string]string
+	peer   map[string]string
 	// recent are the states this node spread lately (first-hand, or passed
 	// on in its region), per app: a member that joins within recentFor
 	// gets them, as it may have joined after the fan-out listed members.
@@ -152,6 +156,7 @@ type pending struct {
 
 func (f *fanout) init() {
 	f.hints, f.pending, f.region, f.recent = map[string]hint{}, map[string]*pending{}, map[string]string{}, map[string]recentState{}
+	f.peer = map[string]string{}
 }
 
 // CrossRegionSends is how many states this node sent to members of other
@@ -167,6 +172,22 @@ func (m *Mesh) note(rec Record, via string, pass bool) {
 		return
 	}
 	m.fan.hints[rec.App] = hint{stamp: rec.Stamp, via: via, pass: pass}
+}
+
+// adoptHolder takes holder as the member to fetch rec's blobs from, and
+// the duty to pass it on, when rec is the best state known here but came
+// with no holder (a push/pull, which names none): the relay message that
+// follows it then still counts.
+func (m *Mesh) adoptHolder(rec Record, holder string, pass bool) {
+	m.fan.mu.Lock()
+	h, ok := m.fan.hints[rec.App]
+	if ok && h.stamp == rec.Stamp && h.via != "" {
+		m.fan.mu.Unlock()
+		return
+	}
+	m.fan.hints[rec.App] = hint{stamp: rec.Stamp, via: holder, pass: pass || (ok && h.stamp == rec.Stamp && h.pass)}
+	m.fan.mu.Unlock()
+	m.kick(rec.App)
 }
 
 // holder is the member named as holding the blobs of rec, if any.
@@ -409,10 +430,22 @@ func (m *Mesh) lastSeenIn(region string) []memberlist.Node {
 	return out
 }
 
-// placeMember records a member's region.
+// placeMember records a member's region and peer endpoint.
 func (m *Mesh) placeMember(n *memberlist.Node) {
-	r := decodeMeta(n.Meta).Region
+	meta := decodeMeta(n.Meta)
 	m.fan.mu.Lock()
-	m.fan.region[n.Name] = r
+	m.fan.region[n.Name] = meta.Region
+	if meta.Peer != "" {
+		m.fan.peer[n.Name] = meta.Peer
+	}
 	m.fan.mu.Unlock()
+}
+
+// lastPeer is the peer endpoint the member name last advertised, whether
+// memberlist holds it alive or not.
+func (m *Mesh) lastPeer(name string) (peerInfo, bool) {
+	m.fan.mu.Lock()
+	defer m.fan.mu.Unlock()
+	addr, ok := m.fan.peer[name]
+	return peerInfo{name: name, addr: addr, region: m.fan.region[name]}, ok && addr != ""
 }

@@ -43,3 +43,16 @@ func rttTimings(rtt time.Duration) *memberlist.Config {
 	mc.TCPTimeout = max(10*time.Second, 40*rtt)
 	return mc
 }
+
+// warnTimings logs, once, that a member of another region joined while
+// this node runs memberlist's LAN timings: their 500 ms probe timeout
+// declares alive members behind 250 ms links dead.
+func (m *Mesh) warnTimings(region string) {
+	if m.cfg.WAN || m.cfg.MaxRTT > 0 || region == m.cfg.Region {
+		return
+	}
+	m.lanWarned.Do(func() {
+		m.log.Warn("a member of another region joined, on LAN timings: start every node with --gossip-wan, or alive members behind slow links are declared dead",
+			"region", m.cfg.Region, "member_region", region)
+	})
+}

@@ -238,17 +238,22 @@ func (c *delayConn) Write(b []byte) (int, error) {
 
 // deathCounter is a log handler counting the members a node declared
 // dead: under a simulated WAN with no node stopped, each is a false
-// suspicion that went all the way.
+// suspicion that went all the way. EDGE_MESH_WARN=1 prints every warning;
+// EDGE_MESH_TRACE=a|b prints every line whose message contains a or b.
 type deathCounter struct {
 	slog.Handler
-	dead *atomic.Int64
+	dead  *atomic.Int64
+	attrs []slog.Attr
 }
 
 func (h deathCounter) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h deathCounter) Handle(_ context.Context, r slog.Record) error {
-	if r.Level >= slog.LevelWarn && os.Getenv("EDGE_MESH_WARN") != "" {
+	if h.printed(r) {
 		var b strings.Builder
+		for _, a := range h.attrs {
+			fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		}
 		r.Attrs(func(a slog.Attr) bool { fmt.Fprintf(&b, " %s=%v", a.Key, a.Value); return true })
 		fmt.Fprintf(os.Stderr, "%s %s%s\n", r.Time.Format("15:04:05.000"), r.Message, b.String())
 	}
@@ -264,8 +269,25 @@ func (h deathCounter) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
-func (h deathCounter) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h deathCounter) WithGroup(string) slog.Handler      { return h }
+var meshTrace = strings.Split(os.Getenv("EDGE_MESH_TRACE"), "|")
+
+func (h deathCounter) printed(r slog.Record) bool {
+	if r.Level >= slog.LevelWarn && os.Getenv("EDGE_MESH_WARN") != "" {
+		return true
+	}
+	for _, s := range meshTrace {
+		if s != "" && strings.Contains(r.Message, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h deathCounter) WithAttrs(as []slog.Attr) slog.Handler {
+	h.attrs = append(slices.Clip(h.attrs), as...)
+	return h
+}
+func (h deathCounter) WithGroup(string) slog.Handler { return h }
 
 // BenchmarkMeshWAN: EDGE_MESH_NODES in-process nodes (default 50) spread
 // over 5 regions of a simulated WAN (2 ms round trips within a region,

@@ -67,6 +67,7 @@ type serveConfig struct {
 	// ACME: see tls_wiring.go.
 	acmeSettings
 	artifactShareSettings
+	gossipTimingSettings
 
 	configPath string // the --config file, re-read on SIGHUP
 	levelFlag  bool   // --log-level was given: SIGHUP leaves the level alone
@@ -120,7 +121,7 @@ func (l *listFlag) Set(v string) error {
 }
 
 // configKeys lists the config file's keys, for --help.
-const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, app_share, max_output, max_queue, queue_wait, artifact_budget, object_cache, trust_keys, keep_versions, max_bundle, max_body_memory, http_cache_memory, http_cache_disk, node_name, region, gossip_wan, gossip, join, gossip_keys, peer, drain_timeout, " + acmeConfigKeys
+const configKeys = "data, http, https, admin, token, apps, log_level, log_format, access_log, max_in_flight, app_share, max_output, max_queue, queue_wait, artifact_budget, object_cache, trust_keys, keep_versions, max_bundle, max_body_memory, http_cache_memory, http_cache_disk, node_name, region, gossip_wan, gossip_max_rtt, gossip, join, gossip_keys, peer, drain_timeout, " + acmeConfigKeys
 
 // serveFlags defines every flag of `edge serve` on the matching field of
 // cfg, with the field's current value (default or config file) as default.
@@ -157,6 +158,7 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.DurationVar(&cfg.GossipRetention, "gossip-retention", cfg.GossipRetention, "how long removals (tombstones) are gossiped and departed members remembered; longer than any partition the mesh must heal from (0: 168h)")
 	acmeFlags(fs, &cfg.acmeSettings)
 	artifactShareFlags(fs, &cfg.artifactShareSettings)
+	gossipTimingFlags(fs, &cfg.gossipTimingSettings)
 	httpCacheFlags(fs, cfg)
 }
 

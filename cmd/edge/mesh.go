@@ -100,6 +100,9 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 	if cfg.GossipRetention < 0 {
 		return fmt.Errorf("--gossip-retention %s: a duration of 0 (the default, 168h) or more", cfg.GossipRetention)
 	}
+	if err := cfg.gossipTimingSettings.check(); err != nil {
+		return err
+	}
 	nodeKey, err := loadOrCreateNodeKey(cfg.Data)
 	if err != nil {
 		return err
@@ -109,7 +112,7 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 		public = srv.HTTPSAddr()
 	}
 	m, err := gossip.New(gossip.Config{
-		Name: nodeName(cfg), Region: cfg.Region, WAN: cfg.GossipWAN, Bind: bind, Join: cfg.Join, Keys: keys, Peer: cfg.Peer,
+		Name: nodeName(cfg), Region: cfg.Region, WAN: cfg.GossipWAN, MaxRTT: cfg.GossipMaxRTT, Bind: bind, Join: cfg.Join, Keys: keys, Peer: cfg.Peer,
 		Meta: gossip.Meta{
 			Region: cfg.Region, Arch: runtime.GOOS + "/" + runtime.GOARCH, Engine: hex.EncodeToString(fp[:8]),
 			Public: public, Software: version,
