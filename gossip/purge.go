@@ -28,6 +28,9 @@ type purgeMessage struct {
 	Digest bool     `json:"digest,omitempty"`
 	From   string   `json:"from,omitempty"`
 	Have   []string `json:"have,omitempty"`
+	// Gap: From saw this member alive again after a long absence
+	// (purge_gap.go).
+	Gap *gapNotice `json:"gap,omitempty"`
 }
 
 // purgeMemory is how long a statement is kept (its id remembered, the
@@ -78,6 +81,10 @@ func (m *Mesh) receivePurge(msg []byte) error {
 	}
 	if pm.Digest {
 		m.answerDigest(pm.From, pm.Have)
+		return nil
+	}
+	if pm.Gap != nil {
+		m.receiveGap(pm.From, pm.Gap)
 		return nil
 	}
 	st := pm.Statement
