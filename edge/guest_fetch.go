@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -108,7 +109,7 @@ func (f *guestFetcher) allowed(u *url.URL) error {
 // do sends req, following redirects of a GET or HEAD to allowed hosts
 // only; it reports whether it followed any.
 func (f *guestFetcher) do(req *http.Request) (*http.Response, bool, error) {
-	t := f.h.guests.get()
+	t := f.h.guests.get(f.o)
 	for hop := 0; ; hop++ {
 		resp, err := t.RoundTrip(req)
 		if err != nil {
@@ -154,6 +155,8 @@ func fetchError(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", modules.ErrFetchRefused, err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%w: the request's deadline passed (%w)", modules.ErrFetchFailed, err)
+	case errors.As(err, new(*tls.CertificateVerificationError)):
+		return fmt.Errorf("%w: the server's TLS certificate is not trusted (a route's origin_ca adds roots): %w", modules.ErrFetchFailed, err)
 	}
 	return fmt.Errorf("%w: %w", modules.ErrFetchFailed, err)
 }
