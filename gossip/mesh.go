@@ -72,8 +72,8 @@ type Config struct {
 	PeerDial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// OnPurge, if set, applies a purge statement another member published
 	// (PublishPurge), checked against Trusted for app; called once per
-	// statement.
-	OnPurge func(app string, body []byte)
+	// statement, with the time it was signed (for the purge latency).
+	OnPurge func(app string, body []byte, issued time.Time)
 	// OnPurgeGap, if set, is called when this member may have missed
 	// purges since the time given (purge_gap.go).
 	OnPurgeGap func(since time.Time)

@@ -185,7 +185,7 @@ func openMesh(t testing.TB, name string, join []string, o meshOpts) (*node, erro
 		FetchTimeout: o.fetchTimeout, WAN: o.wanTimings, CertFiles: o.certFiles,
 		Meta: gossip.Meta{Region: o.region, Engine: o.engine}, NodeKey: o.nodeKey,
 		MaxRTT: o.maxRTT, PeerDial: o.peerDial,
-		OnPurge: func(_ string, body []byte) {
+		OnPurge: func(_ string, body []byte, _ time.Time) {
 			if o.onPurge != nil {
 				o.onPurge(name, body)
 			}

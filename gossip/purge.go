@@ -104,7 +104,7 @@ func (m *Mesh) receivePurge(msg []byte) error {
 		return nil
 	}
 	if m.cfg.OnPurge != nil {
-		m.cfg.OnPurge(st.App, st.Purge)
+		m.cfg.OnPurge(st.App, st.Purge, st.Time)
 	}
 	if !pm.CatchUp && m.queue != nil && len(msg) <= maxBroadcast {
 		m.queue.QueueBroadcast(&purgeBroadcast{msg: msg})

@@ -63,7 +63,7 @@ func (w *meshWiring) purgeGap(log *slog.Logger) func(since time.Time) {
 // applyPurge applies a purge another member published (the mesh has
 // checked its signature and scope), to app's objects only, in the
 // background.
-func (w *meshWiring) applyPurge(app string, body []byte) {
+func (w *meshWiring) applyPurge(app string, body []byte, issued time.Time) {
 	if w.httpCache == nil {
 		return
 	}
@@ -75,7 +75,7 @@ func (w *meshWiring) applyPurge(app string, body []byte) {
 	if err != nil {
 		return
 	}
-	p.Only = edge.PurgeScope(w.router, app)
+	p.Only, p.Issued = edge.PurgeScope(w.router, app), issued
 	go w.httpCache.Purge(p) // off memberlist's delivery goroutine: a hard purge writes to disk
 }
 
