@@ -143,7 +143,8 @@ func (m *Mesh) checkGap(now time.Time) {
 	}
 	if joined {
 		m.log.Info("purges in sync with the mesh", "members", len(others)+1)
-		m.digestTo(&others[rand.IntN(len(others))], true) // ask at once for what was missed
+		ask := nearest(others, m.cfg.Region)
+		m.digestTo(&ask[rand.IntN(len(ask))], true) // ask at once for what was missed
 	}
 	for i := range notices {
 		m.sendGapNotice(&notices[i], up, lost[i])
@@ -192,4 +193,20 @@ func (m *Mesh) gapEnded(since time.Time, why string) {
 	if m.cfg.OnPurgeGap != nil {
 		m.cfg.OnPurgeGap(since)
 	}
+}
+
+// nearest is the members of region among nodes, or all of them if none
+// is: a catch-up question stays inside the region when it can (the
+// statements reach every region alike), sparing streams across regions.
+func nearest(nodes []memberlist.Node, region string) []memberlist.Node {
+	var same []memberlist.Node
+	for _, n := range nodes {
+		if decodeMeta(n.Meta).Region == region {
+			same = append(same, n)
+		}
+	}
+	if len(same) == 0 {
+		return nodes
+	}
+	return same
 }
