@@ -79,11 +79,12 @@ func (o *OutboundSpec) setField() string {
 }
 
 // outboundCA reports whether origin_ca is set as the extra roots of an
-// edge ABI route's fetches: the one origin field such a route may set.
+// edge ABI or JavaScript route's fetches: the one origin field such a
+// route may set.
 func (r *RouteSpec) outboundCA() bool {
 	o := r.OriginSpec
 	o.OriginCA = ""
-	return r.OriginCA != "" && o.setField() == "" && r.Executor == "edge" && len(r.AllowedOutboundHosts) > 0
+	return r.OriginCA != "" && o.setField() == "" && (r.Executor == "edge" || r.Executor == "js") && len(r.AllowedOutboundHosts) > 0
 }
 
 // validateOutbound checks the outbound fields of a module route.
