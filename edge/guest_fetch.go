@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -108,7 +109,7 @@ func (f *guestFetcher) allowed(u *url.URL) error {
 // do sends req, following redirects of a GET or HEAD to allowed hosts
 // only; it reports whether it followed any.
 func (f *guestFetcher) do(req *http.Request) (*http.Response, bool, error) {
-	t := f.h.guests.get()
+	t := f.h.guests.get(f.o)
 	for hop := 0; ; hop++ {
 		resp, err := t.RoundTrip(req)
 		if err != nil {
@@ -154,6 +155,8 @@ func fetchError(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", modules.ErrFetchRefused, err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%w: the request's deadline passed (%w)", modules.ErrFetchFailed, err)
+	case errors.As(err, new(*tls.CertificateVerificationError)):
+		return fmt.Errorf("%w: the server's TLS certificate is not trusted (a route's origin_ca adds roots): %w", modules.ErrFetchFailed, err)
 	}
 	return fmt.Errorf("%w: %w", modules.ErrFetchFailed, err)
 }
@@ -197,10 +200,21 @@ func (f *guestFetcher) cached(ctx context.Context, c *httpcache.Cache, req *http
 	key := guestCacheKey(f.app, req.URL)
 	for attempt := 0; ; attempt++ {
 		e := c.Lookup(key, req.Header)
-		if e != nil && e.Fresh(c.Now()) {
+		now := c.Now()
+		if e != nil && e.Fresh(now) {
 			if resp, err := f.fromEntry(c, e, "HIT"); err == nil || !errors.Is(err, errEntryLost) {
 				if err == nil {
 					c.Stats().Hits.Add(1)
+				}
+				return resp, err
+			}
+			continue
+		}
+		if e != nil && e.StaleWhileRevalidate(now) {
+			if resp, err := f.fromEntry(c, e, "STALE"); err == nil || !errors.Is(err, errEntryLost) {
+				if err == nil {
+					c.Stats().Stale.Add(1)
+					f.revalidateLater(c, req, key, e)
 				}
 				return resp, err
 			}
@@ -219,6 +233,29 @@ func (f *guestFetcher) cached(ctx context.Context, c *httpcache.Cache, req *http
 		}
 		return f.fill(ctx, c, req, key, e)
 	}
+}
+
+// guestRevalidation bounds a background revalidation: no guest waits
+// for it, so the run's deadline does not end it.
+const guestRevalidation = time.Minute
+
+// revalidateLater starts one background revalidation of e (inside
+// stale-while-revalidate, or soft-purged), unless a fetch of its key is
+// already under way; the guest has its stale answer meanwhile.
+func (f *guestFetcher) revalidateLater(c *httpcache.Cache, req *http.Request, key string, e *httpcache.Entry) {
+	leader, _, finish := c.Join(key)
+	if !leader {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), guestRevalidation)
+	r := req.Clone(ctx)
+	go func() {
+		defer finish()
+		defer cancel()
+		if _, err := f.fill(ctx, c, r, key, e); err != nil {
+			f.h.log.Warn("guest fetch: background revalidation failed", "app", f.app, "url", r.URL.Redacted(), "err", err)
+		}
+	}()
 }
 
 // errEntryLost: a cached body could not be read; the entry is gone.
@@ -251,7 +288,6 @@ func (f *guestFetcher) fill(ctx context.Context, c *httpcache.Cache, req *http.R
 	removeHopByHop(hdr)
 	hc := &httpcache.Response{Status: resp.StatusCode, Header: hdr, Requested: requested, Received: c.Now()}
 	if resp.StatusCode == http.StatusNotModified && stale != nil && !redirected {
-		c.Stats().Revalidated.Add(1)
 		return f.fromEntry(c, c.Revalidated(stale, hc, epoch), "HIT")
 	}
 	out, err := f.read(resp)

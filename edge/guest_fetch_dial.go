@@ -10,48 +10,56 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/edgecdn/edge/edge/app"
 )
 
 // errForbiddenAddress is the cause of a guest fetch refused at the dial:
 // the name resolved only to addresses a guest may not reach by name.
 var errForbiddenAddress = errors.New("forbidden address")
 
-// guestTransport is the one http.Transport every guest fetch uses (its
-// connections pooled across requests and apps), built on first use, with
-// a dialer that never connects a name to a loopback, private, link-local
-// or otherwise internal address.
+// guestTransport keeps the http.Transports guest fetches use (their
+// connections pooled across requests and apps): one with the system's
+// roots, and one per route origin_ca (extra roots), built on first use,
+// each with a dialer that never connects a name to a loopback, private,
+// link-local or otherwise internal address.
 type guestTransport struct {
 	mu sync.Mutex
-	t  *http.Transport
+	m  map[string]*http.Transport // by app.Outbound.CAKey
 }
 
-func (g *guestTransport) get() *http.Transport {
+func (g *guestTransport) get(o *app.Outbound) *http.Transport {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.t == nil {
-		d := &guardedDialer{d: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}, resolver: net.DefaultResolver}
-		g.t = &http.Transport{
-			Proxy:                  nil, // never a proxy from the environment
-			DialContext:            d.DialContext,
-			ForceAttemptHTTP2:      true,
-			MaxIdleConns:           256,
-			MaxIdleConnsPerHost:    32,
-			IdleConnTimeout:        90 * time.Second,
-			TLSHandshakeTimeout:    10 * time.Second,
-			ExpectContinueTimeout:  time.Second,
-			MaxResponseHeaderBytes: 64 << 10,
-			DisableCompression:     true, // the guest gets the bytes the origin sent
-			TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
-		}
+	if t := g.m[o.CAKey]; t != nil {
+		return t
 	}
-	return g.t
+	if g.m == nil {
+		g.m = map[string]*http.Transport{}
+	}
+	d := &guardedDialer{d: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}, resolver: net.DefaultResolver}
+	t := &http.Transport{
+		Proxy:                  nil, // never a proxy from the environment
+		DialContext:            d.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           256,
+		MaxIdleConnsPerHost:    32,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+		DisableCompression:     true, // the guest gets the bytes the origin sent
+		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.Roots},
+	}
+	g.m[o.CAKey] = t
+	return t
 }
 
 func (g *guestTransport) close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.t != nil {
-		g.t.CloseIdleConnections()
+	for _, t := range g.m {
+		t.CloseIdleConnections()
 	}
 }
 

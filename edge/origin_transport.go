@@ -89,6 +89,9 @@ var untrustedForwarding = []string{
 	"X-Forwarded-Server", "X-Forwarded-Scheme", "X-Forwarded-Prefix", "X-Forwarded-Ssl", "X-Original-Url",
 	"X-Rewrite-Url", "X-Original-Host", "X-Host", "X-Http-Method-Override", "X-Http-Method",
 	"X-Method-Override", "X-Real-Ip", "Front-End-Https", "Via-Original",
+	"X-Http-Host-Override", "X-Forwarded-Path", "X-Forwarded-Uri", "X-Original-Path", "X-Envoy-Original-Path",
+	"X-Override-Url", "X-Proxy-Url", "X-Custom-Ip-Authorization", "X-Client-Ip", "True-Client-Ip",
+	"X-Originating-Ip", "X-Remote-Ip", "X-Remote-Addr", "X-Cluster-Client-Ip",
 }
 
 // conditionalFields are the client's own validators and range: a shared

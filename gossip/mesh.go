@@ -72,8 +72,11 @@ type Config struct {
 	PeerDial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// OnPurge, if set, applies a purge statement another member published
 	// (PublishPurge), checked against Trusted for app; called once per
-	// statement.
-	OnPurge func(app string, body []byte)
+	// statement, with the time it was signed (for the purge latency).
+	OnPurge func(app string, body []byte, issued time.Time)
+	// OnPurgeGap, if set, is called when this member may have missed
+	// purges since the time given (purge_gap.go).
+	OnPurgeGap func(since time.Time)
 	// CertFiles, if set, shares this node's TLS certificates and ACME
 	// challenges with the other members (peer_certs.go).
 	CertFiles CertFiles
@@ -139,6 +142,9 @@ type Mesh struct {
 	fan    fanout // the regional fan-out of states (relay.go)
 	// lanWarned: the LAN-timings-across-regions warning was logged.
 	lanWarned sync.Once
+
+	// gap is when this member was last in sync with the purges (purge_gap.go).
+	gap purgeGap
 }
 
 // Refused is how many gossiped states this node refused since start.

@@ -118,6 +118,8 @@ type meshOpts struct {
 	applier func(*cache.Cache) gossip.Applier
 	// onPurge receives the node's purge statements.
 	onPurge func(node string, body []byte)
+	// onPurgeGap is told when the node may have missed purges.
+	onPurgeGap func(node string)
 	// port is the gossip port to bind (0: any).
 	port int
 	// rejoin is Config.RejoinInterval (0: 300ms).
@@ -183,9 +185,14 @@ func openMesh(t testing.TB, name string, join []string, o meshOpts) (*node, erro
 		FetchTimeout: o.fetchTimeout, WAN: o.wanTimings, CertFiles: o.certFiles,
 		Meta: gossip.Meta{Region: o.region, Engine: o.engine}, NodeKey: o.nodeKey,
 		MaxRTT: o.maxRTT, PeerDial: o.peerDial,
-		OnPurge: func(_ string, body []byte) {
+		OnPurge: func(_ string, body []byte, _ time.Time) {
 			if o.onPurge != nil {
 				o.onPurge(name, body)
+			}
+		},
+		OnPurgeGap: func(time.Time) {
+			if o.onPurgeGap != nil {
+				o.onPurgeGap(name)
 			}
 		},
 		Tune: func(mc *memberlist.Config) {

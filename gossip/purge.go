@@ -28,6 +28,9 @@ type purgeMessage struct {
 	Digest bool     `json:"digest,omitempty"`
 	From   string   `json:"from,omitempty"`
 	Have   []string `json:"have,omitempty"`
+	// Gap: From saw this member alive again after a long absence
+	// (purge_gap.go).
+	Gap *gapNotice `json:"gap,omitempty"`
 }
 
 // purgeMemory is how long a statement is kept (its id remembered, the
@@ -80,6 +83,10 @@ func (m *Mesh) receivePurge(msg []byte) error {
 		m.answerDigest(pm.From, pm.Have)
 		return nil
 	}
+	if pm.Gap != nil {
+		m.receiveGap(pm.From, pm.Gap)
+		return nil
+	}
 	st := pm.Statement
 	if st == nil {
 		return errors.New("gossip: purge message without a statement")
@@ -97,7 +104,7 @@ func (m *Mesh) receivePurge(msg []byte) error {
 		return nil
 	}
 	if m.cfg.OnPurge != nil {
-		m.cfg.OnPurge(st.App, st.Purge)
+		m.cfg.OnPurge(st.App, st.Purge, st.Time)
 	}
 	if !pm.CatchUp && m.queue != nil && len(msg) <= maxBroadcast {
 		m.queue.QueueBroadcast(&purgeBroadcast{msg: msg})

@@ -15,16 +15,19 @@ var purgeSyncInterval = 5 * time.Second
 
 // startPurgeSync starts the catch-up loop; it ends with the mesh.
 func (m *Mesh) startPurgeSync() {
+	m.startGap(time.Now())
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		t := time.NewTicker(purgeSyncInterval)
 		defer t.Stop()
+		m.checkGap(time.Now()) // joined at start: record it, ask for what was missed
 		for {
 			select {
 			case <-m.stop:
 				return
 			case <-t.C:
+				m.checkGap(time.Now())
 				m.sendDigest()
 			}
 		}

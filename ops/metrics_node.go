@@ -173,5 +173,20 @@ func httpCacheCollectors(s *httpcache.Stats) []prometheus.Collector {
 		c("edge_http_cache_origin_errors_total", "Origin fetches that failed.", s.OriginErrors.Load),
 		c("edge_http_cache_origin_bytes_total", "Body bytes read from origins.", s.OriginBytes.Load),
 		c("edge_http_cache_served_bytes_total", "Body bytes served from the cache.", s.CacheBytes.Load),
+		&histogramFunc{desc: prometheus.NewDesc("edge_http_cache_purge_latency_seconds",
+			"Time from a purge's issue (a mesh purge: its signature) to its application on this node.", nil, nil), h: &s.PurgeLatency},
 	}
+}
+
+// histogramFunc reports an httpcache.Histogram as a Prometheus histogram.
+type histogramFunc struct {
+	desc *prometheus.Desc
+	h    *httpcache.Histogram
+}
+
+func (f *histogramFunc) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
+
+func (f *histogramFunc) Collect(ch chan<- prometheus.Metric) {
+	count, sum, buckets := f.h.Snapshot()
+	ch <- prometheus.MustNewConstHistogram(f.desc, count, sum, buckets)
 }

@@ -57,9 +57,11 @@ func (a *Admin) purge(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	app := ""
+	p.Issued = start
 	if st != nil {
 		app = st.App
 		p = a.cfg.Handler.ScopedPurge(p, app)
+		p.Issued = st.Time
 	}
 	n := hc.Purge(p)
 	nodes := 1

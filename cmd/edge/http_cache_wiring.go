@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/httpcache"
+	"github.com/edgecdn/edge/gossip"
 	"github.com/edgecdn/edge/ops/api"
 )
 
@@ -20,15 +22,48 @@ func httpCacheFlags(fs *pflag.FlagSet, cfg *serveConfig) {
 }
 
 // newHTTPCache builds the shared cache origin routes answer through, its
-// disk tier in the node's store.
+// disk tier in the node's store. A member of a mesh that was last in sync
+// with the mesh's purges longer ago than they are kept (or never) may
+// have missed some: what its disk tier holds is revalidated before it is
+// served again.
 func newHTTPCache(cfg serveConfig, store *cache.Cache, log *slog.Logger) (*httpcache.Cache, error) {
-	return httpcache.New(httpcache.Config{Store: store, MemoryBytes: cfg.HTTPCacheMemory, DiskBytes: cfg.HTTPCacheDisk, Log: log})
+	hc, err := httpcache.New(httpcache.Config{Store: store, MemoryBytes: cfg.HTTPCacheMemory, DiskBytes: cfg.HTTPCacheDisk, Log: log})
+	if err != nil || !cfg.meshOn() {
+		return hc, err
+	}
+	if since, missed := gossip.MissedPurges(store, time.Now()); missed {
+		requireRevalidation(hc, since, log)
+	}
+	return hc, nil
+}
+
+// requireRevalidation makes the cache revalidate everything it holds
+// (httpcache.Cache.RequireRevalidation): purges since may have been missed.
+func requireRevalidation(hc *httpcache.Cache, since time.Time, log *slog.Logger) {
+	n, err := hc.RequireRevalidation()
+	if err != nil {
+		log.Error("cannot record that cached responses must be revalidated", "err", err)
+	}
+	if n > 0 {
+		log.Warn("purges may have been missed: every cached response is revalidated with its origin before it is served again",
+			"responses", n, "last_in_sync", since)
+	}
+}
+
+// purgeGap is the mesh's OnPurgeGap: this member was away from the mesh
+// longer than purges are kept.
+func (w *meshWiring) purgeGap(log *slog.Logger) func(since time.Time) {
+	return func(since time.Time) {
+		if w.httpCache != nil {
+			go requireRevalidation(w.httpCache, since, log)
+		}
+	}
 }
 
 // applyPurge applies a purge another member published (the mesh has
 // checked its signature and scope), to app's objects only, in the
 // background.
-func (w *meshWiring) applyPurge(app string, body []byte) {
+func (w *meshWiring) applyPurge(app string, body []byte, issued time.Time) {
 	if w.httpCache == nil {
 		return
 	}
@@ -40,7 +75,7 @@ func (w *meshWiring) applyPurge(app string, body []byte) {
 	if err != nil {
 		return
 	}
-	p.Only = edge.PurgeScope(w.router, app)
+	p.Only, p.Issued = edge.PurgeScope(w.router, app), issued
 	go w.httpCache.Purge(p) // off memberlist's delivery goroutine: a hard purge writes to disk
 }
 

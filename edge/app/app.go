@@ -197,7 +197,9 @@ func loadModule(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource, 
 	rt.Module = mod
 	rt.Executor = spec.Executor
 	rt.Limits = lim
-	rt.Outbound = loadOutbound(spec)
+	if rt.Outbound, err = loadOutbound(fsys, spec); err != nil {
+		return err
+	}
 	rt.WAGI = &modules.WAGIRoute{Pattern: spec.Path, Module: name, Env: spec.Env, ServerSoftware: opt.ServerSoftware}
 	return nil
 }

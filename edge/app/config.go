@@ -212,8 +212,8 @@ func (r *RouteSpec) validateDynamic() *fieldError {
 	if err := r.validateOutbound(); err != nil {
 		return err
 	}
-	if f := r.OriginSpec.setField(); f != "" {
-		return bad(f, "applies to origin routes only")
+	if f := r.OriginSpec.setField(); f != "" && !r.outboundCA() {
+		return bad(f, "applies to origin routes only (and origin_ca to edge ABI routes with allowed_outbound_hosts)")
 	}
 	if r.CacheControl != "" {
 		return bad("cache_control", "applies to static routes only (a module sets its own headers)")

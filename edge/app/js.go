@@ -82,7 +82,9 @@ func loadScript(fsys fs.FS, spec *RouteSpec, opt LoadOptions, src *assetSource, 
 	rt.Module = mod
 	rt.Executor = "edge" // the engine speaks the edge ABI
 	rt.Limits = lim
-	rt.Outbound = loadOutbound(spec) // fetch() (docs/js.md)
+	if rt.Outbound, err = loadOutbound(fsys, spec); err != nil { // fetch() (docs/js.md)
+		return err
+	}
 	rt.WAGI = &modules.WAGIRoute{Pattern: spec.Path, Module: name, Env: spec.Env, ServerSoftware: opt.ServerSoftware}
 	return nil
 }

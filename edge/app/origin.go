@@ -41,21 +41,33 @@ func loadOrigin(fsys fs.FS, spec *OriginSpec) (*Origin, error) {
 	if spec.OriginCA == "" {
 		return o, nil
 	}
-	name := path.Clean(spec.OriginCA)
+	var key string
+	o.Roots, key, err = loadRoots(fsys, spec.OriginCA)
+	if err != nil {
+		return nil, err
+	}
+	o.Key += key
+	return o, nil
+}
+
+// loadRoots reads origin_ca, a PEM file inside the app directory: the
+// system's roots plus its certificates, and a suffix naming them for a
+// connection pool's key.
+func loadRoots(fsys fs.FS, file string) (*x509.CertPool, string, error) {
+	name := path.Clean(file)
 	if !fs.ValidPath(name) {
-		return nil, fmt.Errorf("origin_ca: %q must be a relative path inside the app directory", spec.OriginCA)
+		return nil, "", fmt.Errorf("origin_ca: %q must be a relative path inside the app directory", file)
 	}
 	pem, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		return nil, fmt.Errorf("origin_ca: %s: %w", spec.OriginCA, unwrapPath(err))
+		return nil, "", fmt.Errorf("origin_ca: %s: %w", file, unwrapPath(err))
 	}
-	o.Roots, err = rootsWithSystem(pem)
+	roots, err := rootsWithSystem(pem)
 	if err != nil {
-		return nil, fmt.Errorf("origin_ca: %s: %w", spec.OriginCA, err)
+		return nil, "", fmt.Errorf("origin_ca: %s: %w", file, err)
 	}
 	sum := sha256.Sum256(pem)
-	o.Key += " ca=" + hex.EncodeToString(sum[:8])
-	return o, nil
+	return roots, " ca=" + hex.EncodeToString(sum[:8]), nil
 }
 
 // rootsWithSystem is the system pool plus the PEM certificates given.

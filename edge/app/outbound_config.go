@@ -1,7 +1,9 @@
 package app
 
 import (
+	"crypto/x509"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"net/url"
@@ -38,6 +40,11 @@ type Outbound struct {
 	Allowed  []AllowedHost
 	MaxCount int   // fetches per request
 	MaxSize  int64 // bytes per response body
+	// Roots are the CAs trusted for https fetches: the system's plus the
+	// route's origin_ca (nil: the system's only). CAKey names them, for
+	// the pool of connections made with them ("" without origin_ca).
+	Roots *x509.CertPool
+	CAKey string
 }
 
 // AllowedHost is one entry of allowed_outbound_hosts.
@@ -71,6 +78,15 @@ func (o *OutboundSpec) setField() string {
 	return ""
 }
 
+// outboundCA reports whether origin_ca is set as the extra roots of an
+// edge ABI or JavaScript route's fetches: the one origin field such a
+// route may set.
+func (r *RouteSpec) outboundCA() bool {
+	o := r.OriginSpec
+	o.OriginCA = ""
+	return r.OriginCA != "" && o.setField() == "" && (r.Executor == "edge" || r.Executor == "js") && len(r.AllowedOutboundHosts) > 0
+}
+
 // validateOutbound checks the outbound fields of a module route.
 func (r *RouteSpec) validateOutbound() *fieldError {
 	if f := r.OutboundSpec.setField(); f != "" && r.Executor != "edge" && r.Executor != "js" {
@@ -93,9 +109,10 @@ func (r *RouteSpec) validateOutbound() *fieldError {
 }
 
 // loadOutbound builds the route's policy; nil when it allows nothing.
-func loadOutbound(spec *RouteSpec) *Outbound {
+// origin_ca, if set, is read from fsys.
+func loadOutbound(fsys fs.FS, spec *RouteSpec) (*Outbound, error) {
 	if len(spec.AllowedOutboundHosts) == 0 {
-		return nil
+		return nil, nil
 	}
 	o := &Outbound{MaxCount: spec.MaxFetches}
 	if o.MaxCount == 0 {
@@ -109,7 +126,13 @@ func loadOutbound(spec *RouteSpec) *Outbound {
 		a, _ := ParseAllowedHost(s) // validated
 		o.Allowed = append(o.Allowed, a)
 	}
-	return o
+	if spec.OriginCA != "" {
+		var err error
+		if o.Roots, o.CAKey, err = loadRoots(fsys, spec.OriginCA); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
 }
 
 // ParseAllowedHost reads "https://api.example.com", "http://10.0.0.5:8080"

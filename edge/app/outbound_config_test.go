@@ -33,7 +33,10 @@ func TestOutboundConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := loadOutbound(&m.Routes[0])
+	o, err := loadOutbound(nil, &m.Routes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 	if o.MaxCount != DefaultMaxFetches || o.MaxSize != DefaultMaxFetchSize {
 		t.Errorf("defaults: %+v", o)
 	}

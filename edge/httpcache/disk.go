@@ -40,6 +40,7 @@ func (c *Cache) loadDisk() error {
 		c.onDisk[k] = &e
 		c.dBytes += e.Size
 	}
+	c.loadUnverified()
 	c.dropDisk(c.evictDisk())
 	return nil
 }

@@ -23,7 +23,10 @@ type Entry struct {
 	Tags         []string          `json:"tags,omitempty"` // from Surrogate-Key
 	Size         int64             `json:"size"`
 	Soft         bool              `json:"soft,omitempty"` // soft-purged: stale until revalidated
-	Digest       string            `json:"digest,omitempty"`
+	// Unverified: the node may have missed a purge of it; it is served
+	// only once its origin confirms it (RequireRevalidation).
+	Unverified bool   `json:"unverified,omitempty"`
+	Digest     string `json:"digest,omitempty"`
 
 	body []byte // memory tier; nil when the body is only on disk
 	cc   Directives
@@ -48,7 +51,7 @@ func (e *Entry) Age(now time.Time) time.Duration {
 
 // Fresh says whether the entry may be served without asking the origin.
 func (e *Entry) Fresh(now time.Time) bool {
-	return !e.Soft && e.Age(now) < e.Lifetime
+	return !e.Soft && !e.Unverified && e.Age(now) < e.Lifetime
 }
 
 // staleness is how long past its lifetime the entry is (0 if fresh).
@@ -59,14 +62,14 @@ func (e *Entry) staleness(now time.Time) time.Duration {
 // mayServeStale reports whether the entry may be served stale at all: not
 // when the origin forbade it (must-revalidate, s-maxage, no-cache).
 func (e *Entry) mayServeStale() bool {
-	return !e.cc.MustRevalidate && !e.cc.ProxyRevalidate && !e.cc.NoCache
+	return !e.Unverified && !e.cc.MustRevalidate && !e.cc.ProxyRevalidate && !e.cc.NoCache
 }
 
 // StaleWhileRevalidate says the entry may be served while one request
 // revalidates it: within the origin's stale-while-revalidate window, or
 // after a soft purge.
 func (e *Entry) StaleWhileRevalidate(now time.Time) bool {
-	if !e.mayServeStale() && !e.Soft {
+	if e.Unverified || !e.mayServeStale() && !e.Soft {
 		return false
 	}
 	return e.Soft || e.cc.HasStaleWhileRevalidate && e.staleness(now) <= e.cc.StaleWhileRevalidate

@@ -1,6 +1,9 @@
 package httpcache
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // Purge selects entries by exact primary key, by key prefix or by
 // surrogate key (tag). Soft marks them stale instead of removing them.
@@ -12,6 +15,10 @@ type Purge struct {
 	// Only, if set, limits the purge to the keys it accepts: a purge
 	// signed for one app reaches that app's entries only.
 	Only func(key string) bool `json:"-"`
+	// Issued, if set, is when the purge was asked for (a signed one: when
+	// it was signed): the time until it is applied here is the purge
+	// latency (Stats.PurgeLatency).
+	Issued time.Time `json:"-"`
 }
 
 func (p Purge) selects(e *Entry) bool {
@@ -64,6 +71,10 @@ func (c *Cache) Purge(p Purge) int {
 	}
 	c.mu.Unlock()
 	c.stats.Purged.Add(uint64(len(hit)))
+	if !p.Issued.IsZero() {
+		// Applied once it is published: the disk records follow.
+		c.stats.PurgeLatency.Observe(c.cfg.Now().Sub(p.Issued))
+	}
 	c.dropDisk(disk)
 	for _, e := range soft {
 		c.rewriteMeta(e) // a restart must not forget the purge
