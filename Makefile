@@ -38,8 +38,11 @@ test-short:
 # rows (issue 17): 2 MiB segments, whole and by Range, over h2 and h3 from
 # the node's signed-URL guest against nginx, Caddy and the same Go code
 # natively, and the signed master playlist against it (make bench-media
-# runs those alone). About 10 minutes; BENCH_ROW sets the length of a run.
-BENCH_ROW ?= 5s
+# runs those alone), then the cache rows (make bench-cdn). BENCH_ROW sets
+# the length of a run: at 5 s the whole took 14 min on 2 cores (6, 5 and
+# 3 min for the three tables, ~85% of it measuring), so the default is
+# 3 s, about 9 min; medians of 3 interleaved runs keep the ratios.
+BENCH_ROW ?= 3s
 bench: bench-tools
 	$(GO) run ./edge/internal/benchrun -d $(BENCH_ROW)
 
