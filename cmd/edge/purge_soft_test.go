@@ -1,12 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -68,11 +65,7 @@ func TestMeshSoftPurgeProcesses(t *testing.T) {
 	close(origin.gate)
 	srv := httptest.NewServer(origin)
 	defer srv.Close()
-	app := t.TempDir()
-	if err := os.WriteFile(filepath.Join(app, "edge.toml"), []byte(fmt.Sprintf(
-		"name = \"cdn\"\nhosts = [\"cdn.test\"]\n[[routes]]\npath = \"/...\"\norigin = %q\n", srv.URL)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	app := originApp(t, srv.URL)
 	k := newMeshKit(t)
 	a := k.start(t, "a", "127.0.0.2", "", "", "--app", app)
 	b := k.start(t, "b", "127.0.0.3", a.gossip, "", "--app", app)

@@ -25,11 +25,7 @@ func TestMeshPurgeProcesses(t *testing.T) {
 		_, _ = io.WriteString(w, "object "+r.URL.Path)
 	}))
 	defer origin.Close()
-	app := t.TempDir()
-	if err := os.WriteFile(filepath.Join(app, "edge.toml"), []byte(fmt.Sprintf(
-		"name = \"cdn\"\nhosts = [\"cdn.test\"]\n[[routes]]\npath = \"/...\"\norigin = %q\n", origin.URL)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	app := originApp(t, origin.URL)
 	k := newMeshKit(t)
 	a := k.start(t, "a", "127.0.0.2", "", "", "--app", app)
 	b := k.start(t, "b", "127.0.0.3", a.gossip, "", "--app", app)
@@ -101,4 +97,16 @@ func waitMembers(t *testing.T, nodes []*meshNode, want int) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+}
+
+// originApp writes an app "cdn" (host cdn.test) whose one route sends
+// everything to origin, and returns its directory.
+func originApp(t *testing.T, origin string) string {
+	t.Helper()
+	app := t.TempDir()
+	toml := fmt.Sprintf("name = \"cdn\"\nhosts = [\"cdn.test\"]\n[[routes]]\npath = \"/...\"\norigin = %q\n", origin)
+	if err := os.WriteFile(filepath.Join(app, "edge.toml"), []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return app
 }
