@@ -109,7 +109,7 @@ func (f *guestFetcher) allowed(u *url.URL) error {
 // do sends req, following redirects of a GET or HEAD to allowed hosts
 // only; it reports whether it followed any.
 func (f *guestFetcher) do(req *http.Request) (*http.Response, bool, error) {
-	t := f.h.guests.get(f.o)
+	t := f.h.guests.get(f.o.CAKey, func() *http.Transport { return newGuestTransport(f.o) })
 	for hop := 0; ; hop++ {
 		resp, err := t.RoundTrip(req)
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/edgecdn/edge/edge/app"
@@ -18,27 +17,12 @@ import (
 // the name resolved only to addresses a guest may not reach by name.
 var errForbiddenAddress = errors.New("forbidden address")
 
-// guestTransport keeps the http.Transports guest fetches use (their
-// connections pooled across requests and apps): one with the system's
-// roots, and one per route origin_ca (extra roots), built on first use,
-// each with a dialer that never connects a name to a loopback, private,
-// link-local or otherwise internal address.
-type guestTransport struct {
-	mu sync.Mutex
-	m  map[string]*http.Transport // by app.Outbound.CAKey
-}
-
-func (g *guestTransport) get(o *app.Outbound) *http.Transport {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if t := g.m[o.CAKey]; t != nil {
-		return t
-	}
-	if g.m == nil {
-		g.m = map[string]*http.Transport{}
-	}
+// newGuestTransport builds a transport for guest fetches trusting the
+// system's roots plus o's origin_ca, with a dialer that never connects a
+// name to a loopback, private, link-local or otherwise internal address.
+func newGuestTransport(o *app.Outbound) *http.Transport {
 	d := &guardedDialer{d: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}, resolver: net.DefaultResolver}
-	t := &http.Transport{
+	return &http.Transport{
 		Proxy:                  nil, // never a proxy from the environment
 		DialContext:            d.DialContext,
 		ForceAttemptHTTP2:      true,
@@ -50,16 +34,6 @@ func (g *guestTransport) get(o *app.Outbound) *http.Transport {
 		MaxResponseHeaderBytes: 64 << 10,
 		DisableCompression:     true, // the guest gets the bytes the origin sent
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.Roots},
-	}
-	g.m[o.CAKey] = t
-	return t
-}
-
-func (g *guestTransport) close() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, t := range g.m {
-		t.CloseIdleConnections()
 	}
 }
 

@@ -65,8 +65,8 @@ type Handler struct {
 	bodies  *bodyBudget
 	objects *app.ObjectCache // nil: none
 	stats   Stats
-	origins originPool
-	guests  guestTransport // guest fetches (guest_fetch.go)
+	origins transportPool // origin routes (origin.go), by origin
+	guests  transportPool // guest fetches (guest_fetch.go), by origin_ca
 }
 
 // NewHandler builds the request handler.

@@ -55,7 +55,7 @@ var errOriginTimeout = errors.New("origin did not answer in time")
 func (h *Handler) originDo(ctx context.Context, req *http.Request, o *app.Origin) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	timer := time.AfterFunc(o.Timeout, func() { cancel(errOriginTimeout) })
-	resp, err := h.origins.transport(o).RoundTrip(req.WithContext(ctx))
+	resp, err := h.origins.get(o.Key, func() *http.Transport { return newOriginTransport(o) }).RoundTrip(req.WithContext(ctx))
 	timer.Stop()
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {

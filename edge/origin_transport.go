@@ -11,31 +11,32 @@ import (
 	"github.com/edgecdn/edge/edge/app"
 )
 
-// originPool keeps one http.Transport per origin (scheme, host and extra
-// CA), shared by every route and app that names it: connections are
-// pooled and kept alive, and HTTP/2 is used where the origin offers it
-// over TLS.
-type originPool struct {
+// transportPool keeps http.Transports by key, each built on first use and
+// shared by every route and app that asks for that key, so connections
+// are pooled and kept alive across requests. Origin routes key theirs by
+// origin (scheme, host and extra CA), guest fetches by extra CA.
+type transportPool struct {
 	mu sync.Mutex
 	m  map[string]*http.Transport
 }
 
-func (p *originPool) transport(o *app.Origin) *http.Transport {
+// get returns the transport for key, built by build if there is none yet.
+func (p *transportPool) get(key string, build func() *http.Transport) *http.Transport {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if t := p.m[o.Key]; t != nil {
+	if t := p.m[key]; t != nil {
 		return t
 	}
 	if p.m == nil {
 		p.m = map[string]*http.Transport{}
 	}
-	t := newOriginTransport(o)
-	p.m[o.Key] = t
+	t := build()
+	p.m[key] = t
 	return t
 }
 
-// close drops idle origin connections.
-func (p *originPool) close() {
+// close drops idle connections.
+func (p *transportPool) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, t := range p.m {
@@ -43,6 +44,7 @@ func (p *originPool) close() {
 	}
 }
 
+// newOriginTransport uses HTTP/2 where the origin offers it over TLS.
 func newOriginTransport(o *app.Origin) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
