@@ -74,19 +74,11 @@ func run(d time.Duration, smoke, keep bool) error {
 	if *onlyCDN {
 		return runCDN(fx, tools, d, rounds, smoke)
 	}
+	m := measurement{tests: selectedTests(), rounds: rounds, d: d, profile: true, load: func(l *live, r row) (result, error) {
+		return load(tools, r.proto, l.base+r.path, d)
+	}}
 	started := time.Now()
-	var chosen []server
-	for _, sv := range servers(fx, tools) {
-		if selected(sv.name) {
-			chosen = append(chosen, sv)
-		}
-	}
-	running, err := startAll(chosen)
-	defer stopAll(running)
-	if err != nil {
-		return err
-	}
-	rows, err := measureAll(running, tools, d, rounds)
+	rows, err := runTable(servers(fx, tools), m)
 	if err != nil {
 		return err
 	}
@@ -94,10 +86,8 @@ func run(d time.Duration, smoke, keep bool) error {
 	if !smoke {
 		printTargets(os.Stdout, rows)
 	}
-	for _, r := range rows {
-		if r.failed > 0 {
-			return fmt.Errorf("%s %s %s: %d requests failed", r.server, r.row.test, r.row.proto, r.failed)
-		}
+	if err := failedRow(rows); err != nil {
+		return err
 	}
 	if *mediaRows {
 		if err := runMedia(fx, root, tools, d, rounds); err != nil {
@@ -121,7 +111,43 @@ var onlyTests string
 
 func selected(name string) bool { return matchesAny(onlyServers, name) }
 
-func selectedTest(name string) bool { return matchesAny(onlyTests, name) }
+// selectedTests are the main table's tests that -tests selects.
+func selectedTests() []string {
+	var out []string
+	for _, t := range tests {
+		if matchesAny(onlyTests, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// runTable starts the selected servers of all, measures their rows and
+// stops them.
+func runTable(all []server, m measurement) ([]result, error) {
+	var chosen []server
+	for _, sv := range all {
+		if selected(sv.name) {
+			chosen = append(chosen, sv)
+		}
+	}
+	running, err := startAll(chosen)
+	defer stopAll(running)
+	if err != nil {
+		return nil, err
+	}
+	return m.run(running), nil
+}
+
+// failedRow is an error naming the first row with failed requests.
+func failedRow(rows []result) error {
+	for _, r := range rows {
+		if r.failed > 0 {
+			return fmt.Errorf("%s %s %s: %d requests failed", r.server, r.row.test, r.row.proto, r.failed)
+		}
+	}
+	return nil
+}
 
 // matchesAny reports whether name starts with one of the comma-separated
 // prefixes in list; an empty list matches every name.

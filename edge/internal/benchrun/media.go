@@ -1,13 +1,11 @@
 package main
 
 import (
-	"cmp"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,74 +90,16 @@ func runMedia(fx *fixture, root string, t tools, d time.Duration, rounds int) er
 	if err != nil {
 		return err
 	}
+	m := measurement{tests: mediaTests, rounds: rounds, d: d, load: func(l *live, r row) (result, error) {
+		return mediaLoad(t, r, l.base+r.path, d)
+	}}
 	started := time.Now()
-	var chosen []server
-	for _, sv := range mediaServers(mf, t) {
-		if selected(sv.name) {
-			chosen = append(chosen, sv)
-		}
-	}
-	running, err := startAll(chosen)
-	defer stopAll(running)
-	if err != nil {
-		return err
-	}
-	rows, err := measureMedia(running, t, d, rounds)
+	rows, err := runTable(mediaServers(mf, t), m)
 	if err != nil {
 		return err
 	}
 	printMediaTable(os.Stdout, rows, d, rounds, time.Since(started))
-	for _, r := range rows {
-		if r.failed > 0 {
-			return fmt.Errorf("%s %s %s: %d requests failed", r.server, r.row.test, r.row.proto, r.failed)
-		}
-	}
-	return nil
-}
-
-// measureMedia is measureAll for the media tests: each row on every
-// server that has it, rounds times, the order reversed every other round;
-// each row's median by req/s.
-func measureMedia(all []*live, t tools, d time.Duration, rounds int) ([]result, error) {
-	var out []result
-	for _, test := range mediaTests {
-		for _, proto := range []string{"h1", "h2", "h3"} {
-			got := map[string][]result{}
-			for round := range max(rounds, 1) {
-				order := slices.Clone(all)
-				if round%2 == 1 {
-					slices.Reverse(order)
-				}
-				for _, l := range order {
-					r, ok := l.row(test, proto)
-					if !ok {
-						continue
-					}
-					cpu0 := cpuSeconds(l.cmd.Process.Pid)
-					res, err := mediaLoad(t, r, l.base+r.path, d)
-					res.server, res.row = l.name, r
-					if res.requests > 0 {
-						res.cpuPerReq = (cpuSeconds(l.cmd.Process.Pid) - cpu0) / float64(res.requests) * 1e6
-					}
-					if err != nil && res.requests == 0 {
-						return out, fmt.Errorf("%s %s %s: %w", l.name, test, proto, err)
-					}
-					if err != nil {
-						fmt.Fprintf(os.Stderr, "bench: %s %s %s: %v\n", l.name, test, proto, err)
-					}
-					fmt.Fprintf(os.Stderr, "bench: %-28s %-28s %s %9.0f req/s %8.1f MB/s\n", l.name, test, proto, res.rps, res.mbps)
-					got[l.name] = append(got[l.name], res)
-				}
-			}
-			for _, l := range all {
-				if rs := got[l.name]; len(rs) > 0 {
-					slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.rps, b.rps) })
-					out = append(out, rs[len(rs)/2])
-				}
-			}
-		}
-	}
-	return out, nil
+	return failedRow(rows)
 }
 
 // mediaLoad runs one media row: the Range rows send the same 1 MiB range
@@ -204,36 +144,6 @@ func mediaLoad(t tools, r row, url string, d time.Duration) (result, error) {
 func printMediaTable(w io.Writer, rows []result, d time.Duration, rounds int, took time.Duration) {
 	fmt.Fprintf(w, "\nMedia rows (issue 17) — %s; each row the median of %d runs of %s, servers interleaved; load average %s; took %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), rounds, d, loadAvg(), took.Round(time.Second))
-	fmt.Fprintln(w, "| test | proto | server | req/s | MB/s | p50 ms | p99 ms | edge/peer | server CPU µs/req | edge/peer per CPU |")
-	fmt.Fprintln(w, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-	for _, test := range mediaTests {
-		for _, proto := range []string{"h1", "h2", "h3"} {
-			for _, r := range rows {
-				if r.row.test != test || r.row.proto != proto {
-					continue
-				}
-				ratio, cpuRatio := "", ""
-				if r.server != edgeName {
-					// The same bytes per request on both sides: the req/s
-					// ratio is the MB/s ratio.
-					if x, ok := ratioTo(rows, r.row, r.server); ok {
-						ratio = fmt.Sprintf("%.2f×", x)
-					}
-					if x, ok := cpuRatioTo(rows, r.row, r.server); ok {
-						cpuRatio = fmt.Sprintf("%.2f×", x)
-					}
-				}
-				name := r.server
-				if name == edgeName {
-					name = "**edge**"
-				}
-				if r.failed > 0 {
-					name += fmt.Sprintf(" (%d failed)", r.failed)
-				}
-				fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.1f | %.2f | %.2f | %s | %.0f | %s |\n",
-					strings.TrimPrefix(test, "media "), proto, name, r.rps, r.mbps, r.p50/1000, r.p99/1000, ratio, r.cpuPerReq, cpuRatio)
-			}
-		}
-	}
+	writeRows(w, mediaTests, rows, func(test string) string { return strings.TrimPrefix(test, "media ") })
 	fmt.Fprintln(w, "\nSegments: the node and the Go peer check the viewer's HMAC token on every request (the node in the wasm guest, then X-Edge-Static); nginx and Caddy serve the file unchecked. Segments: h2load -c 16 -m 1, h3 32 connections, one request at a time on each. Range: bytes=524288-1572863 (206). Playlist: the master playlist signed per request, the guest against the same Go code natively. Playlist h1: bombardier -c 64; h2: h2load -c 32 -m 10.")
 }

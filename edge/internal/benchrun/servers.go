@@ -120,48 +120,35 @@ func stopAll(all []*live) {
 	}
 }
 
-// measureAll runs each test and protocol on every server that has it,
-// one after another, rounds times (the servers' order reversed every other
-// round), and keeps each row's median by req/s.
-func measureAll(all []*live, t tools, d time.Duration, rounds int) ([]result, error) {
+// measurement is how one table's rows are measured.
+type measurement struct {
+	tests  []string
+	rounds int
+	d      time.Duration // each row's length
+	// profile: a CPU profile of the node under each of its rows, when
+	// -profile asks (the main table's node only).
+	profile bool
+	load    func(l *live, r row) (result, error)
+}
+
+// run runs each test and protocol on every server that has it, one after
+// another, rounds times (the servers' order reversed every other round),
+// and keeps each row's median by req/s. A row none of whose requests
+// succeeded is counted as failed, so the run fails once the table is out.
+func (m measurement) run(all []*live) []result {
 	var out []result
-	for _, test := range tests {
-		if !selectedTest(test) {
-			continue
-		}
+	for _, test := range m.tests {
 		for _, proto := range []string{"h1", "h2", "h3"} {
 			got := map[string][]result{}
-			for round := range max(rounds, 1) {
+			for round := range max(m.rounds, 1) {
 				order := slices.Clone(all)
 				if round%2 == 1 {
 					slices.Reverse(order)
 				}
 				for _, l := range order {
-					r, ok := l.row(test, proto)
-					if !ok {
-						continue
+					if r, ok := l.row(test, proto); ok {
+						got[l.name] = append(got[l.name], m.once(l, r, round))
 					}
-					cpu0 := cpuSeconds(l.cmd.Process.Pid)
-					profiled := func() error { return nil }
-					if l.name == edgeName {
-						profiled = startProfile(fmt.Sprintf("%s-%s-%d", test, proto, round), d)
-					}
-					res, err := load(t, proto, l.base+r.path, d)
-					if perr := profiled(); perr != nil {
-						fmt.Fprintf(os.Stderr, "bench: %v\n", perr)
-					}
-					res.server, res.row = l.name, r
-					if res.requests > 0 {
-						res.cpuPerReq = (cpuSeconds(l.cmd.Process.Pid) - cpu0) / float64(res.requests) * 1e6
-					}
-					if res.requests == 0 { // none answered: counted, so the run fails once the table is out
-						res.failed = max(res.failed, 1)
-					}
-					if err != nil { // shown in the table, the run goes on
-						fmt.Fprintf(os.Stderr, "bench: %s %s %s: %v\n", l.name, test, proto, err)
-					}
-					fmt.Fprintf(os.Stderr, "bench: %-22s %-26s %s %9.0f req/s\n", l.name, test, proto, res.rps)
-					got[l.name] = append(got[l.name], res)
 				}
 			}
 			for _, l := range all {
@@ -172,7 +159,33 @@ func measureAll(all []*live, t tools, d time.Duration, rounds int) ([]result, er
 			}
 		}
 	}
-	return out, nil
+	return out
+}
+
+// once runs one row once, with the server's CPU time per request and,
+// for the node, a CPU profile when asked.
+func (m measurement) once(l *live, r row, round int) result {
+	cpu0 := cpuSeconds(l.cmd.Process.Pid)
+	profiled := func() error { return nil }
+	if m.profile && l.name == edgeName {
+		profiled = startProfile(fmt.Sprintf("%s-%s-%d", r.test, r.proto, round), m.d)
+	}
+	res, err := m.load(l, r)
+	if perr := profiled(); perr != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", perr)
+	}
+	res.server, res.row = l.name, r
+	if res.requests > 0 {
+		res.cpuPerReq = (cpuSeconds(l.cmd.Process.Pid) - cpu0) / float64(res.requests) * 1e6
+	}
+	if res.requests == 0 {
+		res.failed = max(res.failed, 1)
+	}
+	if err != nil { // shown in the table, the run goes on
+		fmt.Fprintf(os.Stderr, "bench: %s %s %s: %v\n", l.name, r.test, r.proto, err)
+	}
+	fmt.Fprintf(os.Stderr, "bench: %-28s %-28s %s %9.0f req/s %8.1f MB/s\n", l.name, r.test, r.proto, res.rps, res.mbps)
+	return res
 }
 
 // row finds the server's row for a test and protocol.

@@ -14,36 +14,46 @@ import (
 func printTable(w io.Writer, rows []result, d time.Duration, rounds int, took time.Duration) {
 	fmt.Fprintf(w, "\n`make bench` — %s, %s, %d cores, %s; each row the median of %d runs of %s, servers interleaved, load generator on the same cores; load average %s; run took %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), cpuModel(), runtime.NumCPU(), runtime.Version(), rounds, d, loadAvg(), took.Round(time.Second))
+	writeRows(w, tests, rows, func(test string) string { return test })
+	fmt.Fprintln(w, "\nh1: bombardier -c 64 over TLS (dynamic rows: plain HTTP); h2: h2load -c 32 -m 10; h3: the project's quic-go generator, 32 connections. nginx 1.22 (Debian) has no HTTP/3.")
+}
+
+// writeRows writes rows as a markdown table in the order of tests, each
+// peer row with the ratio of the node's req/s to the peer's in the same
+// run, and of their CPU time per request.
+func writeRows(w io.Writer, tests []string, rows []result, label func(test string) string) {
 	fmt.Fprintln(w, "| test | proto | server | req/s | p50 ms | p99 ms | MB/s | edge/peer req/s | server CPU µs/req | edge/peer per CPU |")
 	fmt.Fprintln(w, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, test := range tests {
 		for _, proto := range []string{"h1", "h2", "h3"} {
 			for _, r := range rows {
-				if r.row.test != test || r.row.proto != proto {
-					continue
+				if r.row.test == test && r.row.proto == proto {
+					writeRow(w, rows, r, label(test))
 				}
-				ratio, cpuRatio := "", ""
-				if r.server != edgeName {
-					if x, ok := ratioTo(rows, r.row, r.server); ok {
-						ratio = fmt.Sprintf("%.2f×", x)
-					}
-					if x, ok := cpuRatioTo(rows, r.row, r.server); ok {
-						cpuRatio = fmt.Sprintf("%.2f×", x)
-					}
-				}
-				name := r.server
-				if name == edgeName {
-					name = "**edge**"
-				}
-				if r.failed > 0 {
-					name += fmt.Sprintf(" (%d failed)", r.failed)
-				}
-				fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %s | %.0f | %s |\n",
-					test, proto, name, r.rps, r.p50/1000, r.p99/1000, r.mbps, ratio, r.cpuPerReq, cpuRatio)
 			}
 		}
 	}
-	fmt.Fprintln(w, "\nh1: bombardier -c 64 over TLS (dynamic rows: plain HTTP); h2: h2load -c 32 -m 10; h3: the project's quic-go generator, 32 connections. nginx 1.22 (Debian) has no HTTP/3.")
+}
+
+func writeRow(w io.Writer, rows []result, r result, test string) {
+	ratio, cpuRatio := "", ""
+	if r.server != edgeName {
+		if x, ok := ratioTo(rows, r.row, r.server); ok {
+			ratio = fmt.Sprintf("%.2f×", x)
+		}
+		if x, ok := cpuRatioTo(rows, r.row, r.server); ok {
+			cpuRatio = fmt.Sprintf("%.2f×", x)
+		}
+	}
+	name := r.server
+	if name == edgeName {
+		name = "**edge**"
+	}
+	if r.failed > 0 {
+		name += fmt.Sprintf(" (%d failed)", r.failed)
+	}
+	fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %s | %.0f | %s |\n",
+		test, r.row.proto, name, r.rps, r.p50/1000, r.p99/1000, r.mbps, ratio, r.cpuPerReq, cpuRatio)
 }
 
 // ratioTo is the node's req/s over peer's on the same test and protocol.
