@@ -181,6 +181,9 @@ type cModule struct {
 	// warm is the module's plan of pages to keep private to its pool
 	// slots (warm.c); nil without the dirty-page reset.
 	warm *C.edge_warm
+	// noWASI: the module imports none of Wasmtime's own WASI functions,
+	// so its stores are made without a WASI context (edge_needs_wasi).
+	noWASI bool
 }
 
 // compile compiles wasm bytes into a guest (see prepare).
@@ -247,7 +250,7 @@ func (c *cEngine) preinstantiate(mod *C.wasmtime_module_t) (*cModule, error) {
 		C.wasmtime_module_delete(mod)
 		return nil, errors.New(takeError(err))
 	}
-	m := &cModule{mod: mod, pre: pre}
+	m := &cModule{mod: mod, pre: pre, noWASI: C.edge_needs_wasi(mod) == 0}
 	if c.warm {
 		m.warm = C.edge_warm_new(C.uint64_t(c.keepResident))
 	}
@@ -393,6 +396,9 @@ func (c *cEngine) runArgs(m *cModule, cmd *Command, lim Limits, timeout time.Dur
 		table_elements: C.int64_t(lim.TableElements),
 		timeout_ns:     C.uint64_t(max(timeout, 0)),
 		warm:           m.warm,
+	}
+	if m.noWASI {
+		a.no_wasi = 1
 	}
 	if len(cmd.Stdin) > 0 {
 		a.stdin_data = (*C.uint8_t)(unsafe.Pointer(&cmd.Stdin[0]))
