@@ -487,3 +487,12 @@ void edge_run(edge_run_args a, edge_result *res) {
 }
 
 void edge_buf_free(edge_buf *b) { free(b->data); b->data = NULL; }
+
+// edge_result_free frees what a run left in res: its buffers and message.
+void edge_result_free(edge_result *res) {
+	edge_buf_free(&res->out);
+	edge_buf_free(&res->err);
+	edge_buf_free(&res->head);
+	free(res->outcome.message);
+	res->outcome.message = NULL;
+}

@@ -364,7 +364,6 @@ func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, l
 		defer done()
 	}
 	res := newResult(lim)
-	defer C.free(unsafe.Pointer(res))
 	start := time.Now()
 	stopWatching := cancelOnDone(ctx, res)
 	C.edge_run(a, res)
@@ -406,17 +405,33 @@ func (c *cEngine) runArgs(m *cModule, cmd *Command, lim Limits, timeout time.Dur
 	return a, argbuf, envbuf
 }
 
-// newResult allocates a run's result in C memory (the store holds
-// pointers to its buffers while the guest runs); the caller frees it.
+// newResult allocates a run's result. It lives in Go memory, which C may
+// use for the length of the call that it is passed to (the store holds
+// pointers to its buffers only while the guest runs, and is deleted
+// before edge_run returns), and holds only C pointers, so cgo lets it be
+// passed: one cgo call fewer per run than calloc and free.
 func newResult(lim Limits) *C.edge_result {
-	res := (*C.edge_result)(C.calloc(1, C.size_t(unsafe.Sizeof(C.edge_result{}))))
-	res.out.max = C.size_t(lim.MaxOutput)
-	res.err.max, res.err.drop_tail = C.size_t(lim.MaxStderr), 1
-	res.head.max = maxABIHead
+	res := new(C.edge_result)
+	setResultLimits(res, lim)
 	return res
 }
 
-// takeResult copies a run's result into Go memory and frees its buffers.
+// newCResult allocates a result in C memory, for a store that outlives
+// the call it is made in (preinit.c's snapshot); the caller frees it.
+func newCResult(lim Limits) *C.edge_result {
+	res := (*C.edge_result)(C.calloc(1, C.size_t(unsafe.Sizeof(C.edge_result{}))))
+	setResultLimits(res, lim)
+	return res
+}
+
+func setResultLimits(res *C.edge_result, lim Limits) {
+	res.out.max = C.size_t(lim.MaxOutput)
+	res.err.max, res.err.drop_tail = C.size_t(lim.MaxStderr), 1
+	res.head.max = maxABIHead
+}
+
+// takeResult copies a run's result into Go memory and frees its buffers,
+// in one cgo call (none when the guest wrote nothing).
 func takeResult(res *C.edge_result) *runResult {
 	out := &res.outcome
 	r := &runResult{
@@ -437,11 +452,10 @@ func takeResult(res *C.edge_result) *runResult {
 	r.instantiate = time.Duration(out.instantiated_ns)
 	if out.message != nil {
 		r.message = C.GoString(out.message)
-		C.free(unsafe.Pointer(out.message))
 	}
-	C.edge_buf_free(&res.out)
-	C.edge_buf_free(&res.err)
-	C.edge_buf_free(&res.head)
+	if out.message != nil || res.out.data != nil || res.err.data != nil || res.head.data != nil {
+		C.edge_result_free(res)
+	}
 	return r
 }
 

@@ -324,6 +324,7 @@ typedef struct {
 void edge_run(edge_run_args a, edge_result *res);
 void edge_cancel(edge_result *res);
 void edge_buf_free(edge_buf *b);
+void edge_result_free(edge_result *res);
 wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker);
 wasmtime_error_t *edge_define_abi(wasmtime_linker_t *linker);
 int edge_needs_wasi(const wasmtime_module_t *mod);
