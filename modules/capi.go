@@ -353,8 +353,8 @@ const maxABIHead = 64 << 10
 
 // run is one request: a single cgo call creates the store, instantiates
 // from the pre-instantiated module, calls _start (or edge_handle) and
-// deletes the store. The guest is stopped timeout after it starts, or as
-// soon as ctx is done.
+// deletes the store. The guest is stopped timeout after it starts, or
+// within an epoch tick of ctx being done (cancelWatch).
 func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, lim Limits, timeout time.Duration) *runResult {
 	a, argbuf, envbuf := c.runArgs(m, cmd, lim, timeout)
 	if abi {
@@ -365,9 +365,9 @@ func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, l
 	}
 	res := newResult(lim)
 	start := time.Now()
-	stopWatching := cancelOnDone(ctx, res)
+	running.add(ctx, res)
 	C.edge_run(a, res)
-	stopWatching()
+	running.remove(ctx, res)
 	runtime.KeepAlive(argbuf)
 	runtime.KeepAlive(envbuf)
 	runtime.KeepAlive(cmd)
@@ -457,26 +457,6 @@ func takeResult(res *C.edge_result) *runResult {
 		C.edge_result_free(res)
 	}
 	return r
-}
-
-// cancelOnDone raises res's cancel flag when ctx is done, which stops the
-// guest wherever it is (deadline.c). The returned func unregisters the
-// watch and waits for a cancellation under way, after which res may be
-// freed.
-func cancelOnDone(ctx context.Context, res *C.edge_result) (stop func()) {
-	if ctx.Done() == nil {
-		return func() {}
-	}
-	done := make(chan struct{})
-	unregister := context.AfterFunc(ctx, func() {
-		C.edge_cancel(res)
-		close(done)
-	})
-	return func() {
-		if !unregister() {
-			<-done
-		}
-	}
 }
 
 // goBytes copies an output buffer into Go memory. Not C.GoBytes: its C.int

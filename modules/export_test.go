@@ -25,3 +25,10 @@ var WarmMerge = warmMerge
 // UsesWASIContext reports whether m's stores get Wasmtime's WASI context
 // (edge_needs_wasi in capi.c).
 func UsesWASIContext(m *Module) bool { return !m.c.noWASI }
+
+// WatchedRuns is how many runs the cancellation watch holds.
+func WatchedRuns() int {
+	running.mu.Lock()
+	defer running.mu.Unlock()
+	return len(running.runs)
+}
