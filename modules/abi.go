@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unsafe"
 )
 
 // EdgeRequest encodes a request for an edge ABI guest (docs/edge-abi.md):
@@ -47,7 +48,10 @@ func (e *Engine) RunEdge(ctx context.Context, m *Module, request []byte, lim Lim
 		return nil, out, fmt.Errorf("modules: run %s: %w: the guest returned without calling respond", m.name, ErrBadResponse)
 	}
 	resp := &Response{Status: r.status, Header: http.Header{}, Body: r.stdout}
-	err = eachHeader(string(r.head), func(name, value string) error {
+	// r.head is this run's own copy, never written again: the header
+	// values may point into it without a second copy.
+	head := unsafe.String(unsafe.SliceData(r.head), len(r.head))
+	err = eachHeader(head, func(name, value string) error {
 		if name == "Status" || hopHeaders[name] {
 			return fmt.Errorf("%s is set by the server", name)
 		}

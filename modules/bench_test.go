@@ -49,6 +49,7 @@ func benchWAGI(b *testing.B, e *modules.Engine, m *modules.Module, lim modules.L
 	route := &modules.WAGIRoute{Pattern: "/api/hello", Module: "hello.wasm", Env: map[string]string{"GREETING": "Howdy"}}
 	cmd := modules.WAGICommand(r, route, nil)
 	b.ReportAllocs()
+	cpu := cpuTime()
 	for b.Loop() {
 		resp, _, err := e.RunWAGI(context.Background(), m, cmd, lim)
 		if err != nil {
@@ -58,4 +59,5 @@ func benchWAGI(b *testing.B, e *modules.Engine, m *modules.Module, lim modules.L
 			b.Fatalf("body %q, want %q", resp.Body, body)
 		}
 	}
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e3, "cpu-µs/op")
 }

@@ -79,9 +79,11 @@ void edge_take_error(edge_outcome *out, wasmtime_error_t *err, wasm_trap_t *trap
 // few such calls per request. These host functions serve the calls that
 // carry a request in and a response out (args, environ, fd_read on stdin,
 // fd_write on stdout and stderr) straight from and into per-request
-// buffers, and shadow Wasmtime's. Clocks, waits and random are deadline.c's
-// (and, in the snapshot engine, preinit.c's); the rest of WASI (fdstat,
-// proc_exit, ...) stays Wasmtime's.
+// buffers, and proc_exit, and shadow Wasmtime's. Clocks, waits and random
+// are deadline.c's (and, in the snapshot engine, preinit.c's); the rest of
+// WASI (files, sockets, ...) stays Wasmtime's. A module that imports none
+// of the rest runs in a store without Wasmtime's WASI context, whose set-up
+// was a fifth of a hello guest's run (edge_needs_wasi).
 
 // sizes_get(count_ptr, buf_size_ptr) for args and environ.
 static wasm_trap_t *edge_sizes(wasmtime_caller_t *caller, wasmtime_val_raw_t *a, size_t n, size_t len) {
@@ -196,6 +198,17 @@ static wasm_trap_t *edge_fd_seek(void *env, wasmtime_caller_t *c, wasmtime_val_r
 	return NULL;
 }
 
+// proc_exit(code): records the exit status and unwinds the guest with a
+// trap; the status, not the trap, is the outcome (run.go: status 0 is
+// success), as with Wasmtime's own proc_exit.
+static wasm_trap_t *edge_proc_exit(void *env, wasmtime_caller_t *c, wasmtime_val_raw_t *a, size_t n) {
+	edge_req *r = edge_req_of(c);
+	r->outcome->exit_set = 1;
+	r->outcome->exit_code = a[0].i32;
+	static const char msg[] = "the guest called proc_exit";
+	return wasmtime_trap_new(msg, sizeof msg - 1);
+}
+
 // ---- The edge ABI, version 1 (docs/edge-abi.md). ----
 
 static wasm_trap_t *edge_fault(void) {
@@ -295,21 +308,56 @@ wasmtime_error_t *edge_define_abi(wasmtime_linker_t *linker) {
 	return edge_define(linker, "edge_v1", fns, sizeof fns / sizeof fns[0]);
 }
 
+const edge_host edge_io_fns[] = {
+	{"args_sizes_get", "ii", 1, edge_args_sizes_get}, {"args_get", "ii", 1, edge_args_get},
+	{"environ_sizes_get", "ii", 1, edge_environ_sizes_get}, {"environ_get", "ii", 1, edge_environ_get},
+	{"fd_write", "iiii", 1, edge_fd_write}, {"fd_read", "iiii", 1, edge_fd_read},
+	{"fd_fdstat_get", "ii", 1, edge_fd_fdstat_get}, {"fd_close", "i", 1, edge_stdio_noop},
+	{"fd_fdstat_set_flags", "ii", 1, edge_stdio_noop}, {"fd_seek", "iIii", 1, edge_fd_seek},
+	{"proc_exit", "i", 0, edge_proc_exit},
+};
+const size_t edge_io_fns_len = sizeof edge_io_fns / sizeof edge_io_fns[0];
+
 // edge_define_io shadows Wasmtime's WASI I/O functions with ours, and its
 // clocks and waits with those of deadline.c.
 wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker) {
-	static const edge_host fns[] = {
-		{"args_sizes_get", "ii", 1, edge_args_sizes_get}, {"args_get", "ii", 1, edge_args_get},
-		{"environ_sizes_get", "ii", 1, edge_environ_sizes_get}, {"environ_get", "ii", 1, edge_environ_get},
-		{"fd_write", "iiii", 1, edge_fd_write}, {"fd_read", "iiii", 1, edge_fd_read},
-		{"fd_fdstat_get", "ii", 1, edge_fd_fdstat_get}, {"fd_close", "i", 1, edge_stdio_noop},
-		{"fd_fdstat_set_flags", "ii", 1, edge_stdio_noop}, {"fd_seek", "iIii", 1, edge_fd_seek},
-	};
 	wasmtime_linker_allow_shadowing(linker, true);
-	wasmtime_error_t *err = edge_define(linker, "wasi_snapshot_preview1", fns, sizeof fns / sizeof fns[0]);
+	wasmtime_error_t *err = edge_define(linker, "wasi_snapshot_preview1", edge_io_fns, edge_io_fns_len);
 	if (!err) err = edge_define(linker, "wasi_snapshot_preview1", edge_deadline_fns, edge_deadline_fns_len);
 	wasmtime_linker_allow_shadowing(linker, false);
 	return err;
+}
+
+static int edge_name_is(const wasm_name_t *n, const char *s) {
+	size_t l = strlen(s);
+	return n->size == l && memcmp(n->data, s, l) == 0;
+}
+
+static int edge_served(const wasm_name_t *name, const edge_host *fns, size_t n) {
+	for (size_t i = 0; i < n; i++) {
+		if (edge_name_is(name, fns[i].name)) return 1;
+	}
+	return 0;
+}
+
+// edge_needs_wasi reports whether mod imports anything but the edge ABI
+// and the WASI functions served by our own code (edge_io_fns and
+// deadline.c's): only such a module needs Wasmtime's WASI context in its
+// store. Wasmtime's WASI functions panic in a store without one, so any
+// import we do not recognise counts as needing it.
+int edge_needs_wasi(const wasmtime_module_t *mod) {
+	wasm_importtype_vec_t vec;
+	wasmtime_module_imports(mod, &vec);
+	int needs = 0;
+	for (size_t i = 0; i < vec.size && !needs; i++) {
+		const wasm_name_t *m = wasm_importtype_module(vec.data[i]);
+		const wasm_name_t *name = wasm_importtype_name(vec.data[i]);
+		if (edge_name_is(m, "edge_v1")) continue;
+		needs = !edge_name_is(m, "wasi_snapshot_preview1") ||
+			!(edge_served(name, edge_io_fns, edge_io_fns_len) || edge_served(name, edge_deadline_fns, edge_deadline_fns_len));
+	}
+	wasm_importtype_vec_delete(&vec);
+	return needs;
 }
 
 // edge_fail records a failed stage and deletes the store.
@@ -341,28 +389,38 @@ static bool edge_entry(wasmtime_context_t *ctx, wasmtime_instance_t *inst, int a
 	return false;
 }
 
-// edge_open makes the store of one run, with r as its data: the given
-// limits, an epoch deadline at every tick (checked by deadline.c against
-// the run's own clock and its cancellation), WASI with stdout and stderr
-// into res's buffers; then instantiates a->pre into inst. On failure it
-// returns NULL with the outcome in res, and nothing left to free. Shared
-// by requests (edge_store) and pre-initialisation (preinit.c).
-wasmtime_store_t *edge_open(const edge_run_args *a, edge_req *r, edge_result *res, wasmtime_instance_t *inst) {
-	edge_outcome *out = &res->outcome;
+// edge_set_wasi gives the store Wasmtime's WASI context, with stdout and
+// stderr into res's buffers, for a module that imports some of Wasmtime's
+// WASI functions; it returns false with the outcome in res.
+static bool edge_set_wasi(wasmtime_context_t *ctx, edge_result *res) {
 	wasi_config_t *wasi = wasi_config_new();
-	if (!wasi) { out->stage = EDGE_STAGE_SETUP; return NULL; }
+	if (!wasi) { res->outcome.stage = EDGE_STAGE_SETUP; return false; }
 	// Wasmtime's side of WASI keeps fds 0-2 valid for fd_fdstat_get and
 	// the like; the bytes themselves go through the functions above.
 	wasi_config_set_stdout_custom(wasi, edge_buf_write, &res->out, NULL);
 	wasi_config_set_stderr_custom(wasi, edge_buf_write, &res->err, NULL);
+	wasmtime_error_t *err = wasmtime_context_set_wasi(ctx, wasi);
+	if (err) { res->outcome.stage = EDGE_STAGE_SETUP; edge_take_error(&res->outcome, err, NULL); return false; }
+	return true;
+}
 
+// edge_open makes the store of one run, with r as its data: the given
+// limits, an epoch deadline at every tick (checked by deadline.c against
+// the run's own clock and its cancellation), WASI with stdout and stderr
+// into res's buffers unless a->no_wasi; then instantiates a->pre into
+// inst. On failure it returns NULL with the outcome in res, and nothing
+// left to free. Shared by requests (edge_store) and pre-initialisation
+// (preinit.c).
+wasmtime_store_t *edge_open(const edge_run_args *a, edge_req *r, edge_result *res, wasmtime_instance_t *inst) {
+	edge_outcome *out = &res->outcome;
+	r->outcome = out;
 	wasmtime_store_t *store = wasmtime_store_new(a->engine, r, NULL);
 	wasmtime_context_t *ctx = wasmtime_store_context(store);
 	wasmtime_store_limiter(store, a->memory, a->table_elements, EDGE_STORE_INSTANCES, EDGE_STORE_TABLES, EDGE_STORE_MEMORIES);
 	wasmtime_context_set_epoch_deadline(ctx, 1);
 	wasmtime_store_epoch_deadline_callback(store, edge_epoch_expired, r, NULL);
-	wasmtime_error_t *err = wasmtime_context_set_wasi(ctx, wasi);
-	if (err) { edge_fail(out, EDGE_STAGE_SETUP, store, err, NULL); return NULL; }
+	if (!a->no_wasi && !edge_set_wasi(ctx, res)) { wasmtime_store_delete(store); return NULL; }
+	wasmtime_error_t *err;
 	wasm_trap_t *trap = NULL;
 	err = wasmtime_instance_pre_instantiate(a->pre, ctx, inst, &trap);
 	if (err || trap) { edge_fail(out, EDGE_STAGE_INSTANTIATE, store, err, trap); return NULL; }
@@ -429,3 +487,12 @@ void edge_run(edge_run_args a, edge_result *res) {
 }
 
 void edge_buf_free(edge_buf *b) { free(b->data); b->data = NULL; }
+
+// edge_result_free frees what a run left in res: its buffers and message.
+void edge_result_free(edge_result *res) {
+	edge_buf_free(&res->out);
+	edge_buf_free(&res->err);
+	edge_buf_free(&res->head);
+	free(res->outcome.message);
+	res->outcome.message = NULL;
+}

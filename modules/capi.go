@@ -181,6 +181,9 @@ type cModule struct {
 	// warm is the module's plan of pages to keep private to its pool
 	// slots (warm.c); nil without the dirty-page reset.
 	warm *C.edge_warm
+	// noWASI: the module imports none of Wasmtime's own WASI functions,
+	// so its stores are made without a WASI context (edge_needs_wasi).
+	noWASI bool
 }
 
 // compile compiles wasm bytes into a guest (see prepare).
@@ -247,7 +250,7 @@ func (c *cEngine) preinstantiate(mod *C.wasmtime_module_t) (*cModule, error) {
 		C.wasmtime_module_delete(mod)
 		return nil, errors.New(takeError(err))
 	}
-	m := &cModule{mod: mod, pre: pre}
+	m := &cModule{mod: mod, pre: pre, noWASI: C.edge_needs_wasi(mod) == 0}
 	if c.warm {
 		m.warm = C.edge_warm_new(C.uint64_t(c.keepResident))
 	}
@@ -350,8 +353,8 @@ const maxABIHead = 64 << 10
 
 // run is one request: a single cgo call creates the store, instantiates
 // from the pre-instantiated module, calls _start (or edge_handle) and
-// deletes the store. The guest is stopped timeout after it starts, or as
-// soon as ctx is done.
+// deletes the store. The guest is stopped timeout after it starts, or
+// within an epoch tick of ctx being done (cancelWatch).
 func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, lim Limits, timeout time.Duration) *runResult {
 	a, argbuf, envbuf := c.runArgs(m, cmd, lim, timeout)
 	if abi {
@@ -361,11 +364,10 @@ func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, l
 		defer done()
 	}
 	res := newResult(lim)
-	defer C.free(unsafe.Pointer(res))
 	start := time.Now()
-	stopWatching := cancelOnDone(ctx, res)
+	running.add(ctx, res)
 	C.edge_run(a, res)
-	stopWatching()
+	running.remove(ctx, res)
 	runtime.KeepAlive(argbuf)
 	runtime.KeepAlive(envbuf)
 	runtime.KeepAlive(cmd)
@@ -394,23 +396,42 @@ func (c *cEngine) runArgs(m *cModule, cmd *Command, lim Limits, timeout time.Dur
 		timeout_ns:     C.uint64_t(max(timeout, 0)),
 		warm:           m.warm,
 	}
+	if m.noWASI {
+		a.no_wasi = 1
+	}
 	if len(cmd.Stdin) > 0 {
 		a.stdin_data = (*C.uint8_t)(unsafe.Pointer(&cmd.Stdin[0]))
 	}
 	return a, argbuf, envbuf
 }
 
-// newResult allocates a run's result in C memory (the store holds
-// pointers to its buffers while the guest runs); the caller frees it.
+// newResult allocates a run's result. It lives in Go memory, which C may
+// use for the length of the call that it is passed to (the store holds
+// pointers to its buffers only while the guest runs, and is deleted
+// before edge_run returns), and holds only C pointers, so cgo lets it be
+// passed: one cgo call fewer per run than calloc and free.
 func newResult(lim Limits) *C.edge_result {
-	res := (*C.edge_result)(C.calloc(1, C.size_t(unsafe.Sizeof(C.edge_result{}))))
-	res.out.max = C.size_t(lim.MaxOutput)
-	res.err.max, res.err.drop_tail = C.size_t(lim.MaxStderr), 1
-	res.head.max = maxABIHead
+	res := new(C.edge_result)
+	setResultLimits(res, lim)
 	return res
 }
 
-// takeResult copies a run's result into Go memory and frees its buffers.
+// newCResult allocates a result in C memory, for a store that outlives
+// the call it is made in (preinit.c's snapshot); the caller frees it.
+func newCResult(lim Limits) *C.edge_result {
+	res := (*C.edge_result)(C.calloc(1, C.size_t(unsafe.Sizeof(C.edge_result{}))))
+	setResultLimits(res, lim)
+	return res
+}
+
+func setResultLimits(res *C.edge_result, lim Limits) {
+	res.out.max = C.size_t(lim.MaxOutput)
+	res.err.max, res.err.drop_tail = C.size_t(lim.MaxStderr), 1
+	res.head.max = maxABIHead
+}
+
+// takeResult copies a run's result into Go memory and frees its buffers,
+// in one cgo call (none when the guest wrote nothing).
 func takeResult(res *C.edge_result) *runResult {
 	out := &res.outcome
 	r := &runResult{
@@ -431,32 +452,11 @@ func takeResult(res *C.edge_result) *runResult {
 	r.instantiate = time.Duration(out.instantiated_ns)
 	if out.message != nil {
 		r.message = C.GoString(out.message)
-		C.free(unsafe.Pointer(out.message))
 	}
-	C.edge_buf_free(&res.out)
-	C.edge_buf_free(&res.err)
-	C.edge_buf_free(&res.head)
+	if out.message != nil || res.out.data != nil || res.err.data != nil || res.head.data != nil {
+		C.edge_result_free(res)
+	}
 	return r
-}
-
-// cancelOnDone raises res's cancel flag when ctx is done, which stops the
-// guest wherever it is (deadline.c). The returned func unregisters the
-// watch and waits for a cancellation under way, after which res may be
-// freed.
-func cancelOnDone(ctx context.Context, res *C.edge_result) (stop func()) {
-	if ctx.Done() == nil {
-		return func() {}
-	}
-	done := make(chan struct{})
-	unregister := context.AfterFunc(ctx, func() {
-		C.edge_cancel(res)
-		close(done)
-	})
-	return func() {
-		if !unregister() {
-			<-done
-		}
-	}
 }
 
 // goBytes copies an output buffer into Go memory. Not C.GoBytes: its C.int

@@ -43,6 +43,7 @@ typedef struct wasm_trap_t wasm_trap_t;
 typedef struct wasi_config_t wasi_config_t;
 typedef struct wasmtime_pooling_allocation_config_t wasmtime_pooling_allocation_config_t;
 typedef struct wasm_exporttype_t wasm_exporttype_t;
+typedef struct wasm_importtype_t wasm_importtype_t;
 typedef struct wasm_externtype_t wasm_externtype_t;
 typedef struct wasm_functype_t wasm_functype_t;
 typedef struct wasm_valtype_t wasm_valtype_t;
@@ -67,6 +68,11 @@ typedef struct EDGE_COPY(wasm_exporttype_vec_t) {
 	size_t size;
 	wasm_exporttype_t **data;
 } EDGE_COPY(wasm_exporttype_vec_t);
+
+typedef struct EDGE_COPY(wasm_importtype_vec_t) {
+	size_t size;
+	wasm_importtype_t **data;
+} EDGE_COPY(wasm_importtype_vec_t);
 
 typedef struct EDGE_COPY(wasm_valtype_vec_t) {
 	size_t size;
@@ -170,6 +176,10 @@ void wasmtime_module_exports(const wasmtime_module_t *module, wasm_exporttype_ve
 void wasm_exporttype_vec_delete(wasm_exporttype_vec_t *);
 const wasm_name_t *wasm_exporttype_name(const wasm_exporttype_t *);
 const wasm_externtype_t *wasm_exporttype_type(const wasm_exporttype_t *);
+void wasmtime_module_imports(const wasmtime_module_t *module, wasm_importtype_vec_t *out);
+void wasm_importtype_vec_delete(wasm_importtype_vec_t *);
+const wasm_name_t *wasm_importtype_module(const wasm_importtype_t *);
+const wasm_name_t *wasm_importtype_name(const wasm_importtype_t *);
 wasm_externkind_t wasm_externtype_kind(const wasm_externtype_t *);
 
 wasmtime_linker_t *wasmtime_linker_new(wasm_engine_t *engine);
@@ -299,6 +309,7 @@ typedef struct {
 	uint64_t timeout_ns;            // the deadline, from the start of the run
 	uintptr_t fetcher;              // the run's outbound fetch handle (fetch.go), or 0
 	struct edge_warm *warm;         // the module's plan of pages to keep private (warm.c), or NULL
+	int no_wasi;                    // the module imports none of Wasmtime's WASI: its store gets no WASI context
 } edge_run_args;
 
 // edge_result is one request's output, written by edge_run.
@@ -313,8 +324,10 @@ typedef struct {
 void edge_run(edge_run_args a, edge_result *res);
 void edge_cancel(edge_result *res);
 void edge_buf_free(edge_buf *b);
+void edge_result_free(edge_result *res);
 wasmtime_error_t *edge_define_io(wasmtime_linker_t *linker);
 wasmtime_error_t *edge_define_abi(wasmtime_linker_t *linker);
+int edge_needs_wasi(const wasmtime_module_t *mod);
 
 // ---- Pre-initialisation (preinit.c). ----
 

@@ -70,7 +70,9 @@ func ParseCGIResponse(out []byte) (*Response, error) {
 // "\r\n"; empty lines are skipped) and calls fn for each. A malformed
 // line, or fn's error, fails with ErrBadResponse naming the line.
 func eachHeader(head string, fn func(name, value string) error) error {
-	for n, line := range strings.Split(head, "\n") {
+	for n := 0; head != ""; n++ {
+		line, rest, _ := strings.Cut(head, "\n")
+		head = rest
 		line = strings.TrimSuffix(line, "\r")
 		if line == "" {
 			continue

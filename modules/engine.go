@@ -197,6 +197,7 @@ func (e *Engine) tick() {
 			if s := e.snap.Load(); s != nil {
 				s.incrementEpoch()
 			}
+			running.check()
 		}
 	}
 }

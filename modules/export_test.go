@@ -21,3 +21,14 @@ func WarmPlan(m *Module) (pages, spans int, learnt uint64) { return m.c.warmPlan
 
 // WarmMerge is warmMerge, for its test.
 var WarmMerge = warmMerge
+
+// UsesWASIContext reports whether m's stores get Wasmtime's WASI context
+// (edge_needs_wasi in capi.c).
+func UsesWASIContext(m *Module) bool { return !m.c.noWASI }
+
+// WatchedRuns is how many runs the cancellation watch holds.
+func WatchedRuns() int {
+	running.mu.Lock()
+	defer running.mu.Unlock()
+	return len(running.runs)
+}

@@ -39,6 +39,8 @@ typedef struct {
 	// fetches here), and the last fetch's answer or error text.
 	uintptr_t fetcher;
 	uint8_t *fetched; size_t fetched_len; int fetched_owned;
+	// Where proc_exit records the exit status (set by edge_open).
+	edge_outcome *outcome;
 } edge_req;
 
 // edge_mem finds the caller's linear memory.
@@ -92,6 +94,9 @@ wasm_trap_t *edge_check(edge_req *r);
 wasmtime_error_t *edge_epoch_expired(wasmtime_context_t *ctx, void *data, uint64_t *delta, wasmtime_update_deadline_kind_t *kind);
 extern const edge_host edge_deadline_fns[];
 extern const size_t edge_deadline_fns_len;
+// capi.c: the WASI functions served by our own code (not deadline.c's).
+extern const edge_host edge_io_fns[];
+extern const size_t edge_io_fns_len;
 
 // warm.c: before a guest runs, write the module's plan of pages into
 // being; after, learn the plan from what the slot holds. edge_warm_begin

@@ -25,7 +25,7 @@ func (c *cEngine) snapshot(ic *instrumentedCache, inst []byte, plan *wasmbin.Pla
 	defer release()
 	cmd := &Command{Args: rc.Args, Env: rc.Env, Stdin: rc.Stdin}
 	a, argbuf, envbuf := c.runArgs(m, cmd, lim, lim.Timeout)
-	res := newResult(lim)
+	res := newCResult(lim) // the snapshot's store holds it until edge_snap_free
 	defer C.free(unsafe.Pointer(res))
 	name := C.CString(plan.Init)
 	defer C.free(unsafe.Pointer(name))

@@ -30,7 +30,7 @@ type Output struct {
 // what the guest wrote. Stdin, stdout and stderr live in memory; stdout is
 // capped while the guest runs (past the cap its writes fail). The guest is
 // stopped at lim.Timeout or ctx's deadline, whichever is first, even while
-// it waits in a host call, and as soon as ctx is cancelled. Errors wrap
+// it waits in a host call, and within an EpochTick of ctx being cancelled. Errors wrap
 // ErrTrap, ErrDeadline, ErrCanceled, ErrOutputTooLarge or ErrInvalidModule;
 // Output is returned in every case, so the caller can log the guest's
 // stderr.

@@ -32,7 +32,7 @@ func compile(t testing.TB, e *modules.Engine, wat string) *modules.Module {
 }
 
 func TestRunOutcomes(t *testing.T) {
-	e := newEngine(t)
+	e := shared(t)
 	lim := modules.Limits{Memory: 4 << 20, Timeout: 200 * time.Millisecond, MaxOutput: 1 << 20}
 	tests := []struct {
 		name string

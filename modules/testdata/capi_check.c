@@ -41,6 +41,9 @@ SAME_FIELD(wasm_byte_vec_t, data);
 SAME_LAYOUT(wasm_exporttype_vec_t);
 SAME_FIELD(wasm_exporttype_vec_t, size);
 SAME_FIELD(wasm_exporttype_vec_t, data);
+SAME_LAYOUT(wasm_importtype_vec_t);
+SAME_FIELD(wasm_importtype_vec_t, size);
+SAME_FIELD(wasm_importtype_vec_t, data);
 
 SAME_LAYOUT(wasm_valtype_vec_t);
 SAME_FIELD(wasm_valtype_vec_t, size);

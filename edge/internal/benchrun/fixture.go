@@ -27,8 +27,11 @@ import (
 type fixture struct {
 	work, appDir, public string
 	edgeData             string
-	certFile, keyFile    string
-	edgeBin, peerBin     string
+	// edgePlain and baselinePlain are the nodes' plain-HTTP listeners
+	// (host:port), chosen when they start.
+	edgePlain, baselinePlain string
+	certFile, keyFile        string
+	edgeBin, peerBin         string
 }
 
 // The files served: one small, one large.

@@ -32,7 +32,7 @@ func main() {
 	flag.IntVar(&rounds, "rounds", 3, "times each row runs, servers interleaved; the median is reported")
 	only := flag.String("servers", "", "comma-separated servers to run (default: all), e.g. edge,nginx")
 	flag.StringVar(&onlyTests, "tests", "", "comma-separated tests to run, by prefix (default: all), e.g. static")
-	flag.StringVar(&baselineEdge, "baseline", "", "also serve the static rows from this edge binary, as the peer \"edge baseline\" (before/after in one run)")
+	flag.StringVar(&baselineEdge, "baseline", "", "also serve the static and dynamic rows from this edge binary, as the peer \"edge baseline\" (before/after in one run)")
 	flag.StringVar(&profileDir, "profile", "", "write a CPU profile of the node under each of its rows into this directory")
 	flag.Parse()
 	onlyServers = *only
@@ -75,7 +75,7 @@ func run(d time.Duration, smoke, keep bool) error {
 		return runCDN(fx, tools, d, rounds, smoke)
 	}
 	m := measurement{tests: selectedTests(), rounds: rounds, d: d, profile: true, load: func(l *live, r row) (result, error) {
-		return load(tools, r.proto, l.base+r.path, d)
+		return load(tools, r.proto, l.url(r), d)
 	}}
 	started := time.Now()
 	rows, err := runTable(servers(fx, tools), m)

@@ -22,6 +22,14 @@ type row struct {
 	test, proto, path string
 }
 
+// plain reports whether the row goes over plain HTTP, on the server's
+// plainBase if it has one. The dynamic rows do, on the node as on the
+// bare hello server: they compare the node's request path with
+// net/http's, not TLS with none.
+func (r row) plain() bool { return dynTests[r.test] }
+
+var dynTests = map[string]bool{dynWAGI: true, dynEdgeABI: true, dynJS: true}
+
 // The tests, in the order of the table.
 const (
 	static4k   = "static 4 KiB"
@@ -40,6 +48,9 @@ type server struct {
 	// start launches the server listening on port (TCP and UDP).
 	start func(port int) (*exec.Cmd, error)
 	plain bool // serves plain HTTP (the hello peer) rather than HTTPS
+	// plainBase, if set, is where the server also serves plain HTTP
+	// (known once start has run), for its rows marked plain.
+	plainBase func() string
 	// slow: its first answer may take minutes (the node compiles the
 	// JavaScript engine's snapshot on a cold start).
 	slow bool
@@ -47,6 +58,12 @@ type server struct {
 }
 
 const edgeName = "edge"
+
+// dynRows are the node's dynamic rows, over its plain-HTTP listener.
+var dynRows = []row{
+	{dynWAGI, "h1", "/api/hello?name=bench"}, {dynEdgeABI, "h1", "/api/hello-edge?name=bench"},
+	{dynJS, "h1", "/api/hello-js?name=bench"},
+}
 
 var staticRows = []row{
 	{static4k, "h1", smallFile}, {static4k, "h2", smallFile}, {static4k, "h3", smallFile},
@@ -56,9 +73,8 @@ var staticRows = []row{
 func servers(fx *fixture, t tools) []server {
 	noH3 := []row{staticRows[0], staticRows[1], staticRows[3]}
 	all := []server{
-		{name: edgeName, start: fx.startEdge, slow: true, rows: append(append([]row{}, staticRows...),
-			row{dynWAGI, "h1", "/api/hello?name=bench"}, row{dynEdgeABI, "h1", "/api/hello-edge?name=bench"},
-			row{dynJS, "h1", "/api/hello-js?name=bench"})},
+		{name: edgeName, start: fx.startEdge, slow: true, plainBase: fx.edgePlainBase,
+			rows: append(append([]row{}, staticRows...), dynRows...)},
 		{name: "go net/http + quic-go", start: fx.startGoPeer, rows: staticRows},
 		{name: "nginx", start: func(p int) (*exec.Cmd, error) { return fx.startNginx(t.nginx, p) }, rows: noH3},
 		{name: "caddy", start: func(p int) (*exec.Cmd, error) { return fx.startCaddy(t.caddy, p) }, rows: staticRows},
@@ -66,7 +82,8 @@ func servers(fx *fixture, t tools) []server {
 			{dynWAGI, "h1", "/?name=bench"}, {dynEdgeABI, "h1", "/?name=bench"}, {dynJS, "h1", "/?name=bench"}}},
 	}
 	if baselineEdge != "" {
-		all = slices.Insert(all, 1, server{name: baselineName, start: fx.startBaseline, rows: staticRows})
+		all = slices.Insert(all, 1, server{name: baselineName, start: fx.startBaseline, slow: true,
+			plainBase: fx.baselinePlainBase, rows: append(append([]row{}, staticRows...), dynRows...)})
 	}
 	return all
 }
@@ -76,6 +93,14 @@ type live struct {
 	server
 	cmd  *exec.Cmd
 	base string
+}
+
+// url is where row r is loaded on this server.
+func (l *live) url(r row) string {
+	if r.plain() && l.plainBase != nil {
+		return l.plainBase() + r.path
+	}
+	return l.base + r.path
 }
 
 // startAll starts every server on its own port and waits until each
@@ -102,9 +127,9 @@ func startAll(svs []server) ([]*live, error) {
 		// One request per row first: every server starts the measured
 		// runs warm (the node's object cache, nginx's open files).
 		for _, r := range sv.rows {
-			err := waitReady(l.base+r.path, cmd)
+			err := waitReady(l.url(r), cmd)
 			for try := 0; err != nil && sv.slow && try < 10 && cmd.ProcessState == nil; try++ {
-				err = waitReady(l.base+r.path, cmd) // 30 s more each
+				err = waitReady(l.url(r), cmd) // 30 s more each
 			}
 			if err != nil {
 				return all, fmt.Errorf("%s: %w (log: %s)", sv.name, err, logTail(cmd))
@@ -285,10 +310,17 @@ func (fx *fixture) startEdge(port int) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
+	plain, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	fx.edgePlain = fmt.Sprintf("127.0.0.1:%d", plain)
 	args := append([]string{"serve", "--data", fx.edgeData, "--app", fx.appDir, "--log-level", "warn",
-		"--http", "", "--https", fmt.Sprintf("127.0.0.1:%d", port)}, admin...)
+		"--http", fx.edgePlain, "--https", fmt.Sprintf("127.0.0.1:%d", port)}, admin...)
 	return launch(filepath.Join(fx.work, "edge.log"), nil, fx.edgeBin, args...)
 }
+
+func (fx *fixture) edgePlainBase() string { return "http://" + fx.edgePlain }
 
 func (fx *fixture) startGoPeer(port int) (*exec.Cmd, error) {
 	return launch(filepath.Join(fx.work, "goserver.log"), nil, fx.peerBin,
