@@ -44,10 +44,9 @@ func sendWholeH3(w http.ResponseWriter, status int, body []byte) bool {
 	if _, ok := hdr["Trailer"]; ok {
 		return false
 	}
-	buf := h3Bufs.Get().(*[]byte)
+	buf := h3Bufs.Get().(*h3Buf)
 	defer h3Bufs.Put(buf)
-	b, ok := appendH3Response((*buf)[:0], status, hdr, body)
-	*buf = b
+	b, ok := buf.appendResponse(status, hdr, body)
 	if !ok {
 		return false
 	}
@@ -95,39 +94,59 @@ func h3Streamer(w http.ResponseWriter) (*recorder, http3.HTTPStreamer) {
 	}
 }
 
-var h3Bufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+// h3Bufs are the buffers responses are built in: TryWriteAll copies them.
+var h3Bufs = sync.Pool{New: func() any {
+	h := &h3Buf{frame: make([]byte, 0, 8<<10)}
+	h.enc = qpack.NewEncoder(h)
+	return h
+}}
 
-// appendH3Response appends a HEADERS frame and, for a non-empty body, a
-// DATA frame. It reports false for a header http3 would refuse to send
-// as is (a trailer field).
-func appendH3Response(b []byte, status int, hdr http.Header, body []byte) ([]byte, bool) {
-	var block fieldBlock
-	enc := qpack.NewEncoder(&block)
-	_ = enc.WriteField(qpack.HeaderField{Name: ":status", Value: strconv.Itoa(status)})
+// h3Buf builds one response: the QPACK field section, then the frames.
+type h3Buf struct {
+	enc   *qpack.Encoder // writes to block
+	block []byte         // the encoded field section
+	frame []byte         // HEADERS and DATA frames
+}
+
+// Write collects the QPACK encoder's output.
+func (h *h3Buf) Write(p []byte) (int, error) { h.block = append(h.block, p...); return len(p), nil }
+
+// appendResponse encodes a HEADERS frame and, for a non-empty body, a DATA
+// frame. It reports false for a header http3 would not send as is (a
+// trailer field).
+func (h *h3Buf) appendResponse(status int, hdr http.Header, body []byte) ([]byte, bool) {
+	h.block = h.block[:0]
+	enc := h.enc
+	_ = enc.Close() // a new field section: the prefix again
+	_ = enc.WriteField(qpack.HeaderField{Name: ":status", Value: statusText(status)})
 	for k, vs := range hdr {
 		if strings.HasPrefix(k, http.TrailerPrefix) {
-			return b, false
+			return nil, false
 		}
 		name := lowerHeaderName(k)
 		for _, v := range vs {
 			_ = enc.WriteField(qpack.HeaderField{Name: name, Value: v})
 		}
 	}
-	b = quicvarint.Append(b, h3FrameHeaders)
-	b = quicvarint.Append(b, uint64(len(block.b)))
-	b = append(b, block.b...)
+	b := quicvarint.Append(h.frame[:0], h3FrameHeaders)
+	b = quicvarint.Append(b, uint64(len(h.block)))
+	b = append(b, h.block...)
 	if len(body) > 0 {
 		b = quicvarint.Append(b, h3FrameData)
 		b = quicvarint.Append(b, uint64(len(body)))
 		b = append(b, body...)
 	}
+	h.frame = b
 	return b, true
 }
 
-// fieldBlock collects the QPACK encoder's output.
-type fieldBlock struct{ b []byte }
-
-func (f *fieldBlock) Write(p []byte) (int, error) { f.b = append(f.b, p...); return len(p), nil }
+// statusText is the :status value, 200 without formatting.
+func statusText(status int) string {
+	if status == http.StatusOK {
+		return "200"
+	}
+	return strconv.Itoa(status)
+}
 
 // lowerHeaderName is the HTTP/3 field name of a canonical header key:
 // the common ones without an allocation.
