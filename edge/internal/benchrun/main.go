@@ -32,6 +32,7 @@ func main() {
 	flag.IntVar(&rounds, "rounds", 3, "times each row runs, servers interleaved; the median is reported")
 	only := flag.String("servers", "", "comma-separated servers to run (default: all), e.g. edge,nginx")
 	flag.StringVar(&onlyTests, "tests", "", "comma-separated tests to run, by prefix (default: all), e.g. static")
+	flag.StringVar(&onlyProtos, "protos", "", "comma-separated protocols to run (default: all), e.g. h3")
 	flag.StringVar(&baselineEdge, "baseline", "", "also serve the static and dynamic rows from this edge binary, as the peer \"edge baseline\" (before/after in one run)")
 	flag.StringVar(&profileDir, "profile", "", "write a CPU profile of the node under each of its rows into this directory")
 	flag.Parse()
@@ -108,6 +109,9 @@ var onlyServers string
 
 // onlyTests limits a run to some tests, by name prefix.
 var onlyTests string
+
+// onlyProtos limits a run to some protocols (h1, h2, h3).
+var onlyProtos string
 
 func selected(name string) bool { return matchesAny(onlyServers, name) }
 

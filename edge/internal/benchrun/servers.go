@@ -164,6 +164,9 @@ func (m measurement) run(all []*live) []result {
 	var out []result
 	for _, test := range m.tests {
 		for _, proto := range []string{"h1", "h2", "h3"} {
+			if !matchesAny(onlyProtos, proto) {
+				continue
+			}
 			got := map[string][]result{}
 			for round := range max(m.rounds, 1) {
 				order := slices.Clone(all)
