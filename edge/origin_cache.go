@@ -24,8 +24,45 @@ func cacheKey(r *http.Request) string {
 // served while one request revalidates it in the background; anything
 // else is fetched, concurrent misses for the key sharing one fetch.
 func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, rt *app.Route, id string) {
+	if h.serveFastHit(w, r) {
+		return
+	}
+	h.serveCachedKey(w, r, rt, id, cacheKey(r))
+}
+
+// hitKeyBuf holds a hit's key on the stack; a longer key is built on the
+// heap by append, as any other.
+const hitKeyBuf = 256
+
+// serveFastHit answers a plain GET or HEAD from a fresh 200 entry with the
+// fields built for its hits, and reports whether it did: the common case
+// of a CDN, as cheap as a static file's. The key is built in a stack
+// buffer, and one lock finds the entry and its body (cache_hit.go). All
+// else (stale, miss, Range, conditionals, a body lost) is left to
+// serveCachedKey, which looks again.
+func (h *Handler) serveFastHit(w http.ResponseWriter, r *http.Request) bool {
+	if !plainRequest(r) {
+		return false
+	}
 	c := h.cfg.HTTPCache
-	key := cacheKey(r)
+	var buf [hitKeyBuf]byte
+	e, body := c.LookupBody(httpcache.AppendKey(buf[:0], r.Host, r.URL.RequestURI()), r.Header)
+	if e == nil || e.Status != http.StatusOK || !e.Fresh(c.Now()) {
+		return false
+	}
+	f := hitFieldsOf(e)
+	if !f.typed || !h.serveHit(w, r, e, f, body) {
+		return false
+	}
+	c.Stats().Hits.Add(1)
+	return true
+}
+
+// serveCachedKey is serveCached past the fast hit, for key.
+//
+//go:noinline
+func (h *Handler) serveCachedKey(w http.ResponseWriter, r *http.Request, rt *app.Route, id, key string) {
+	c := h.cfg.HTTPCache
 	for attempt := 0; ; attempt++ {
 		e := c.Lookup(key, r.Header)
 		now := c.Now()
@@ -232,7 +269,7 @@ func (h *Handler) streamFetched(w http.ResponseWriter, r *http.Request, f *fetch
 func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *httpcache.Entry, xcache, detail string) bool {
 	if detail == "hit" && e.Status == http.StatusOK && plainRequest(r) {
 		if f := hitFieldsOf(e); f.typed {
-			return h.serveHit(w, r, e, f) // cache_hit.go: the common case
+			return h.serveHit(w, r, e, f, nil) // cache_hit.go: the common case
 		}
 	}
 	return h.serveStored(w, r, e, xcache, detail)
