@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/edgecdn/edge/edge/app"
@@ -30,13 +31,14 @@ func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, rt *app.Ro
 	h.serveCachedKey(w, r, rt, id, cacheKey(r))
 }
 
-// hitKeyBuf holds a hit's key on the stack; a longer key is built on the
-// heap by append, as any other.
-const hitKeyBuf = 256
+// keyBufs hold hits' keys while they are looked up: not on the stack,
+// where 256 bytes more in the frame make a fresh h2 handler goroutine grow
+// (copy) its stack sooner (see logAccess).
+var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // serveFastHit answers a plain GET or HEAD from a fresh 200 entry with the
 // fields built for its hits, and reports whether it did: the common case
-// of a CDN, as cheap as a static file's. The key is built in a stack
+// of a CDN, as cheap as a static file's. The key is built in a pooled
 // buffer, and one lock finds the entry and its body (cache_hit.go). All
 // else (stale, miss, Range, conditionals, a body lost) is left to
 // serveCachedKey, which looks again.
@@ -45,8 +47,12 @@ func (h *Handler) serveFastHit(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	c := h.cfg.HTTPCache
-	var buf [hitKeyBuf]byte
-	e, body := c.LookupBody(httpcache.AppendKey(buf[:0], r.Host, r.URL.RequestURI()), r.Header)
+	buf := keyBufs.Get().(*[]byte)
+	*buf = httpcache.AppendKey((*buf)[:0], r.Host, r.URL.RequestURI())
+	e, body := c.LookupBody(*buf, r.Header)
+	if cap(*buf) <= 4<<10 { // a giant request-target's buffer is not kept
+		keyBufs.Put(buf)
+	}
 	if e == nil || e.Status != http.StatusOK || !e.Fresh(c.Now()) {
 		return false
 	}

@@ -125,7 +125,7 @@ func (c *Cache) Lookup(key string, req http.Header) *Entry {
 }
 
 // LookupBody is Lookup for a key held in bytes (not kept: a hit builds
-// its key in a stack buffer), returning also the entry's body when it is
+// its key in a reused buffer), returning also the entry's body when it is
 // in memory, read under the same lock; nil when it is on disk only.
 func (c *Cache) LookupBody(key []byte, req http.Header) (*Entry, []byte) {
 	c.mu.Lock()
