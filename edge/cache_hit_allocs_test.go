@@ -12,15 +12,17 @@ import (
 )
 
 // hitExtraAllocs is what a plain cache hit may allocate beyond the node's
-// own static file of the same size: the map of the response's fields grows
-// into a full table past 8 fields, and a hit has more (Via, X-Cache,
-// Cache-Status, Age). The key, the lookup and the body cost nothing.
-const hitExtraAllocs = 5
+// own static file of the same size: 5 because the map of the response's
+// fields grows into a full table past 8 fields, and a hit has more (Via,
+// X-Cache, Cache-Status, Age); 1 of slack for the pooled key buffer, which
+// a GC empties and the race detector's sync.Pool drops at random. The
+// key, the lookup and the body cost nothing otherwise.
+const hitExtraAllocs = 6
 
 // TestCacheHitAllocs: a plain hit allocates no more than a static file
 // plus hitExtraAllocs, counted in the same run through the same handler
 // (allocations, not time: they do not move with the machine's load). It
-// failed with 8 more when a hit built its key as a string and opened its
+// failed with 8 more (27 against 19) when a hit built its key as a string and opened its
 // body as a reader.
 func TestCacheHitAllocs(t *testing.T) {
 	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
