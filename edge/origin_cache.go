@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/edgecdn/edge/edge/app"
@@ -24,8 +25,50 @@ func cacheKey(r *http.Request) string {
 // served while one request revalidates it in the background; anything
 // else is fetched, concurrent misses for the key sharing one fetch.
 func (h *Handler) serveCached(w http.ResponseWriter, r *http.Request, rt *app.Route, id string) {
+	if h.serveFastHit(w, r) {
+		return
+	}
+	h.serveCachedKey(w, r, rt, id, cacheKey(r))
+}
+
+// keyBufs hold hits' keys while they are looked up: not on the stack,
+// where 256 bytes more in the frame make a fresh h2 handler goroutine grow
+// (copy) its stack sooner (see logAccess).
+var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// serveFastHit answers a plain GET or HEAD from a fresh 200 entry with the
+// fields built for its hits, and reports whether it did: the common case
+// of a CDN, as cheap as a static file's. The key is built in a pooled
+// buffer, and one lock finds the entry and its body (cache_hit.go). All
+// else (stale, miss, Range, conditionals, a body lost) is left to
+// serveCachedKey, which looks again.
+func (h *Handler) serveFastHit(w http.ResponseWriter, r *http.Request) bool {
+	if !plainRequest(r) {
+		return false
+	}
 	c := h.cfg.HTTPCache
-	key := cacheKey(r)
+	buf := keyBufs.Get().(*[]byte)
+	*buf = httpcache.AppendKey((*buf)[:0], r.Host, r.URL.RequestURI())
+	e, body := c.LookupBody(*buf, r.Header)
+	if cap(*buf) <= 4<<10 { // a giant request-target's buffer is not kept
+		keyBufs.Put(buf)
+	}
+	if e == nil || e.Status != http.StatusOK || !e.Fresh(c.Now()) {
+		return false
+	}
+	f := hitFieldsOf(e)
+	if !f.typed || !h.serveHit(w, r, e, f, body) {
+		return false
+	}
+	c.Stats().Hits.Add(1)
+	return true
+}
+
+// serveCachedKey is serveCached past the fast hit, for key.
+//
+//go:noinline
+func (h *Handler) serveCachedKey(w http.ResponseWriter, r *http.Request, rt *app.Route, id, key string) {
+	c := h.cfg.HTTPCache
 	for attempt := 0; ; attempt++ {
 		e := c.Lookup(key, r.Header)
 		now := c.Now()
@@ -232,7 +275,7 @@ func (h *Handler) streamFetched(w http.ResponseWriter, r *http.Request, f *fetch
 func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *httpcache.Entry, xcache, detail string) bool {
 	if detail == "hit" && e.Status == http.StatusOK && plainRequest(r) {
 		if f := hitFieldsOf(e); f.typed {
-			return h.serveHit(w, r, e, f) // cache_hit.go: the common case
+			return h.serveHit(w, r, e, f, nil) // cache_hit.go: the common case
 		}
 	}
 	return h.serveStored(w, r, e, xcache, detail)

@@ -124,6 +124,21 @@ func (c *Cache) Lookup(key string, req http.Header) *Entry {
 	return nil
 }
 
+// LookupBody is Lookup for a key held in bytes (not kept: a hit builds
+// its key in a reused buffer), returning also the entry's body when it is
+// in memory, read under the same lock; nil when it is on disk only.
+func (c *Cache) LookupBody(key []byte, req http.Header) (*Entry, []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.variants[string(key)] {
+		if e.matches(req) {
+			c.touch(e)
+			return e, e.body
+		}
+	}
+	return nil, nil
+}
+
 // touch marks e most recently used in the tiers it is in. c.mu is held.
 func (c *Cache) touch(e *Entry) {
 	if el := c.memElem[e]; el != nil {

@@ -15,6 +15,48 @@ func Key(host, requestURI string) string {
 	return normalizeHost(host) + requestURI
 }
 
+// AppendKey appends Key(host, requestURI) to dst. For an ASCII host with
+// no brackets and at most one colon (every name and IPv4 address, with or
+// without a port) it does not allocate, so that a cache hit costs no
+// garbage for its key; anything else takes Key's own path.
+func AppendKey(dst []byte, host, requestURI string) []byte {
+	h, ok := plainHost(host)
+	if !ok {
+		return append(dst, Key(host, requestURI)...)
+	}
+	h = strings.TrimSuffix(h, ".")
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return append(dst, requestURI...)
+}
+
+// plainHost is normalizeHost's host part for the hosts AppendKey handles
+// itself: the part before the one colon (as net.SplitHostPort takes it),
+// or the whole when there is none. ok is false for any other host.
+func plainHost(h string) (host string, ok bool) {
+	colon := -1
+	for i := 0; i < len(h); i++ {
+		switch c := h[i]; {
+		case c >= 0x80 || c == '[' || c == ']':
+			return "", false
+		case c == ':':
+			if colon >= 0 {
+				return "", false
+			}
+			colon = i
+		}
+	}
+	if colon >= 0 {
+		return h[:colon], true
+	}
+	return h, true
+}
+
 func normalizeHost(h string) string {
 	if host, _, err := net.SplitHostPort(h); err == nil {
 		h = host

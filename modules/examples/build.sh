@@ -51,6 +51,10 @@ echo "building $out/hello-edge-go.wasm (Go, edge ABI)"
 
 echo "building fetch/fetch.wasm (Go, edge ABI, outbound fetch)"
 (cd fetch && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -buildvcs=false -ldflags='-s -w' -o fetch.wasm .)
+echo "building fetch-c/fetch.wasm (C, edge ABI, outbound fetch)"
+clang --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor -I../sdk/c \
+  -o fetch-c/fetch.wasm fetch-c/fetch.c
+wasm-strip fetch-c/fetch.wasm
 echo "building ../js/engine.wasm.gz (the JavaScript engine, goja; docs/js.md)"
 (cd ../js && go generate .)
 
