@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,15 +97,22 @@ func loadDemo(t testing.TB, e *modules.Engine) *app.App {
 	return ap
 }
 
+// newTestEngine is the package's one engine for tests that need nothing
+// special of it. A Wasmtime engine's pooling allocator holds a few
+// thousand memory mappings until the process exits (a node has one engine
+// for its lifetime, so Engine.Close keeps it); an engine per test took the
+// test binary past vm.max_map_count (65,530), where Wasmtime aborts the
+// process.
 func newTestEngine(t testing.TB) *modules.Engine {
 	t.Helper()
-	e, err := modules.NewEngine(nil)
+	e, err := testEngine()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.Close)
 	return e
 }
+
+var testEngine = sync.OnceValues(func() (*modules.Engine, error) { return modules.NewEngine(nil) })
 
 func get(t *testing.T, c *http.Client, url string) (*http.Response, string) {
 	t.Helper()
