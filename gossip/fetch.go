@@ -2,12 +2,14 @@ package gossip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sort"
 	"time"
 
@@ -42,6 +44,7 @@ func (m *Mesh) apply(app string) {
 	if cur, err := m.ledger.State(app); err == nil && !cur.Stamp.Less(rec.Stamp) {
 		return
 	}
+	t0 := time.Now()
 	if !rec.Removed {
 		if err := m.fetchMissing(rec); err != nil {
 			m.log.Warn("blobs not fetched, retrying", "app", app, "version", rec.Version, "err", err)
@@ -49,8 +52,10 @@ func (m *Mesh) apply(app string) {
 			return
 		}
 	}
+	fetched := time.Now()
 	m.passOn(rec) // the blobs are here: this region can fetch them from us
 	err := m.cfg.Applier.ApplyRemote(rec)
+	m.log.Debug("state applied", "app", app, "version", rec.Version, "fetch", fetched.Sub(t0), "apply", time.Since(fetched), "err", err)
 	switch {
 	case errors.Is(err, state.ErrStale):
 	case errors.Is(err, cache.ErrMissingBlobs):
@@ -132,6 +137,14 @@ func (m *Mesh) fetchTimeout(size int64) time.Duration {
 func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size int64) error {
 	ctx, cancel := context.WithTimeout(ctx, m.fetchTimeout(size))
 	defer cancel()
+	t0 := time.Now()
+	var dialed, handshook time.Duration
+	reused := false
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		ConnectDone:      func(string, string, error) { dialed = time.Since(t0) },
+		TLSHandshakeDone: func(tls.ConnectionState, error) { handshook = time.Since(t0) },
+		GotConn:          func(i httptrace.GotConnInfo) { reused = i.Reused },
+	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+p.addr+"/v1/blobs/"+d.String(), nil)
 	if err != nil {
 		return err
@@ -151,7 +164,7 @@ func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size i
 	if err != nil {
 		return err
 	}
-	m.log.Debug("blob fetched", "digest", d, "bytes", n, "from", p.name)
+	m.log.Debug("blob fetched", "digest", d, "bytes", n, "from", p.name, "reused", reused, "dialed", dialed, "handshook", handshook, "took", time.Since(t0))
 	return nil
 }
 
