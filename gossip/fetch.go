@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgecdn/edge/cache"
@@ -138,13 +140,16 @@ func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size i
 	ctx, cancel := context.WithTimeout(ctx, m.fetchTimeout(size))
 	defer cancel()
 	t0 := time.Now()
-	var dialed, handshook time.Duration
-	reused := false
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		ConnectDone:      func(string, string, error) { dialed = time.Since(t0) },
-		TLSHandshakeDone: func(tls.ConnectionState, error) { handshook = time.Since(t0) },
-		GotConn:          func(i httptrace.GotConnInfo) { reused = i.Reused },
-	})
+	// for the debug log: the callbacks may run on the dialing goroutine
+	var dialed, handshook atomic.Int64
+	var reused atomic.Bool
+	if m.log.Enabled(ctx, slog.LevelDebug) {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			ConnectDone:      func(string, string, error) { dialed.Store(int64(time.Since(t0))) },
+			TLSHandshakeDone: func(tls.ConnectionState, error) { handshook.Store(int64(time.Since(t0))) },
+			GotConn:          func(i httptrace.GotConnInfo) { reused.Store(i.Reused) },
+		})
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+p.addr+"/v1/blobs/"+d.String(), nil)
 	if err != nil {
 		return err
@@ -164,7 +169,7 @@ func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size i
 	if err != nil {
 		return err
 	}
-	m.log.Debug("blob fetched", "digest", d, "bytes", n, "from", p.name, "reused", reused, "dialed", dialed, "handshook", handshook, "took", time.Since(t0))
+	m.log.Debug("blob fetched", "digest", d, "bytes", n, "from", p.name, "proto", resp.Proto, "reused", reused.Load(), "dialed", time.Duration(dialed.Load()), "handshook", time.Duration(handshook.Load()), "took", time.Since(t0))
 	return nil
 }
 
@@ -175,6 +180,15 @@ const peerDialTimeout = 5 * time.Second
 // the peer channel's TLS. Each Mesh has its own, so that meshes in one
 // process (tests, benchmarks) share no connections, and Stop closes its
 // idle ones.
+//
+// It speaks HTTP/2, one connection per peer: the blobs of a version are
+// fetched four at a time, and over HTTP/1.1 each of the four dialed its
+// own connection, a TCP and a TLS handshake apiece, to the same peer
+// (two for a deploy with two new files, as a new app's first deploy:
+// twice the handshakes of the next deploys across the mesh). With HTTP/2
+// they share one: MaxConnsPerHost holds the other requests until the first
+// connection is up, then they all run on it. A peer that speaks only
+// HTTP/1.1 (an older node) is still served, one request at a time.
 func newPeerClient(pt *peerTLS, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
 	if dial == nil {
 		// a member that is gone does not hold a fetch for the whole
@@ -182,9 +196,15 @@ func newPeerClient(pt *peerTLS, dial func(ctx context.Context, network, addr str
 		dial = (&net.Dialer{Timeout: peerDialTimeout}).DialContext
 	}
 	return &http.Client{Transport: &http.Transport{
-		TLSClientConfig: pt.client(), MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second, DialContext: dial,
+		TLSClientConfig: pt.client(), ForceAttemptHTTP2: true, MaxConnsPerHost: 1,
+		MaxIdleConnsPerHost: 1, IdleConnTimeout: peerIdle, DialContext: dial,
 	}}
 }
+
+// peerIdle is how long a connection to a peer is kept unused: long enough
+// that the blobs of the next deploy passed on in a region come over the
+// connection of the last one.
+const peerIdle = 90 * time.Second
 
 // peerInfo is a member's peer endpoint.
 type peerInfo struct{ name, addr, region string }
