@@ -74,6 +74,9 @@ func (s *Server) Listen() error {
 	if s.httpAddr != nil || s.httpsAddr != nil {
 		return nil
 	}
+	if err := CheckH2(s.cfg.H2); err != nil {
+		return err
+	}
 	if s.cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -34,7 +35,7 @@ const (
 type conn struct {
 	srv    *Server
 	cfg    *Config
-	tc     *ctls.Conn
+	tc     net.Conn // the TLS conn (a plain one in the fuzz test)
 	h      http.Handler
 	base   context.Context
 	tls    *ctls.ConnectionState
@@ -70,10 +71,9 @@ type conn struct {
 	writerDone  chan struct{}
 }
 
-func newConn(s *Server, tc *ctls.Conn, h http.Handler, base context.Context) *conn {
-	st := tc.ConnectionState()
+func newConn(s *Server, tc net.Conn, state *ctls.ConnectionState, h http.Handler, base context.Context) *conn {
 	c := &conn{
-		srv: s, cfg: &s.cfg, tc: tc, h: h, base: base, tls: &st,
+		srv: s, cfg: &s.cfg, tc: tc, h: h, base: base, tls: state,
 		remote:     tc.RemoteAddr().String(),
 		streams:    map[uint32]*stream{},
 		sendWindow: 65535, peerWindow: 65535, peerFrame: maxDataPayload,

@@ -15,6 +15,7 @@ import (
 	"context"
 	ctls "crypto/tls"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -91,7 +92,13 @@ func (s *Server) ServeConn(hs *http.Server, tc *ctls.Conn, h http.Handler) {
 	if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
 		base = bc.BaseContext()
 	}
-	c := newConn(s, tc, h, base)
+	state := tc.ConnectionState()
+	s.serveConn(tc, &state, h, base)
+}
+
+// serveConn serves nc, whose TLS state is state.
+func (s *Server) serveConn(nc net.Conn, state *ctls.ConnectionState, h http.Handler, base context.Context) {
+	c := newConn(s, nc, state, h, base)
 	refused := !s.track(c)
 	defer s.untrack(c)
 	c.serve(refused)
