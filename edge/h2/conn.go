@@ -36,6 +36,7 @@ type conn struct {
 	srv    *Server
 	cfg    *Config
 	tc     net.Conn // the TLS conn (a plain one in the fuzz test)
+	corker corker   // the TCP conn beneath, if it can hold writes
 	h      http.Handler
 	base   context.Context
 	tls    *ctls.ConnectionState
@@ -81,12 +82,17 @@ func newConn(s *Server, tc net.Conn, state *ctls.ConnectionState, h http.Handler
 		writerDone: make(chan struct{}),
 	}
 	c.wake.L = &c.mu
+	if t, ok := tc.(*ctls.Conn); ok {
+		c.corker, _ = t.NetConn().(corker)
+	}
 	c.br = bufio.NewReaderSize(tc, 16<<10)
 	c.fr = http2.NewFramer(nil, c.br)
 	c.fr.SetReuseFrames()
 	c.fr.SetMaxReadFrameSize(16 << 10)
 	c.hdec = hpack.NewDecoder(4096, c.hb.onField)
-	c.hdec.SetMaxStringLength(s.cfg.MaxHeaderBytes)
+	// A field past the list limit gets 431, not a decoding error: the
+	// block's size bound (checkBlockSize) is the one that protects.
+	c.hdec.SetMaxStringLength(2 * s.cfg.MaxHeaderBytes)
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	c.flood = newFlood(s.cfg.MaxStreams)
 	return c
@@ -321,8 +327,19 @@ func (c *conn) write(b []byte) error {
 		c.lastWD = now
 		_ = c.tc.SetWriteDeadline(now.Add(c.cfg.WriteTimeout))
 	}
+	if c.corker != nil && len(b) > 16<<10 {
+		// More than one TLS record: send them together.
+		c.corker.Cork()
+		defer c.corker.Uncork()
+	}
 	_, err := c.tc.Write(b)
 	return err
+}
+
+// corker is a conn that can hold its writes and send them in one.
+type corker interface {
+	Cork()
+	Uncork()
 }
 
 // deadlineErr is what a handler's write returns once its write deadline

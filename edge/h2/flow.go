@@ -89,7 +89,7 @@ func (c *conn) sendFrame(st *stream) sendResult {
 	st.off += n
 	st.sendWindow -= int64(n)
 	c.sendWindow -= int64(n)
-	if st.off == len(st.out) {
+	if st.off == len(st.out) && !st.borrowed {
 		st.out, st.off = st.out[:0], 0
 	}
 	if pending-n <= highWater/2 {
@@ -130,7 +130,11 @@ func (c *conn) queueBody(st *stream, p []byte, end bool) {
 		}
 	}
 	if len(p) > 0 {
-		st.out = append(st.out, p...)
+		if st.borrowed {
+			st.out = p // framed before the handler's Write returns
+		} else {
+			st.out = append(st.out, p...)
+		}
 	}
 	if end {
 		st.outEnd = true

@@ -207,7 +207,10 @@ func (rw *responseWriter) SetReadDeadline(t time.Time) error {
 // EnableFullDuplex: HTTP/2 always allows reading the body while writing.
 func (rw *responseWriter) EnableFullDuplex() error { return nil }
 
-// send hands a large p over without copying it into the buffer first.
+// send hands a large p over without copying it: what does not go
+// straight into the batch is lent to the stream, and the handler waits
+// until the writer has framed all of it (p is the handler's again when
+// Write returns).
 func (rw *responseWriter) send(p []byte) error {
 	c, st := rw.c, rw.st
 	c.mu.Lock()
@@ -218,9 +221,20 @@ func (rw *responseWriter) send(p []byte) error {
 	if !rw.sent {
 		rw.sendHeaders(false, false)
 	}
+	for len(st.out) > st.off && !st.closed {
+		st.wait() // what was buffered before goes first
+	}
+	if err := rw.usable(); err != nil {
+		return err
+	}
+	st.out, st.off, st.borrowed = nil, 0, true
 	c.queueBody(st, p, false)
 	c.kick()
-	return rw.waitRoom()
+	for len(st.out) > st.off && !st.closed {
+		st.wait()
+	}
+	st.out, st.off, st.borrowed = nil, 0, false
+	return rw.usable()
 }
 
 // usable reports why the stream can take no more, under c.mu.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // TestServe: requests over the Go client arrive as HTTP/2 with TLS state
@@ -200,30 +201,38 @@ func TestPingFlood(t *testing.T) {
 	}
 }
 
-// TestHeaderListTooLarge: a header list past MaxHeaderBytes gets 431
-// and the connection carries on.
+// TestHeaderListTooLarge: a header list past MaxHeaderBytes gets 431,
+// whether one field or many are too large, and the connection (and its
+// HPACK state) carries on.
 func TestHeaderListTooLarge(t *testing.T) {
 	ts, _ := startServer(t, Config{MaxHeaderBytes: 4 << 10}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok")
 	}))
-	req, _ := http.NewRequest("GET", ts.URL, nil)
-	req.Header.Set("X-Big", strings.Repeat("b", 8<<10))
-	cl := ts.Client()
-	resp, err := cl.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	c := dialRaw(t, ts)
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	status := func(id uint32, extra ...string) string {
+		t.Helper()
+		if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.headers("/", extra...), EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			f, err := c.fr.ReadFrame()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h, ok := f.(*http2.MetaHeadersFrame); ok && h.StreamID == id {
+				return h.PseudoValue("status")
+			}
+		}
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
-		t.Fatalf("status %d, want 431", resp.StatusCode)
+	if s := status(1, "x-big", strings.Repeat("b", 6<<10)); s != "431" {
+		t.Fatalf("one large field: %s, want 431", s)
 	}
-	resp, err = cl.Get(ts.URL)
-	if err != nil {
-		t.Fatal(err)
+	if s := status(3, "x-a", strings.Repeat("a", 3<<10), "x-b", strings.Repeat("b", 3<<10)); s != "431" {
+		t.Fatalf("two fields past the limit: %s, want 431", s)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("after 431: %d", resp.StatusCode)
+	if s := status(5); s != "200" {
+		t.Fatalf("after 431: %s", s)
 	}
 }
 

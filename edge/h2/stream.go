@@ -33,6 +33,7 @@ type stream struct {
 	sendWindow int64
 	out        []byte // response bytes not yet framed
 	off        int    // framed up to here
+	borrowed   bool   // out is the handler's p (send), not the stream's own
 	outEnd     bool   // the handler is done: END_STREAM follows out
 	trailer    http.Header
 	inReady    bool
