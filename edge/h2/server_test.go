@@ -152,8 +152,11 @@ func TestRapidReset(t *testing.T) {
 	done := make(chan http2.ErrCode, 1)
 	go func() { done <- c.goAway() }()
 	for id := uint32(1); id < 20000; id += 2 {
-		c.get(id, "/", true)
-		if err := c.fr.WriteRSTStream(id, http2.ErrCodeCancel); err != nil {
+		err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.headers("/"), EndStream: true, EndHeaders: true})
+		if err == nil {
+			err = c.fr.WriteRSTStream(id, http2.ErrCodeCancel)
+		}
+		if err != nil {
 			break // the server closed the connection
 		}
 	}
