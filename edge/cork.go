@@ -148,3 +148,9 @@ func (c *corkConn) send(w http.ResponseWriter) {
 		_ = http.NewResponseController(w).Flush()
 	}
 }
+
+// Cork and Uncork let edge/h2's writer send a batch of TLS records (a
+// record per 16 KiB) in one write(2) instead of one each; it is the
+// conn's only writer while it holds the cork.
+func (c *corkConn) Cork()   { c.cork() }
+func (c *corkConn) Uncork() { c.uncork() }

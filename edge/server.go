@@ -30,7 +30,10 @@ type ServerConfig struct {
 	// PlainHTTP, if set, wraps the handler of the plain-HTTP listener only:
 	// ACME HTTP-01 challenges and redirects to HTTPS are answered there.
 	PlainHTTP func(http.Handler) http.Handler
-	Log       *slog.Logger
+	// H2 picks the HTTP/2 server of the TLS listener: H2Edge (the
+	// default) or H2Std.
+	H2  string
+	Log *slog.Logger
 }
 
 // Server owns the node's user-facing listeners. Lifecycle: NewServer has no
@@ -70,6 +73,9 @@ func NewServer(cfg ServerConfig, h http.Handler) *Server {
 func (s *Server) Listen() error {
 	if s.httpAddr != nil || s.httpsAddr != nil {
 		return nil
+	}
+	if err := CheckH2(s.cfg.H2); err != nil {
+		return err
 	}
 	if s.cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
@@ -129,6 +135,7 @@ func (s *Server) startTLS() {
 	s.secure = s.newHTTPServer()
 	s.secure.TLSConfig = s.cfg.TLS.Clone()
 	s.secure.TLSConfig.NextProtos = tcpProtos(s.cfg.TLS.NextProtos)
+	s.installH2(s.secure)
 	corked := corkTLS(s.secure, tcp)
 	s.serve("https", func() error { return s.secure.ServeTLS(corked, "", "") })
 
