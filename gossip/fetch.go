@@ -2,17 +2,13 @@ package gossip
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"sort"
-	"sync/atomic"
 	"time"
 
 	"github.com/edgecdn/edge/cache"
@@ -46,7 +42,6 @@ func (m *Mesh) apply(app string) {
 	if cur, err := m.ledger.State(app); err == nil && !cur.Stamp.Less(rec.Stamp) {
 		return
 	}
-	t0 := time.Now()
 	if !rec.Removed {
 		if err := m.fetchMissing(rec); err != nil {
 			m.log.Warn("blobs not fetched, retrying", "app", app, "version", rec.Version, "err", err)
@@ -54,10 +49,8 @@ func (m *Mesh) apply(app string) {
 			return
 		}
 	}
-	fetched := time.Now()
 	m.passOn(rec) // the blobs are here: this region can fetch them from us
 	err := m.cfg.Applier.ApplyRemote(rec)
-	m.log.Debug("state applied", "app", app, "version", rec.Version, "fetch", fetched.Sub(t0), "apply", time.Since(fetched), "err", err)
 	switch {
 	case errors.Is(err, state.ErrStale):
 	case errors.Is(err, cache.ErrMissingBlobs):
@@ -139,17 +132,6 @@ func (m *Mesh) fetchTimeout(size int64) time.Duration {
 func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size int64) error {
 	ctx, cancel := context.WithTimeout(ctx, m.fetchTimeout(size))
 	defer cancel()
-	t0 := time.Now()
-	// for the debug log: the callbacks may run on the dialing goroutine
-	var dialed, handshook atomic.Int64
-	var reused atomic.Bool
-	if m.log.Enabled(ctx, slog.LevelDebug) {
-		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-			ConnectDone:      func(string, string, error) { dialed.Store(int64(time.Since(t0))) },
-			TLSHandshakeDone: func(tls.ConnectionState, error) { handshook.Store(int64(time.Since(t0))) },
-			GotConn:          func(i httptrace.GotConnInfo) { reused.Store(i.Reused) },
-		})
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+p.addr+"/v1/blobs/"+d.String(), nil)
 	if err != nil {
 		return err
@@ -169,7 +151,7 @@ func (m *Mesh) fetchFrom(ctx context.Context, p peerInfo, d cache.Digest, size i
 	if err != nil {
 		return err
 	}
-	m.log.Debug("blob fetched", "digest", d, "bytes", n, "from", p.name, "proto", resp.Proto, "reused", reused.Load(), "dialed", time.Duration(dialed.Load()), "handshook", time.Duration(handshook.Load()), "took", time.Since(t0))
+	m.log.Debug("blob fetched", "digest", d, "bytes", n, "from", p.name)
 	return nil
 }
 
@@ -180,15 +162,6 @@ const peerDialTimeout = 5 * time.Second
 // the peer channel's TLS. Each Mesh has its own, so that meshes in one
 // process (tests, benchmarks) share no connections, and Stop closes its
 // idle ones.
-//
-// It speaks HTTP/2, one connection per peer: the blobs of a version are
-// fetched four at a time, and over HTTP/1.1 each of the four dialed its
-// own connection, a TCP and a TLS handshake apiece, to the same peer
-// (two for a deploy with two new files, as a new app's first deploy:
-// twice the handshakes of the next deploys across the mesh). With HTTP/2
-// they share one: MaxConnsPerHost holds the other requests until the first
-// connection is up, then they all run on it. A peer that speaks only
-// HTTP/1.1 (an older node) is still served, one request at a time.
 func newPeerClient(pt *peerTLS, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
 	if dial == nil {
 		// a member that is gone does not hold a fetch for the whole
@@ -196,15 +169,9 @@ func newPeerClient(pt *peerTLS, dial func(ctx context.Context, network, addr str
 		dial = (&net.Dialer{Timeout: peerDialTimeout}).DialContext
 	}
 	return &http.Client{Transport: &http.Transport{
-		TLSClientConfig: pt.client(), ForceAttemptHTTP2: true, MaxConnsPerHost: 1,
-		MaxIdleConnsPerHost: 1, IdleConnTimeout: peerIdle, DialContext: dial,
+		TLSClientConfig: pt.client(), MaxIdleConnsPerHost: 8, IdleConnTimeout: 30 * time.Second, DialContext: dial,
 	}}
 }
-
-// peerIdle is how long a connection to a peer is kept unused: long enough
-// that the blobs of the next deploy passed on in a region come over the
-// connection of the last one.
-const peerIdle = 90 * time.Second
 
 // peerInfo is a member's peer endpoint.
 type peerInfo struct{ name, addr, region string }

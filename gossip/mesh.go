@@ -140,9 +140,6 @@ type Mesh struct {
 	// purges keeps the purge statements seen (purge.go).
 	purges purgeLog
 	fan    fanout // the regional fan-out of states (relay.go)
-	// relaySend, if set, sends to relays instead of memberlist: a seam
-	// for tests that hold or fail sends.
-	relaySend func(*memberlist.Node, []byte) error
 	// lanWarned: the LAN-timings-across-regions warning was logged.
 	lanWarned sync.Once
 

@@ -98,10 +98,7 @@ func (p *peerTLS) verify(raw [][]byte, _ [][]*x509.Certificate) error {
 
 func (p *peerTLS) server() *tls.Config {
 	return &tls.Config{
-		MinVersion: tls.VersionTLS13,
-		// HTTP/2, so that a member's fetches share one connection
-		// (newPeerClient); HTTP/1.1 for older members.
-		NextProtos:            []string{"h2", "http/1.1"},
+		MinVersion:            tls.VersionTLS13,
 		ClientAuth:            tls.RequireAnyClientCert, // verified by verify
 		GetCertificate:        func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return p.cert() },
 		VerifyPeerCertificate: p.verify,

@@ -273,61 +273,24 @@ func (m *Mesh) fanOut(rec Record) {
 
 // sendRelays sends msg to members of one region, shuffled, until
 // relaysPerRegion of them took it or relayTries failed; it returns how
-// many took it. The relays are sent to at once, each lane moving to the
-// next member when its send fails: one after the other, the second
-// relay got the state a whole stream later (a dial and a write across
-// up to 250 ms), then fetched the blobs across the boundary itself, and
-// was the last node of its region, and of the mesh, to serve a deploy.
+// many took it.
 func (m *Mesh) sendRelays(nodes []memberlist.Node, msg []byte) int {
 	rand.Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
-	var mu sync.Mutex
-	next, failed := 0, 0
-	// take hands a lane the next member to try, until the tries are spent.
-	take := func() (memberlist.Node, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if next == len(nodes) || failed >= relayTries || m.stopped() {
-			return memberlist.Node{}, false
+	sent, failed := 0, 0
+	for _, n := range nodes {
+		if sent == relaysPerRegion || failed == relayTries || m.stopped() {
+			break
 		}
-		next++
-		return nodes[next-1], true
+		if err := m.ml.SendReliable(&n, msg); err != nil {
+			m.log.Debug("relay send failed", "to", n.Name, "err", err)
+			failed++
+			continue
+		}
+		sent++
+		m.fan.crossSent.Add(1)
+		m.bytes.sent.Add(int64(len(msg)))
 	}
-	var sent atomic.Int64
-	var wg sync.WaitGroup
-	for range relaysPerRegion {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				n, ok := take()
-				if !ok {
-					return
-				}
-				if err := m.sendRelay(&n, msg); err != nil {
-					m.log.Debug("relay send failed", "to", n.Name, "err", err)
-					mu.Lock()
-					failed++
-					mu.Unlock()
-					continue
-				}
-				sent.Add(1)
-				m.fan.crossSent.Add(1)
-				m.bytes.sent.Add(int64(len(msg)))
-				return
-			}
-		}()
-	}
-	wg.Wait()
-	return int(sent.Load())
-}
-
-// sendRelay sends msg to a relay over memberlist's stream, unless a test
-// put a fault in its place (Mesh.relaySend).
-func (m *Mesh) sendRelay(n *memberlist.Node, msg []byte) error {
-	if m.relaySend != nil {
-		return m.relaySend(n, msg)
-	}
-	return m.ml.SendReliable(n, msg)
+	return sent
 }
 
 // sendTo sends msg to each of nodes but skip, 16 at a time.
