@@ -33,24 +33,7 @@ func TestGuestFetchC(t *testing.T) {
 	})
 	unlisted := startOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "secret") })
 
-	wasm, err := os.ReadFile("../modules/examples/fetch-c/fetch.wasm")
-	if err != nil {
-		t.Fatalf("the C example is built by make examples: %v", err)
-	}
-	toml, err := os.ReadFile("../modules/examples/fetch-c/edge.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	toml = []byte(strings.Replace(string(toml), `"http://127.0.0.1:8081"`, fmt.Sprintf("%q", api.URL), 1))
-	a, err := app.LoadApp(fstest.MapFS{"edge.toml": {Data: toml}, "fetch.wasm": {Data: wasm}}, "fetch-c", app.LoadOptions{Engine: newTestEngine(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, err := httpcache.New(httpcache.Config{Log: quietLog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := startNode(t, edge.HandlerConfig{Log: quietLog, HTTPCache: hc}, a)
+	n, hc := startFetchExample(t, "fetch-c", api.URL)
 	proxy := func(u string) (*http.Response, string) {
 		return get(t, http.DefaultClient, "http://"+n.srv.HTTPAddr()+"/proxy?url="+url.QueryEscape(u))
 	}
@@ -88,4 +71,31 @@ func TestGuestFetchC(t *testing.T) {
 	if h := api.hits.Load(); h != 1 {
 		t.Errorf("the API saw %d requests in all, want 1", h)
 	}
+}
+
+// startFetchExample starts a node with an HTTP cache serving the fetch
+// example of modules/examples/<name> (its checked-in fetch.wasm, built by
+// make examples), its edge.toml's allowed host pointed at apiURL; and
+// the node's cache.
+func startFetchExample(t *testing.T, name, apiURL string) (*node, *httpcache.Cache) {
+	t.Helper()
+	dir := "../modules/examples/" + name
+	wasm, err := os.ReadFile(dir + "/fetch.wasm")
+	if err != nil {
+		t.Fatalf("the example is built by make examples: %v", err)
+	}
+	toml, err := os.ReadFile(dir + "/edge.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toml = []byte(strings.Replace(string(toml), `"http://127.0.0.1:8081"`, fmt.Sprintf("%q", apiURL), 1))
+	a, err := app.LoadApp(fstest.MapFS{"edge.toml": {Data: toml}, "fetch.wasm": {Data: wasm}}, name, app.LoadOptions{Engine: newTestEngine(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := httpcache.New(httpcache.Config{Log: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startNode(t, edge.HandlerConfig{Log: quietLog, HTTPCache: hc}, a), hc
 }

@@ -242,24 +242,7 @@ func TestGuestFetchGoSDK(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"quote":"cache me"}`)
 	})
-	wasm, err := os.ReadFile("../modules/examples/fetch/fetch.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	toml, err := os.ReadFile("../modules/examples/fetch/edge.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	toml = []byte(strings.Replace(string(toml), `"http://127.0.0.1:8081"`, fmt.Sprintf("%q", api.URL), 1))
-	a, err := app.LoadApp(fstest.MapFS{"edge.toml": {Data: toml}, "fetch.wasm": {Data: wasm}}, "fetch", app.LoadOptions{Engine: newTestEngine(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, err := httpcache.New(httpcache.Config{Log: quietLog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := startNode(t, edge.HandlerConfig{Log: quietLog, HTTPCache: hc}, a)
+	n, _ := startFetchExample(t, "fetch", api.URL)
 	base := "http://" + n.srv.HTTPAddr() + "/proxy?url="
 	for i, want := range []string{"MISS", "HIT"} {
 		resp, body := get(t, http.DefaultClient, base+api.URL+"/quote.json")

@@ -58,37 +58,32 @@ func writeRow(w io.Writer, rows []result, r result, test string) {
 
 // ratioTo is the node's req/s over peer's on the same test and protocol.
 func ratioTo(rows []result, rw row, peer string) (float64, bool) {
-	var e, p float64
-	for _, r := range rows {
-		if r.row.test != rw.test || r.row.proto != rw.proto {
-			continue
-		}
-		switch r.server {
-		case edgeName:
-			e = r.rps
-		case peer:
-			p = r.rps
-		}
-	}
+	e, p := pairOf(rows, rw, peer, func(r result) float64 { return r.rps })
 	return e / p, e > 0 && p > 0
 }
 
 // cpuRatioTo is the peer's CPU per request over the node's: how many
 // more requests the node serves per CPU-second.
 func cpuRatioTo(rows []result, rw row, peer string) (float64, bool) {
-	var e, p float64
+	e, p := pairOf(rows, rw, peer, func(r result) float64 { return r.cpuPerReq })
+	return p / e, e > 0 && p > 0
+}
+
+// pairOf is one figure of the node's and of peer's results on rw's test
+// and protocol (0 where either has none).
+func pairOf(rows []result, rw row, peer string, figure func(result) float64) (edge, other float64) {
 	for _, r := range rows {
 		if r.row.test != rw.test || r.row.proto != rw.proto {
 			continue
 		}
 		switch r.server {
 		case edgeName:
-			e = r.cpuPerReq
+			edge = figure(r)
 		case peer:
-			p = r.cpuPerReq
+			other = figure(r)
 		}
 	}
-	return p / e, e > 0 && p > 0
+	return edge, other
 }
 
 // target is one of issue 13's ratios.
