@@ -103,8 +103,8 @@ func (h *Handler) serveHit(w http.ResponseWriter, r *http.Request, e *httpcache.
 	if e.Size <= corkedResponse {
 		cc = corkFor(r)
 	}
-	cc.cork()
-	defer cc.uncork()
+	cc.Cork()
+	defer cc.Uncork()
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		if body != nil {

@@ -56,9 +56,11 @@ func (c *corkConn) sendHeld(p []byte) (int, error) {
 	return max(int(n)-held, 0), err
 }
 
-// cork starts holding writes. On a nil conn, cork, send and uncork do
-// nothing.
-func (c *corkConn) cork() {
+// Cork starts holding writes. On a nil conn, Cork, send and Uncork do
+// nothing. Exported for edge/h2's writer, which corks to send a batch of
+// TLS records (one per 16 KiB) in one write(2); it is the conn's only
+// writer while it holds the cork.
+func (c *corkConn) Cork() {
 	if c == nil {
 		return
 	}
@@ -67,11 +69,11 @@ func (c *corkConn) cork() {
 	c.mu.Unlock()
 }
 
-// uncork sends what was held, in one write, and stops holding. Safe to
+// Uncork sends what was held, in one write, and stops holding. Safe to
 // call when not corked. A failed write is left for the next write or
 // read on the conn to report, as the TLS layer above already counted the
 // bytes sent.
-func (c *corkConn) uncork() {
+func (c *corkConn) Uncork() {
 	if c == nil {
 		return
 	}
@@ -86,7 +88,7 @@ func (c *corkConn) uncork() {
 // CloseWrite half-closes the TCP conn, when it can, as net/http does
 // after some errors.
 func (c *corkConn) CloseWrite() error {
-	c.uncork()
+	c.Uncork()
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
@@ -141,16 +143,10 @@ func corkFor(r *http.Request) *corkConn {
 const corkedResponse = 16 << 10
 
 // send flushes what net/http buffered for the response to w, so that
-// the uncork after it sends the response whole. Handlers call it once the
-// response is written, and defer uncork, which a panic also runs.
+// the Uncork after it sends the response whole. Handlers call it once the
+// response is written, and defer Uncork, which a panic also runs.
 func (c *corkConn) send(w http.ResponseWriter) {
 	if c != nil {
 		_ = http.NewResponseController(w).Flush()
 	}
 }
-
-// Cork and Uncork let edge/h2's writer send a batch of TLS records (a
-// record per 16 KiB) in one write(2) instead of one each; it is the
-// conn's only writer while it holds the cork.
-func (c *corkConn) Cork()   { c.cork() }
-func (c *corkConn) Uncork() { c.uncork() }

@@ -181,8 +181,8 @@ func TestCorkReleasedOnPanicAndAbort(t *testing.T) {
 			panic("no cork on an HTTP/1.1 TLS conn")
 		}
 		last.Store(cc)
-		cc.cork()
-		defer cc.uncork()
+		cc.Cork()
+		defer cc.Uncork()
 		w.Header().Set("Content-Length", "3")
 		if r.URL.Path == "/panic" {
 			w.Header().Set("Content-Length", "6")
@@ -264,7 +264,7 @@ func tlsClient(srv *httptest.Server, conn net.Conn) *ctls.Conn {
 }
 
 // waitUncorked polls until the last corked conn holds nothing: the
-// handler's deferred uncork runs after the client saw the conn end.
+// handler's deferred Uncork runs after the client saw the conn end.
 func waitUncorked(t *testing.T, last *atomic.Pointer[corkConn]) {
 	t.Helper()
 	for range 500 {
@@ -291,7 +291,7 @@ func TestCorkOverflow(t *testing.T) {
 		data, _ := io.ReadAll(b)
 		got <- data
 	}()
-	cc.cork()
+	cc.Cork()
 	for p := want; len(p) > 0; {
 		n := min(len(p), 5000)
 		if _, err := cc.Write(p[:n]); err != nil {
@@ -299,7 +299,7 @@ func TestCorkOverflow(t *testing.T) {
 		}
 		p = p[n:]
 	}
-	cc.uncork()
+	cc.Uncork()
 	a.Close()
 	if data := <-got; !bytes.Equal(data, want) {
 		t.Fatalf("got %d bytes, want %d, or out of order", len(data), len(want))

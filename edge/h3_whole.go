@@ -4,11 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/edgecdn/edge/edge/h2"
 	"github.com/quic-go/qpack"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
@@ -120,12 +120,12 @@ func (h *h3Buf) appendResponse(status int, hdr http.Header, body []byte) ([]byte
 	h.block = h.block[:0]
 	enc := h.enc
 	_ = enc.Close() // a new field section: the prefix again
-	_ = enc.WriteField(qpack.HeaderField{Name: ":status", Value: statusText(status)})
+	_ = enc.WriteField(qpack.HeaderField{Name: ":status", Value: h2.StatusValue(status)})
 	for k, vs := range hdr {
 		if strings.HasPrefix(k, http.TrailerPrefix) {
 			return nil, false
 		}
-		name := lowerHeaderName(k)
+		name := h2.FieldName(k)
 		if len(vs) == 1 && k != "X-Request-Id" { // the id is new every time
 			h.appendShared(name, vs)
 			continue
@@ -184,36 +184,4 @@ func (h *h3Buf) appendShared(name string, vs []string) {
 		encodedCount.Store(1)
 	}
 	encodedFields.Store(key, &encodedField{value: vs[0], line: slices.Clone(h.block[start:])})
-}
-
-// statusText is the :status value, 200 without formatting.
-func statusText(status int) string {
-	if status == http.StatusOK {
-		return "200"
-	}
-	return strconv.Itoa(status)
-}
-
-// lowerHeaderName is the HTTP/3 field name of a canonical header key:
-// the common ones without an allocation.
-func lowerHeaderName(k string) string {
-	switch k {
-	case "Content-Type":
-		return "content-type"
-	case "Content-Length":
-		return "content-length"
-	case "Etag":
-		return "etag"
-	case "Last-Modified":
-		return "last-modified"
-	case "Accept-Ranges":
-		return "accept-ranges"
-	case "Cache-Control":
-		return "cache-control"
-	case "Date":
-		return "date"
-	case "X-Request-Id":
-		return "x-request-id"
-	}
-	return strings.ToLower(k)
 }

@@ -50,8 +50,8 @@ func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request, rt *app.Ro
 	if a.Size <= corkedResponse {
 		cc = corkFor(r)
 	}
-	cc.cork()
-	defer cc.uncork()
+	cc.Cork()
+	defer cc.Uncork()
 	h.writeFile(w, r, rt, a, p, id)
 	cc.send(w)
 }

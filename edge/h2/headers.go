@@ -202,13 +202,17 @@ var lowerKeys = func() map[string]string {
 		"Content-Language", "Content-Length", "Content-Range", "Content-Type", "Date", "Etag",
 		"Expires", "Last-Modified", "Location", "Server", "Set-Cookie", "Vary", "Via",
 		"X-Content-Type-Options", "Strict-Transport-Security", "Access-Control-Allow-Origin",
-		"X-Cache", "Link", "Retry-After", "Www-Authenticate", "Allow", "Content-Disposition"} {
+		"X-Cache", "Link", "Retry-After", "Www-Authenticate", "Allow", "Content-Disposition",
+		"X-Request-Id", "Cache-Status"} {
 		m[k] = strings.ToLower(k)
 	}
 	return m
 }()
 
-func lowerKey(k string) string {
+// FieldName is the field name HTTP/2 and HTTP/3 send for the canonical
+// header key k (both require lower case): the common ones without an
+// allocation. The node's HTTP/3 whole-response path uses it too.
+func FieldName(k string) string {
 	if l, ok := lowerKeys[k]; ok {
 		return l
 	}

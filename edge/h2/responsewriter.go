@@ -387,13 +387,13 @@ func skipResponseHeader(k string) bool {
 func (c *conn) encodeHeaders(id uint32, status int, h http.Header, cl, ct string, end bool) {
 	c.hbuf.Reset()
 	if status != 0 {
-		_ = c.henc.WriteField(hpack.HeaderField{Name: ":status", Value: statusText(status)})
+		_ = c.henc.WriteField(hpack.HeaderField{Name: ":status", Value: StatusValue(status)})
 	}
 	for k, vv := range h {
 		if status != 0 && skipResponseHeader(k) {
 			continue
 		}
-		name := lowerKey(k)
+		name := FieldName(k)
 		if !httpguts.ValidHeaderFieldName(name) {
 			continue
 		}
@@ -413,17 +413,19 @@ func (c *conn) encodeHeaders(id uint32, status int, h http.Header, cl, ct string
 	c.wbuf = appendHeaderBlock(c.wbuf, id, c.hbuf.Bytes(), end, c.peerFrame)
 }
 
-var statusTexts = func() map[int]string {
-	m := map[int]string{}
-	for i := 100; i < 600; i++ {
-		m[i] = strconv.Itoa(i)
+// statusValues are the :status values 100-599, formatted once.
+var statusValues = func() (v [500]string) {
+	for i := range v {
+		v[i] = strconv.Itoa(100 + i)
 	}
-	return m
+	return v
 }()
 
-func statusText(code int) string {
-	if s, ok := statusTexts[code]; ok {
-		return s
+// StatusValue is the :status value HTTP/2 and HTTP/3 send for code, the
+// valid ones without formatting per response.
+func StatusValue(code int) string {
+	if code >= 100 && code < 600 {
+		return statusValues[code-100]
 	}
 	return strconv.Itoa(code)
 }

@@ -115,13 +115,7 @@ func (c *Cache) Close() { c.pending.Wait() }
 func (c *Cache) Lookup(key string, req http.Header) *Entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, e := range c.variants[key] {
-		if e.matches(req) {
-			c.touch(e)
-			return e
-		}
-	}
-	return nil
+	return c.selectVariant(c.variants[key], req)
 }
 
 // LookupBody is Lookup for a key held in bytes (not kept: a hit builds
@@ -130,13 +124,23 @@ func (c *Cache) Lookup(key string, req http.Header) *Entry {
 func (c *Cache) LookupBody(key []byte, req http.Header) (*Entry, []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, e := range c.variants[string(key)] {
-		if e.matches(req) {
-			c.touch(e)
-			return e, e.body
-		}
+	// Indexed with string(key) in place, the map lookup copies nothing.
+	if e := c.selectVariant(c.variants[string(key)], req); e != nil {
+		return e, e.body
 	}
 	return nil, nil
+}
+
+// selectVariant is the entry of vs that req selects, marked most recently
+// used; nil if none. c.mu is held.
+func (c *Cache) selectVariant(vs []*Entry, req http.Header) *Entry {
+	for _, e := range vs {
+		if e.matches(req) {
+			c.touch(e)
+			return e
+		}
+	}
+	return nil
 }
 
 // touch marks e most recently used in the tiers it is in. c.mu is held.
