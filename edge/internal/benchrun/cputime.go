@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // clockTick is the kernel's USER_HZ, the unit of utime and stime in
@@ -42,4 +44,14 @@ func cpuSeconds(pgid int) float64 {
 		ticks += ut + st
 	}
 	return float64(ticks) / clockTick
+}
+
+// selfCPU is the CPU time (user + system) this process has used so far:
+// the HTTP/3 load generator runs in it.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

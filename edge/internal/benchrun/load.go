@@ -29,6 +29,11 @@ type result struct {
 	requests, failed int64
 	// cpuPerReq is the server's CPU time per request, in microseconds.
 	cpuPerReq float64
+	// genCPUPerReq is the load generator's CPU time per request, in
+	// microseconds. The generator shares the machine's cores with the
+	// server, so together they bound the req/s any server can show here:
+	// cores / (server + generator CPU per request).
+	genCPUPerReq float64
 }
 
 // The load each protocol gets, as in issue 13's first measurements.
@@ -64,7 +69,8 @@ func load(t tools, proto, url string, d time.Duration) (result, error) {
 
 // bombardier: HTTP/1.1 keep-alive, fasthttp client, h1Conns connections.
 func bombardier(bin, url string, d time.Duration) (result, error) {
-	out, err := exec.Command(bin, "-c", strconv.Itoa(h1Conns), "-d", d.String(), "-k", "-l", "-p", "r", "-o", "j", url).Output()
+	cmd := exec.Command(bin, "-c", strconv.Itoa(h1Conns), "-d", d.String(), "-k", "-l", "-p", "r", "-o", "j", url)
+	out, err := cmd.Output()
 	if err != nil {
 		return result{}, fmt.Errorf("bombardier: %w", err)
 	}
@@ -86,14 +92,32 @@ func bombardier(bin, url string, d time.Duration) (result, error) {
 		return result{}, fmt.Errorf("bombardier output: %w\n%s", err, out)
 	}
 	res := rep.Result
-	return result{
+	r := result{
 		rps:      float64(res.Req2xx) / res.TimeTakenSeconds,
 		p50:      res.Latency.Percentiles["50"],
 		p99:      res.Latency.Percentiles["99"],
 		mbps:     float64(res.BytesRead) / res.TimeTakenSeconds / 1e6,
 		requests: res.Req2xx,
 		failed:   res.Req3xx + res.Req4xx + res.Req5xx + res.Others,
-	}, nil
+	}
+	r.genCPUPerReq = perRequest(childCPU(cmd), r.requests)
+	return r, nil
+}
+
+// childCPU is the CPU time (user + system) a finished command used.
+func childCPU(cmd *exec.Cmd) time.Duration {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
+// perRequest is cpu spread over n requests, in microseconds.
+func perRequest(cpu time.Duration, n int64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return float64(cpu.Microseconds()) / float64(n)
 }
 
 var (
@@ -114,7 +138,8 @@ func h2load(bin, url string, d time.Duration, extra ...string) (result, error) {
 	secs := max(1, int(d.Round(time.Second)/time.Second))
 	args := append([]string{"-c", strconv.Itoa(h2Conns), "-m", strconv.Itoa(h2Streams),
 		"-D", strconv.Itoa(secs), "--warm-up-time", "1", "--log-file", logf.Name()}, extra...)
-	out, err := exec.Command(bin, append(args, url)...).CombinedOutput()
+	cmd := exec.Command(bin, append(args, url)...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return result{}, fmt.Errorf("h2load: %w\n%s", err, out)
 	}
@@ -139,6 +164,8 @@ func h2load(bin, url string, d time.Duration, extra ...string) (result, error) {
 	failed, _ := strconv.ParseInt(q[5], 10, 64)
 	errored, _ := strconv.ParseInt(q[6], 10, 64)
 	r.failed = failed + errored
+	// h2load's warm-up second is in its CPU time but not in its count.
+	r.genCPUPerReq = perRequest(childCPU(cmd), r.requests+int64(r.rps))
 	lat, err := h2Latencies(logf.Name())
 	if err != nil {
 		return r, err
@@ -191,6 +218,7 @@ func h3load(url string, d time.Duration, header ...string) (result, error) {
 	}
 	ws := make([]worker, h3Conns)
 	var wg sync.WaitGroup
+	cpu0 := selfCPU()
 	start := time.Now()
 	for i := range ws {
 		wg.Go(func() {
@@ -240,6 +268,7 @@ func h3load(url string, d time.Duration, header ...string) (result, error) {
 	}
 	r.rps, r.mbps = float64(r.requests)/took, r.mbps/took/1e6
 	r.p50, r.p99 = percentile(lat, 50), percentile(lat, 99)
+	r.genCPUPerReq = perRequest(selfCPU()-cpu0, r.requests)
 	if r.failed > 0 && firstErr != nil {
 		return r, fmt.Errorf("h3: %w", firstErr)
 	}
