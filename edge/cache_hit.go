@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgecdn/edge/edge/h2"
 	"github.com/edgecdn/edge/edge/httpcache"
 )
 
@@ -18,6 +19,7 @@ import (
 // Only Age and the Cache-Status ttl change, once a second.
 type hitFields struct {
 	fields   []hitField // the origin's fields, Via, X-Cache, Accept-Ranges, Content-Length
+	h2       *h2.Fields // the same, for the node's HTTP/2 writer (Preset)
 	typed    bool       // has a Content-Type: nothing to sniff
 	lifetime time.Duration
 	stamp    atomic.Pointer[hitStamp] // the latest second's Age and Cache-Status
@@ -46,11 +48,12 @@ func hitFieldsOf(e *httpcache.Entry) *hitFields {
 		h[k] = slices.Clip(v) // an Add downstream copies rather than writes into the entry
 	}
 	delete(h, "Content-Length")
+	delete(h, "Cache-Status") // the origin's: each hit sets the node's own (stampAt)
 	h["Via"] = append(slices.Clip(e.Header["Via"]), "1.1 edge")
 	h["X-Cache"] = []string{"HIT"}
 	h["Accept-Ranges"] = []string{"bytes"}
 	h["Content-Length"] = []string{strconv.FormatInt(e.Size, 10)}
-	f := &hitFields{fields: make([]hitField, 0, len(h)), typed: e.Header.Get("Content-Type") != "", lifetime: e.Lifetime}
+	f := &hitFields{fields: make([]hitField, 0, len(h)), h2: h2.NewFields(h), typed: e.Header.Get("Content-Type") != "", lifetime: e.Lifetime}
 	for k, v := range h {
 		f.fields = append(f.fields, hitField{k, v})
 	}
@@ -77,9 +80,10 @@ func (f *hitFields) stampAt(e *httpcache.Entry, now time.Time) *hitStamp {
 
 // serveHit answers a plain GET or HEAD (plainRequest) with a fresh 200
 // entry that has a Content-Type, from its fields f and its body: data when
-// the caller has it from the lookup (in memory), else opened. It reports
-// false, having written nothing, when the body is lost.
-func (h *Handler) serveHit(w http.ResponseWriter, r *http.Request, e *httpcache.Entry, f *hitFields, data []byte) bool {
+// the caller has it from the lookup (in memory), else opened; now is the
+// cache's clock, read once for the request. It reports false, having
+// written nothing, when the body is lost.
+func (h *Handler) serveHit(w http.ResponseWriter, r *http.Request, e *httpcache.Entry, f *hitFields, data []byte, now time.Time) bool {
 	c := h.cfg.HTTPCache
 	var body io.ReadSeeker
 	if data == nil && e.Size > 0 {
@@ -91,14 +95,22 @@ func (h *Handler) serveHit(w http.ResponseWriter, r *http.Request, e *httpcache.
 			defer cl.Close()
 		}
 	}
-	st := f.stampAt(e, c.Now())
+	st := f.stampAt(e, now)
 	hdr := w.Header()
-	for _, fl := range f.fields {
-		hdr[fl.name] = fl.value
+	if p := presetterOf(w); p != nil {
+		f.h2.Override(hdr) // the stored Date, say, stands for the node's
+		p.Preset(f.h2)
+	} else {
+		for _, fl := range f.fields {
+			hdr[fl.name] = fl.value
+		}
 	}
 	hdr["Age"] = st.ageField
 	hdr["Cache-Status"] = st.statusField
 	c.Stats().CacheBytes.Add(uint64(e.Size))
+	if r.ProtoMajor == 3 && body == nil && sendWholeH3(w, http.StatusOK, headless(r, data)) {
+		return true // one write, as a static file's (h3_whole.go)
+	}
 	var cc *corkConn
 	if e.Size <= corkedResponse {
 		cc = corkFor(r)
@@ -115,4 +127,33 @@ func (h *Handler) serveHit(w http.ResponseWriter, r *http.Request, e *httpcache.
 	}
 	cc.send(w)
 	return true
+}
+
+// headless is the body to send for r: none for a HEAD.
+func headless(r *http.Request, data []byte) []byte {
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	return data
+}
+
+// presetter is the node's own HTTP/2 response writer (edge/h2), which
+// sends a hit's prepared fields beside the response's header map.
+type presetter interface{ Preset(*h2.Fields) }
+
+// presetterOf finds the presetter beneath w, through the wrappers that
+// only watch (recorder, progressWriter); nil on any other writer.
+func presetterOf(w http.ResponseWriter) presetter {
+	for {
+		switch v := w.(type) {
+		case *recorder:
+			w = v.ResponseWriter
+		case *progressWriter:
+			w = v.ResponseWriter
+		case presetter:
+			return v
+		default:
+			return nil
+		}
+	}
 }

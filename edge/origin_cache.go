@@ -53,11 +53,12 @@ func (h *Handler) serveFastHit(w http.ResponseWriter, r *http.Request) bool {
 	if cap(*buf) <= 4<<10 { // a giant request-target's buffer is not kept
 		keyBufs.Put(buf)
 	}
-	if e == nil || e.Status != http.StatusOK || !e.Fresh(c.Now()) {
+	now := c.Now()
+	if e == nil || e.Status != http.StatusOK || !e.Fresh(now) {
 		return false
 	}
 	f := hitFieldsOf(e)
-	if !f.typed || !h.serveHit(w, r, e, f, body) {
+	if !f.typed || !h.serveHit(w, r, e, f, body, now) {
 		return false
 	}
 	c.Stats().Hits.Add(1)
@@ -275,7 +276,7 @@ func (h *Handler) streamFetched(w http.ResponseWriter, r *http.Request, f *fetch
 func (h *Handler) serveEntry(w http.ResponseWriter, r *http.Request, e *httpcache.Entry, xcache, detail string) bool {
 	if detail == "hit" && e.Status == http.StatusOK && plainRequest(r) {
 		if f := hitFieldsOf(e); f.typed {
-			return h.serveHit(w, r, e, f, nil) // cache_hit.go: the common case
+			return h.serveHit(w, r, e, f, nil, h.cfg.HTTPCache.Now()) // cache_hit.go: the common case
 		}
 	}
 	return h.serveStored(w, r, e, xcache, detail)

@@ -146,7 +146,7 @@ func (c *conn) queueBody(st *stream, p []byte, end bool) {
 // or an empty DATA frame.
 func (c *conn) endStream(st *stream) {
 	if st.trailer != nil {
-		c.encodeHeaders(st.id, 0, st.trailer, "", "", true)
+		c.encodeHeaders(st.id, 0, st.trailer, nil, "", "", true)
 	} else {
 		c.wbuf = appendData(c.wbuf, st.id, nil, true)
 	}

@@ -33,7 +33,8 @@ type responseWriter struct {
 	head     bool
 	buf      *[]byte
 	written  int64
-	declared int64 // Content-Length the handler set, or -1
+	declared int64   // Content-Length the handler set, or -1
+	preset   *Fields // fields sent beside hdr (Preset), or nil
 }
 
 func (c *conn) runHandler(st *stream, req *http.Request) {
@@ -95,6 +96,7 @@ func (rw *responseWriter) WriteHeader(code int) {
 		return
 	}
 	rw.status, rw.wrote = code, true
+	rw.declared = rw.presetLength()
 	if cl := rw.Header()["Content-Length"]; len(cl) == 1 {
 		if n, err := strconv.ParseInt(cl[0], 10, 64); err == nil && n >= 0 {
 			rw.declared = n
@@ -108,7 +110,7 @@ func (rw *responseWriter) informational(code int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !rw.st.closed {
-		c.encodeHeaders(rw.st.id, code, rw.hdr, "", "", false)
+		c.encodeHeaders(rw.st.id, code, rw.hdr, nil, "", "", false)
 		c.kick()
 	}
 }
@@ -318,15 +320,15 @@ func (rw *responseWriter) sendHeaders(final, end bool) {
 	if rw.buf != nil {
 		n = len(*rw.buf)
 	}
-	if final && rw.hdr["Content-Length"] == nil && rw.hdr["Trailer"] == nil && !rw.hasTrailerPrefix() &&
+	if final && rw.hdr["Content-Length"] == nil && rw.presetLength() < 0 && rw.hdr["Trailer"] == nil && !rw.hasTrailerPrefix() &&
 		bodyAllowed(rw.status) && (n > 0 || !rw.head) {
 		cl = strconv.Itoa(n)
 	}
 	ct := ""
-	if _, ok := rw.hdr["Content-Type"]; !ok && n > 0 && bodyAllowed(rw.status) && rw.hdr["Content-Encoding"] == nil {
+	if _, ok := rw.hdr["Content-Type"]; !ok && (rw.preset == nil || !rw.preset.typed) && n > 0 && bodyAllowed(rw.status) && rw.hdr["Content-Encoding"] == nil {
 		ct = http.DetectContentType((*rw.buf)[:min(n, 512)])
 	}
-	rw.c.encodeHeaders(rw.st.id, rw.status, rw.hdr, cl, ct, end)
+	rw.c.encodeHeaders(rw.st.id, rw.status, rw.hdr, rw.preset, cl, ct, end)
 	if end {
 		rw.c.localDone(rw.st)
 	}
@@ -381,10 +383,10 @@ func skipResponseHeader(k string) bool {
 	return strings.HasPrefix(k, http.TrailerPrefix)
 }
 
-// encodeHeaders queues a HEADERS block (a status of 0: trailers), under
-// c.mu, so blocks reach the wire in the order they were encoded, as
-// HPACK requires.
-func (c *conn) encodeHeaders(id uint32, status int, h http.Header, cl, ct string, end bool) {
+// encodeHeaders queues a HEADERS block (a status of 0: trailers): h's
+// fields and then pre's, under c.mu, so blocks reach the wire in the
+// order they were encoded, as HPACK requires.
+func (c *conn) encodeHeaders(id uint32, status int, h http.Header, pre *Fields, cl, ct string, end bool) {
 	c.hbuf.Reset()
 	if status != 0 {
 		_ = c.henc.WriteField(hpack.HeaderField{Name: ":status", Value: StatusValue(status)})
@@ -404,6 +406,7 @@ func (c *conn) encodeHeaders(id uint32, status int, h http.Header, cl, ct string
 			_ = c.henc.WriteField(hpack.HeaderField{Name: name, Value: v, Sensitive: name == "set-cookie"})
 		}
 	}
+	c.writePreset(pre)
 	if ct != "" {
 		_ = c.henc.WriteField(hpack.HeaderField{Name: "content-type", Value: ct})
 	}
@@ -432,6 +435,6 @@ func StatusValue(code int) string {
 
 // respondDirect answers a request the handler never sees (431).
 func (c *conn) respondDirect(st *stream, code int) {
-	c.encodeHeaders(st.id, code, nil, "0", "", true)
+	c.encodeHeaders(st.id, code, nil, nil, "0", "", true)
 	c.localDone(st)
 }
