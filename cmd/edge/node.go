@@ -53,6 +53,8 @@ func (n *node) start() error {
 	if err := os.MkdirAll(n.cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	stopFloor := startGCFloor(gcFloor)
+	n.stops.push("gc floor", func(context.Context) error { stopFloor(); return nil })
 	for _, step := range []struct {
 		name string
 		fn   func() error
