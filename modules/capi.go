@@ -379,8 +379,7 @@ func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, l
 // runArgs lays out one run's input for C: a guest stopped timeout after it
 // starts. The buffers it returns must stay alive until the C call returns.
 func (c *cEngine) runArgs(m *cModule, cmd *Command, lim Limits, timeout time.Duration) (C.edge_run_args, []byte, []byte) {
-	argbuf, argc := packStrings(cmd.Args)
-	envbuf, envc := packEnv(cmd.Env)
+	argbuf, argc, envbuf, envc := cmd.layOut()
 	a := C.edge_run_args{
 		engine:         c.eng,
 		pre:            m.pre,
@@ -467,6 +466,19 @@ func goBytes(b C.edge_buf) []byte {
 		copy(out, unsafe.Slice((*byte)(unsafe.Pointer(b.data)), int(b.len)))
 	}
 	return out
+}
+
+// layOut returns cmd's argv and env as packStrings lays them out, one
+// byte longer than their strings (C reads len-1 bytes of each): packed
+// from Args and Env, or what WAGICommand laid out, where argv's extra
+// byte is the env's first.
+func (cmd *Command) layOut() (args []byte, argc int, env []byte, envc int) {
+	if cmd.laid == nil {
+		args, argc = packStrings(cmd.Args)
+		env, envc = packEnv(cmd.Env)
+		return args, argc, env, envc
+	}
+	return cmd.laid[:cmd.argsLen+1], cmd.argc, cmd.laid[cmd.argsLen:], cmd.envc
 }
 
 // packEnv lays out "KEY=VALUE" entries as packStrings does, without

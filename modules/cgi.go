@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -42,18 +43,32 @@ var serverHeaders = map[string]bool{
 // Status means 302; a response with neither Content-Type nor Location is
 // refused, as WAGI does. Errors wrap ErrBadResponse and say what was wrong.
 func ParseCGIResponse(out []byte) (*Response, error) {
-	head, body, err := splitCGI(out)
+	return parseCGI(out, false)
+}
+
+// parseCGI is ParseCGIResponse. owned: out is a run's own copy of its
+// output, never written again, so the header values may point into it
+// rather than into a copy of the header section.
+func parseCGI(out []byte, owned bool) (*Response, error) {
+	headLen, bodyAt, err := splitCGI(out)
 	if err != nil {
 		return nil, err
 	}
-	resp := &Response{Status: http.StatusOK, Header: http.Header{}, Body: body}
+	var head string
+	if owned {
+		head = unsafe.String(unsafe.SliceData(out), headLen)
+	} else {
+		head = string(out[:headLen])
+	}
+	hb := newHeaderBuilder(head)
+	resp := &Response{Status: http.StatusOK, Header: hb.h, Body: out[bodyAt:]}
 	status, hasStatus := "", false
 	err = eachHeader(head, func(name, value string) error {
 		switch {
 		case name == "Status":
 			status, hasStatus = value, true
 		case !hopHeaders[name] && !serverHeaders[name]:
-			resp.Header.Add(name, value)
+			hb.add(name, value)
 		}
 		return nil
 	})
@@ -64,6 +79,36 @@ func ParseCGIResponse(out []byte) (*Response, error) {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// headerBuilder makes a guest's response header with room for a value
+// per line of its head: the map sized once, and every name's first value
+// in one shared slice rather than a slice per name.
+type headerBuilder struct {
+	h    http.Header
+	vals []string
+}
+
+func newHeaderBuilder(head string) headerBuilder {
+	n := strings.Count(head, "\n") + 1
+	return headerBuilder{h: make(http.Header, n), vals: make([]string, 0, n)}
+}
+
+// add is http.Header.Add for a canonical name. A name's first value gets
+// a slice of vals with no room after it, so a second value for the name
+// is appended to a copy, never over the next name's.
+func (b *headerBuilder) add(name, value string) {
+	if vs, ok := b.h[name]; ok {
+		b.h[name] = append(vs, value)
+		return
+	}
+	if len(b.vals) == cap(b.vals) {
+		b.h[name] = []string{value}
+		return
+	}
+	i := len(b.vals)
+	b.vals = append(b.vals, value)
+	b.h[name] = b.vals[i : i+1 : i+1]
 }
 
 // eachHeader parses the "Name: value" lines of head (ending in "\n" or
@@ -88,11 +133,11 @@ func eachHeader(head string, fn func(name, value string) error) error {
 	return nil
 }
 
-// splitCGI separates the header section from the body at the first blank
-// line.
-func splitCGI(out []byte) (head string, body []byte, err error) {
+// splitCGI separates the header section, out[:headLen], from the body,
+// out[bodyAt:], at the first blank line.
+func splitCGI(out []byte) (headLen, bodyAt int, err error) {
 	if bytes.HasPrefix(out, []byte("\n")) || bytes.HasPrefix(out, []byte("\r\n")) {
-		return "", nil, fmt.Errorf("%w: no headers before the body (a CGI response needs at least Content-Type)", ErrBadResponse)
+		return 0, 0, fmt.Errorf("%w: no headers before the body (a CGI response needs at least Content-Type)", ErrBadResponse)
 	}
 	limit := min(len(out), maxCGIHeader)
 	for i := 0; i < limit; i++ {
@@ -102,18 +147,18 @@ func splitCGI(out []byte) (head string, body []byte, err error) {
 		rest := out[i+1:]
 		switch {
 		case bytes.HasPrefix(rest, []byte("\n")):
-			return string(out[:i]), rest[1:], nil
+			return i, i + 2, nil
 		case bytes.HasPrefix(rest, []byte("\r\n")):
-			return string(out[:i]), rest[2:], nil
+			return i, i + 3, nil
 		}
 	}
 	if len(out) == 0 {
-		return "", nil, fmt.Errorf("%w: empty output", ErrBadResponse)
+		return 0, 0, fmt.Errorf("%w: empty output", ErrBadResponse)
 	}
 	if len(out) > maxCGIHeader {
-		return "", nil, fmt.Errorf("%w: no blank line within the first %d bytes (headers never ended)", ErrBadResponse, maxCGIHeader)
+		return 0, 0, fmt.Errorf("%w: no blank line within the first %d bytes (headers never ended)", ErrBadResponse, maxCGIHeader)
 	}
-	return "", nil, fmt.Errorf("%w: no blank line after the headers", ErrBadResponse)
+	return 0, 0, fmt.Errorf("%w: no blank line after the headers", ErrBadResponse)
 }
 
 // parseHeaderLine splits "Name: value" and checks both halves are valid in
