@@ -53,10 +53,10 @@ func (e *Engine) RunEdge(ctx context.Context, m *Module, request []byte, lim Lim
 	hb := newHeaderBuilder(head)
 	resp := &Response{Status: r.status, Header: hb.h, Body: r.stdout}
 	err = eachHeader(head, func(name, value string) error {
-		if name == "Status" || hopHeaders[name] {
+		if name == "Status" || hopHeader(name) {
 			return fmt.Errorf("%s is set by the server", name)
 		}
-		if !serverHeaders[name] {
+		if !serverHeader(name) {
 			hb.add(name, value)
 		}
 		return nil

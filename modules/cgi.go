@@ -22,19 +22,29 @@ type Response struct {
 	Body   []byte
 }
 
-// hopHeaders are connection-level headers a guest may not set: the server
-// owns framing (Content-Length, Transfer-Encoding) and the connection.
-var hopHeaders = map[string]bool{
-	"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true,
-	"Content-Length": true, "Upgrade": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
+// hopHeader reports the connection-level headers a guest may not set:
+// the server owns framing (Content-Length, Transfer-Encoding) and the
+// connection. A switch, not a map: it is asked for every header line of
+// every response.
+func hopHeader(name string) bool {
+	switch name {
+	case "Connection", "Keep-Alive", "Transfer-Encoding", "Content-Length",
+		"Upgrade", "Proxy-Connection", "Te", "Trailer":
+		return true
+	}
+	return false
 }
 
-// serverHeaders are the node's own response headers: a guest's value for
-// one is dropped, so it cannot forge the request id a log is searched by,
-// point clients at another HTTP/3 endpoint (Alt-Svc), or pose as another
-// server.
-var serverHeaders = map[string]bool{
-	"X-Request-Id": true, "Alt-Svc": true, "Date": true, "Server": true,
+// serverHeader reports the node's own response headers: a guest's value
+// for one is dropped, so it cannot forge the request id a log is searched
+// by, point clients at another HTTP/3 endpoint (Alt-Svc), or pose as
+// another server.
+func serverHeader(name string) bool {
+	switch name {
+	case "X-Request-Id", "Alt-Svc", "Date", "Server":
+		return true
+	}
+	return false
 }
 
 // ParseCGIResponse parses a CGI response (RFC 3875 section 6, as WAGI uses
@@ -67,7 +77,7 @@ func parseCGI(out []byte, owned bool) (*Response, error) {
 		switch {
 		case name == "Status":
 			status, hasStatus = value, true
-		case !hopHeaders[name] && !serverHeaders[name]:
+		case !hopHeader(name) && !serverHeader(name):
 			hb.add(name, value)
 		}
 		return nil
@@ -186,8 +196,10 @@ const StaticHeader = "X-Edge-Static"
 // setStatus applies the Status header and the WAGI rules for Location and
 // Content-Type.
 func (r *Response) setStatus(status string, hasStatus bool) error {
-	hasLoc, hasType := r.Header.Get("Location") != "", r.Header.Get("Content-Type") != ""
-	if !hasLoc && !hasType && r.Header.Get(StaticHeader) == "" {
+	// The names are canonical, as the header's keys are: no Get, which
+	// would canonicalise each again.
+	hasLoc, hasType := firstValue(r.Header["Location"]) != "", firstValue(r.Header["Content-Type"]) != ""
+	if !hasLoc && !hasType && firstValue(r.Header[StaticHeader]) == "" {
 		return fmt.Errorf("%w: response has neither Content-Type nor Location", ErrBadResponse)
 	}
 	if !hasStatus {
@@ -203,6 +215,14 @@ func (r *Response) setStatus(status string, hasStatus bool) error {
 	}
 	r.Status = n
 	return nil
+}
+
+// firstValue is a header's first value, as Header.Get gives it.
+func firstValue(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
 }
 
 // trunc shortens guest text quoted in an error message.

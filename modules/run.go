@@ -97,7 +97,8 @@ func (e *Engine) execute(ctx context.Context, m *Module, abi bool, cmd *Command,
 		timeout = min(timeout, time.Until(dl))
 	}
 	r := e.c.run(ctx, m.c, abi, cmd, lim, timeout)
-	out := &Output{Stdout: r.stdout, Stderr: r.stderr, Duration: r.duration, Instantiate: r.instantiate}
+	out := &r.out
+	*out = Output{Stdout: r.stdout, Stderr: r.stderr, Duration: r.duration, Instantiate: r.instantiate}
 	if r.stdoutOver || r.headOver {
 		return r, out, fmt.Errorf("modules: run %s: %w: more than %d bytes", m.name, ErrOutputTooLarge, lim.MaxOutput)
 	}

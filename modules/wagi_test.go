@@ -567,6 +567,7 @@ func TestRunWAGIGuestEnv(t *testing.T) {
 // app routes them. The C and Go guests are documented to answer alike.
 func TestRunWAGIDemoGuests(t *testing.T) {
 	e := newEngine(t)
+	t.Run("allocations", func(t *testing.T) { testRunWAGIAllocs(t, e) })
 	long := strings.Repeat("n", 300)
 	tests := []struct {
 		name, query, greeting, want string
