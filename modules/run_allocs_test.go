@@ -25,6 +25,9 @@ import (
 // run's C result, its Output and the Go side's copy shared one
 // allocation.
 func testRunWAGIAllocs(t *testing.T, e *modules.Engine) {
+	if raceOn {
+		t.Skip("allocation counts differ under the race detector")
+	}
 	m := compileDemo(t, e, "hello.wasm")
 	lim := modules.Limits{Memory: 16 << 20, Timeout: 2 * time.Second}
 	r := httptest.NewRequest(http.MethodGet, "/api/hello?name=bench", nil)
@@ -50,6 +53,9 @@ func testRunWAGIAllocs(t *testing.T, e *modules.Engine) {
 // testRunEdgeAllocs counts them for the demo's C hello over the edge ABI:
 // 13 before the run's C result, Output and copy shared one allocation.
 func testRunEdgeAllocs(t *testing.T, e *modules.Engine) {
+	if raceOn {
+		t.Skip("allocation counts differ under the race detector")
+	}
 	m := compileDemo(t, e, "hello-edge.wasm")
 	lim := modules.Limits{Memory: 16 << 20, Timeout: 2 * time.Second}
 	r := httptest.NewRequest(http.MethodGet, "/api/hello-edge?name=bench", nil)
