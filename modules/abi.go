@@ -47,16 +47,17 @@ func (e *Engine) RunEdge(ctx context.Context, m *Module, request []byte, lim Lim
 	if !r.responded {
 		return nil, out, fmt.Errorf("modules: run %s: %w: the guest returned without calling respond", m.name, ErrBadResponse)
 	}
-	resp := &Response{Status: r.status, Header: http.Header{}, Body: r.stdout}
 	// r.head is this run's own copy, never written again: the header
 	// values may point into it without a second copy.
 	head := unsafe.String(unsafe.SliceData(r.head), len(r.head))
+	hb := newHeaderBuilder(head)
+	resp := &Response{Status: r.status, Header: hb.h, Body: r.stdout}
 	err = eachHeader(head, func(name, value string) error {
-		if name == "Status" || hopHeaders[name] {
+		if name == "Status" || hopHeader(name) {
 			return fmt.Errorf("%s is set by the server", name)
 		}
-		if !serverHeaders[name] {
-			resp.Header.Add(name, value)
+		if !serverHeader(name) {
+			hb.add(name, value)
 		}
 		return nil
 	})

@@ -328,8 +328,17 @@ const (
 	stopCancel   stopReason = C.EDGE_STOP_CANCEL
 )
 
-// runResult is what one run produced, copied into Go memory.
+// runResult is what one run produced, copied into Go memory. It holds
+// the C side's result and the run's Output too, so that a run costs one
+// allocation for the three.
 type runResult struct {
+	// res is what edge_run fills in. It holds only C pointers, so cgo
+	// lets C have it, as the field it is (cgo checks the memory of the
+	// field passed, not of the struct around it).
+	res C.edge_result
+	// out is what execute returns to the caller.
+	out Output
+
 	stdout, stderr []byte
 	stdoutOver     bool
 	stage          stage
@@ -363,15 +372,20 @@ func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, l
 		a.fetcher, done = fetchHandle(ctx, timeout)
 		defer done()
 	}
-	res := newResult(lim)
+	// In Go memory, which C may use for the length of the call it is
+	// passed to (the store holds pointers to its buffers only while the
+	// guest runs, and is deleted before edge_run returns): one cgo call
+	// fewer per run than calloc and free.
+	r := new(runResult)
+	setResultLimits(&r.res, lim)
 	start := time.Now()
-	running.add(ctx, res)
-	C.edge_run(a, res)
-	running.remove(ctx, res)
+	running.add(ctx, &r.res)
+	C.edge_run(a, &r.res)
+	running.remove(ctx, &r.res)
 	runtime.KeepAlive(argbuf)
 	runtime.KeepAlive(envbuf)
 	runtime.KeepAlive(cmd)
-	r := takeResult(res)
+	r.take(&r.res)
 	r.duration = time.Since(start)
 	return r
 }
@@ -379,8 +393,7 @@ func (c *cEngine) run(ctx context.Context, m *cModule, abi bool, cmd *Command, l
 // runArgs lays out one run's input for C: a guest stopped timeout after it
 // starts. The buffers it returns must stay alive until the C call returns.
 func (c *cEngine) runArgs(m *cModule, cmd *Command, lim Limits, timeout time.Duration) (C.edge_run_args, []byte, []byte) {
-	argbuf, argc := packStrings(cmd.Args)
-	envbuf, envc := packEnv(cmd.Env)
+	argbuf, argc, envbuf, envc := cmd.layOut()
 	a := C.edge_run_args{
 		engine:         c.eng,
 		pre:            m.pre,
@@ -405,17 +418,6 @@ func (c *cEngine) runArgs(m *cModule, cmd *Command, lim Limits, timeout time.Dur
 	return a, argbuf, envbuf
 }
 
-// newResult allocates a run's result. It lives in Go memory, which C may
-// use for the length of the call that it is passed to (the store holds
-// pointers to its buffers only while the guest runs, and is deleted
-// before edge_run returns), and holds only C pointers, so cgo lets it be
-// passed: one cgo call fewer per run than calloc and free.
-func newResult(lim Limits) *C.edge_result {
-	res := new(C.edge_result)
-	setResultLimits(res, lim)
-	return res
-}
-
 // newCResult allocates a result in C memory, for a store that outlives
 // the call it is made in (preinit.c's snapshot); the caller frees it.
 func newCResult(lim Limits) *C.edge_result {
@@ -430,33 +432,29 @@ func setResultLimits(res *C.edge_result, lim Limits) {
 	res.head.max = maxABIHead
 }
 
-// takeResult copies a run's result into Go memory and frees its buffers,
-// in one cgo call (none when the guest wrote nothing).
-func takeResult(res *C.edge_result) *runResult {
+// take copies a run's result (r.res, or a C-allocated one) into r, in
+// Go memory, and frees its buffers, in one cgo call (none when the guest
+// wrote nothing). The call comes before r holds any Go pointer: cgo
+// checks all of r when given a pointer into it that is not written as
+// &r.res at the call.
+func (r *runResult) take(res *C.edge_result) {
 	out := &res.outcome
-	r := &runResult{
-		stdout:     goBytes(res.out),
-		stderr:     goBytes(res.err),
-		stdoutOver: res.out.over != 0,
-		stage:      stage(out.stage),
-		exitSet:    out.exit_set != 0,
-		exitCode:   int(out.exit_code),
-		trapSet:    out.trap_set != 0,
-		trapCode:   int(out.trap_code),
-		head:       goBytes(res.head),
-		headOver:   res.head.over != 0,
-		responded:  out.responded != 0,
-		status:     int(out.status),
-		stopped:    stopReason(out.stopped),
-	}
-	r.instantiate = time.Duration(out.instantiated_ns)
+	stdout, stderr, head := goBytes(res.out), goBytes(res.err), goBytes(res.head)
+	var message string
 	if out.message != nil {
-		r.message = C.GoString(out.message)
+		message = C.GoString(out.message)
 	}
+	r.stdoutOver, r.headOver = res.out.over != 0, res.head.over != 0
+	r.stage = stage(out.stage)
+	r.exitSet, r.exitCode = out.exit_set != 0, int(out.exit_code)
+	r.trapSet, r.trapCode = out.trap_set != 0, int(out.trap_code)
+	r.responded, r.status = out.responded != 0, int(out.status)
+	r.stopped = stopReason(out.stopped)
+	r.instantiate = time.Duration(out.instantiated_ns)
 	if out.message != nil || res.out.data != nil || res.err.data != nil || res.head.data != nil {
 		C.edge_result_free(res)
 	}
-	return r
+	r.stdout, r.stderr, r.head, r.message = stdout, stderr, head, message
 }
 
 // goBytes copies an output buffer into Go memory. Not C.GoBytes: its C.int
@@ -467,6 +465,19 @@ func goBytes(b C.edge_buf) []byte {
 		copy(out, unsafe.Slice((*byte)(unsafe.Pointer(b.data)), int(b.len)))
 	}
 	return out
+}
+
+// layOut returns cmd's argv and env as packStrings lays them out, one
+// byte longer than their strings (C reads len-1 bytes of each): packed
+// from Args and Env, or what WAGICommand laid out, where argv's extra
+// byte is the env's first.
+func (cmd *Command) layOut() (args []byte, argc int, env []byte, envc int) {
+	if cmd.laid == nil {
+		args, argc = packStrings(cmd.Args)
+		env, envc = packEnv(cmd.Env)
+		return args, argc, env, envc
+	}
+	return cmd.laid[:cmd.argsLen+1], cmd.argc, cmd.laid[cmd.argsLen:], cmd.envc
 }
 
 // packEnv lays out "KEY=VALUE" entries as packStrings does, without

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -21,19 +22,29 @@ type Response struct {
 	Body   []byte
 }
 
-// hopHeaders are connection-level headers a guest may not set: the server
-// owns framing (Content-Length, Transfer-Encoding) and the connection.
-var hopHeaders = map[string]bool{
-	"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true,
-	"Content-Length": true, "Upgrade": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
+// hopHeader reports the connection-level headers a guest may not set:
+// the server owns framing (Content-Length, Transfer-Encoding) and the
+// connection. A switch, not a map: it is asked for every header line of
+// every response.
+func hopHeader(name string) bool {
+	switch name {
+	case "Connection", "Keep-Alive", "Transfer-Encoding", "Content-Length",
+		"Upgrade", "Proxy-Connection", "Te", "Trailer":
+		return true
+	}
+	return false
 }
 
-// serverHeaders are the node's own response headers: a guest's value for
-// one is dropped, so it cannot forge the request id a log is searched by,
-// point clients at another HTTP/3 endpoint (Alt-Svc), or pose as another
-// server.
-var serverHeaders = map[string]bool{
-	"X-Request-Id": true, "Alt-Svc": true, "Date": true, "Server": true,
+// serverHeader reports the node's own response headers: a guest's value
+// for one is dropped, so it cannot forge the request id a log is searched
+// by, point clients at another HTTP/3 endpoint (Alt-Svc), or pose as
+// another server.
+func serverHeader(name string) bool {
+	switch name {
+	case "X-Request-Id", "Alt-Svc", "Date", "Server":
+		return true
+	}
+	return false
 }
 
 // ParseCGIResponse parses a CGI response (RFC 3875 section 6, as WAGI uses
@@ -42,18 +53,32 @@ var serverHeaders = map[string]bool{
 // Status means 302; a response with neither Content-Type nor Location is
 // refused, as WAGI does. Errors wrap ErrBadResponse and say what was wrong.
 func ParseCGIResponse(out []byte) (*Response, error) {
-	head, body, err := splitCGI(out)
+	return parseCGI(out, false)
+}
+
+// parseCGI is ParseCGIResponse. owned: out is a run's own copy of its
+// output, never written again, so the header values may point into it
+// rather than into a copy of the header section.
+func parseCGI(out []byte, owned bool) (*Response, error) {
+	headLen, bodyAt, err := splitCGI(out)
 	if err != nil {
 		return nil, err
 	}
-	resp := &Response{Status: http.StatusOK, Header: http.Header{}, Body: body}
+	var head string
+	if owned {
+		head = unsafe.String(unsafe.SliceData(out), headLen)
+	} else {
+		head = string(out[:headLen])
+	}
+	hb := newHeaderBuilder(head)
+	resp := &Response{Status: http.StatusOK, Header: hb.h, Body: out[bodyAt:]}
 	status, hasStatus := "", false
 	err = eachHeader(head, func(name, value string) error {
 		switch {
 		case name == "Status":
 			status, hasStatus = value, true
-		case !hopHeaders[name] && !serverHeaders[name]:
-			resp.Header.Add(name, value)
+		case !hopHeader(name) && !serverHeader(name):
+			hb.add(name, value)
 		}
 		return nil
 	})
@@ -64,6 +89,36 @@ func ParseCGIResponse(out []byte) (*Response, error) {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// headerBuilder makes a guest's response header with room for a value
+// per line of its head: the map sized once, and every name's first value
+// in one shared slice rather than a slice per name.
+type headerBuilder struct {
+	h    http.Header
+	vals []string
+}
+
+func newHeaderBuilder(head string) headerBuilder {
+	n := strings.Count(head, "\n") + 1
+	return headerBuilder{h: make(http.Header, n), vals: make([]string, 0, n)}
+}
+
+// add is http.Header.Add for a canonical name. A name's first value gets
+// a slice of vals with no room after it, so a second value for the name
+// is appended to a copy, never over the next name's.
+func (b *headerBuilder) add(name, value string) {
+	if vs, ok := b.h[name]; ok {
+		b.h[name] = append(vs, value)
+		return
+	}
+	if len(b.vals) == cap(b.vals) {
+		b.h[name] = []string{value}
+		return
+	}
+	i := len(b.vals)
+	b.vals = append(b.vals, value)
+	b.h[name] = b.vals[i : i+1 : i+1]
 }
 
 // eachHeader parses the "Name: value" lines of head (ending in "\n" or
@@ -88,11 +143,11 @@ func eachHeader(head string, fn func(name, value string) error) error {
 	return nil
 }
 
-// splitCGI separates the header section from the body at the first blank
-// line.
-func splitCGI(out []byte) (head string, body []byte, err error) {
+// splitCGI separates the header section, out[:headLen], from the body,
+// out[bodyAt:], at the first blank line.
+func splitCGI(out []byte) (headLen, bodyAt int, err error) {
 	if bytes.HasPrefix(out, []byte("\n")) || bytes.HasPrefix(out, []byte("\r\n")) {
-		return "", nil, fmt.Errorf("%w: no headers before the body (a CGI response needs at least Content-Type)", ErrBadResponse)
+		return 0, 0, fmt.Errorf("%w: no headers before the body (a CGI response needs at least Content-Type)", ErrBadResponse)
 	}
 	limit := min(len(out), maxCGIHeader)
 	for i := 0; i < limit; i++ {
@@ -102,18 +157,18 @@ func splitCGI(out []byte) (head string, body []byte, err error) {
 		rest := out[i+1:]
 		switch {
 		case bytes.HasPrefix(rest, []byte("\n")):
-			return string(out[:i]), rest[1:], nil
+			return i, i + 2, nil
 		case bytes.HasPrefix(rest, []byte("\r\n")):
-			return string(out[:i]), rest[2:], nil
+			return i, i + 3, nil
 		}
 	}
 	if len(out) == 0 {
-		return "", nil, fmt.Errorf("%w: empty output", ErrBadResponse)
+		return 0, 0, fmt.Errorf("%w: empty output", ErrBadResponse)
 	}
 	if len(out) > maxCGIHeader {
-		return "", nil, fmt.Errorf("%w: no blank line within the first %d bytes (headers never ended)", ErrBadResponse, maxCGIHeader)
+		return 0, 0, fmt.Errorf("%w: no blank line within the first %d bytes (headers never ended)", ErrBadResponse, maxCGIHeader)
 	}
-	return "", nil, fmt.Errorf("%w: no blank line after the headers", ErrBadResponse)
+	return 0, 0, fmt.Errorf("%w: no blank line after the headers", ErrBadResponse)
 }
 
 // parseHeaderLine splits "Name: value" and checks both halves are valid in
@@ -141,8 +196,10 @@ const StaticHeader = "X-Edge-Static"
 // setStatus applies the Status header and the WAGI rules for Location and
 // Content-Type.
 func (r *Response) setStatus(status string, hasStatus bool) error {
-	hasLoc, hasType := r.Header.Get("Location") != "", r.Header.Get("Content-Type") != ""
-	if !hasLoc && !hasType && r.Header.Get(StaticHeader) == "" {
+	// The names are canonical, as the header's keys are: no Get, which
+	// would canonicalise each again.
+	hasLoc, hasType := firstValue(r.Header["Location"]) != "", firstValue(r.Header["Content-Type"]) != ""
+	if !hasLoc && !hasType && firstValue(r.Header[StaticHeader]) == "" {
 		return fmt.Errorf("%w: response has neither Content-Type nor Location", ErrBadResponse)
 	}
 	if !hasStatus {
@@ -158,6 +215,14 @@ func (r *Response) setStatus(status string, hasStatus bool) error {
 	}
 	r.Status = n
 	return nil
+}
+
+// firstValue is a header's first value, as Header.Get gives it.
+func firstValue(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
 }
 
 // trunc shortens guest text quoted in an error message.

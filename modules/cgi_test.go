@@ -116,6 +116,14 @@ func TestParseCGIResponse(t *testing.T) {
 			header: http.Header{"Content-Type": {"text/plain"}, "Set-Cookie": {"a=1; Path=/", "b=2", "c=3"}},
 		},
 		{
+			// The values share one slice (headerBuilder): a name's second
+			// value must not land on the next name's first.
+			name:   "repeated headers between others",
+			in:     "Set-Cookie: a=1\nX-B: b\nSet-Cookie: c=3\nX-C: c\nContent-Type: text/plain\nSet-Cookie: d=4\n\n",
+			status: 200,
+			header: http.Header{"Content-Type": {"text/plain"}, "Set-Cookie": {"a=1", "c=3", "d=4"}, "X-B": {"b"}, "X-C": {"c"}},
+		},
+		{
 			name:   "blank lines inside the body are body",
 			in:     "Content-Type: text/plain\n\n\n\nline\n\nline\r\n\r\n",
 			status: 200,

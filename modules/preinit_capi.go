@@ -34,7 +34,8 @@ func (c *cEngine) snapshot(ic *instrumentedCache, inst []byte, plan *wasmbin.Pla
 	runtime.KeepAlive(envbuf)
 	runtime.KeepAlive(cmd)
 	if s == nil {
-		r := takeResult(res)
+		r := new(runResult)
+		r.take(res)
 		if err := r.err(context.Background()); err != nil {
 			return nil, r.stderr, &InitError{Init: plan.Init, Err: err, Log: r.stderr}
 		}
@@ -42,7 +43,8 @@ func (c *cEngine) snapshot(ic *instrumentedCache, inst []byte, plan *wasmbin.Pla
 	}
 	defer C.edge_snap_free(s)
 	st, err := readState(s, plan)
-	r := takeResult(res)
+	r := new(runResult)
+	r.take(res)
 	return st, r.stderr, err
 }
 

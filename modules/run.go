@@ -1,9 +1,11 @@
 package modules
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -14,6 +16,46 @@ type Command struct {
 	Args  []string
 	Env   [][2]string
 	Stdin []byte
+	// laid, when set (by WAGICommand), holds argv and the env instead of
+	// Args and Env, as the guest reads them: argsLen bytes of argc
+	// NUL-terminated strings, then envc "KEY=VALUE" ones, then a NUL.
+	laid       []byte
+	argsLen    int
+	argc, envc int
+}
+
+// Argv is the command's argv: Args, or what WAGICommand laid out.
+func (c *Command) Argv() []string {
+	if c.laid == nil {
+		return c.Args
+	}
+	return splitNUL(c.laid[:c.argsLen])
+}
+
+// Environ is the command's environment: Env, or what WAGICommand laid
+// out. A variable's name never holds "=" (WAGI's names are CGI's, HTTP_*
+// of a header's token, or a manifest's, which refuses one).
+func (c *Command) Environ() [][2]string {
+	if c.laid == nil {
+		return c.Env
+	}
+	var env [][2]string
+	for _, kv := range splitNUL(c.laid[c.argsLen : len(c.laid)-1]) {
+		k, v, _ := strings.Cut(kv, "=")
+		env = append(env, [2]string{k, v})
+	}
+	return env
+}
+
+// splitNUL splits NUL-terminated strings.
+func splitNUL(b []byte) []string {
+	var ss []string
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, 0)
+		ss = append(ss, string(b[:i]))
+		b = b[i+1:]
+	}
+	return ss
 }
 
 // Output is what a guest wrote, and how long the run took.
@@ -55,7 +97,8 @@ func (e *Engine) execute(ctx context.Context, m *Module, abi bool, cmd *Command,
 		timeout = min(timeout, time.Until(dl))
 	}
 	r := e.c.run(ctx, m.c, abi, cmd, lim, timeout)
-	out := &Output{Stdout: r.stdout, Stderr: r.stderr, Duration: r.duration, Instantiate: r.instantiate}
+	out := &r.out
+	*out = Output{Stdout: r.stdout, Stderr: r.stderr, Duration: r.duration, Instantiate: r.instantiate}
 	if r.stdoutOver || r.headOver {
 		return r, out, fmt.Errorf("modules: run %s: %w: more than %d bytes", m.name, ErrOutputTooLarge, lim.MaxOutput)
 	}

@@ -51,6 +51,7 @@ func wantGreeting(query, suffix string) string {
 // an encoded name, a name without '=').
 func TestRunEdgeSDKGuests(t *testing.T) {
 	e := newEngine(t)
+	t.Run("allocations", func(t *testing.T) { testRunEdgeAllocs(t, e) })
 	long := strings.Repeat("n", 300)
 	queries := []struct{ name, query, want string }{
 		{"no query", "", "Hello, world!"},

@@ -372,7 +372,7 @@ func TestWAGICommand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := tt.req.build(t)
 			cmd := modules.WAGICommand(r, &tt.route, []byte(tt.req.body))
-			env := envMap(t, cmd.Env)
+			env := envMap(t, cmd.Environ())
 			for k, want := range tt.want {
 				got, ok := env[k]
 				if !ok {
@@ -404,8 +404,8 @@ func TestWAGICommand(t *testing.T) {
 					t.Errorf("%s = %q leaks a credential", k, v)
 				}
 			}
-			if !slices.Equal(cmd.Args, tt.args) {
-				t.Errorf("Args = %q, want %q", cmd.Args, tt.args)
+			if !slices.Equal(cmd.Argv(), tt.args) {
+				t.Errorf("Args = %q, want %q", cmd.Argv(), tt.args)
 			}
 			if string(cmd.Stdin) != tt.req.body {
 				t.Errorf("Stdin = %q, want %q", cmd.Stdin, tt.req.body)
@@ -464,8 +464,8 @@ func TestWAGICommandEnvOrder(t *testing.T) {
 	}
 	for i := range 20 {
 		cmd := modules.WAGICommand(req.build(t), route, []byte(req.body))
-		if !reflect.DeepEqual(cmd.Env, want) {
-			t.Fatalf("run %d: Env =\n%q\nwant\n%q", i, cmd.Env, want)
+		if !reflect.DeepEqual(cmd.Environ(), want) {
+			t.Fatalf("run %d: Env =\n%q\nwant\n%q", i, cmd.Environ(), want)
 		}
 	}
 }
@@ -542,8 +542,8 @@ func TestRunWAGIGuestEnv(t *testing.T) {
 				}
 				seen = append(seen, [2]string{k, v})
 			}
-			if !reflect.DeepEqual(seen, cmd.Env) {
-				t.Errorf("guest saw env\n%q\nwant\n%q", seen, cmd.Env)
+			if !reflect.DeepEqual(seen, cmd.Environ()) {
+				t.Errorf("guest saw env\n%q\nwant\n%q", seen, cmd.Environ())
 			}
 			env := envMap(t, seen)
 			for k, want := range tt.want {
@@ -567,6 +567,7 @@ func TestRunWAGIGuestEnv(t *testing.T) {
 // app routes them. The C and Go guests are documented to answer alike.
 func TestRunWAGIDemoGuests(t *testing.T) {
 	e := newEngine(t)
+	t.Run("allocations", func(t *testing.T) { testRunWAGIAllocs(t, e) })
 	long := strings.Repeat("n", 300)
 	tests := []struct {
 		name, query, greeting, want string
