@@ -99,16 +99,27 @@ func BenchmarkMeshScale(b *testing.B) {
 	var took []time.Duration
 	streams0, _ := rm.w.crossings()
 	s0, tDeploys := sent.Load(), time.Now()
+	dials0, crossDials0 := rm.w.dials()
+	_, readStart := rm.w.crossings()
+	var dials, crossDials []int
+	var crossRead []int64
 	for i := range envInt("EDGE_MESH_DEPLOYS", 10) {
 		start := time.Now()
+		d0, c0 := rm.w.dials()
+		_, read0 := rm.w.crossings()
 		st := deployFiles(b, rm.nodes[(i*7)%size], rm.priv, "site", map[string]string{
 			"edge.toml":         "name = \"site\"\n",
 			"public/index.html": page(i, 4<<10),
 		})
 		pollFor(b, 5*time.Minute, "all nodes serve the deploy", func() bool { return serving(rm.nodes, "site", st.Stamp) })
 		took = append(took, time.Since(start))
-		progress("deploy %d: %s", i, took[i])
+		d1, c1 := rm.w.dials()
+		_, read1 := rm.w.crossings()
+		dials, crossDials, crossRead = append(dials, d1-d0), append(crossDials, c1-c0), append(crossRead, sumCross(read1)-sumCross(read0))
+		progress("deploy %d: %s (peer dials %d, %d across regions; %d peer bytes read across regions)", i, took[i], dials[i], crossDials[i], crossRead[i])
 	}
+	dialsN, crossDialsN := rm.w.dials()
+	_, readN := rm.w.crossings()
 	deployRate := float64(sent.Load()-s0) / time.Since(tDeploys).Seconds() / float64(size)
 	streams, _ := rm.w.crossings()
 	cross := 0
@@ -128,6 +139,11 @@ func BenchmarkMeshScale(b *testing.B) {
 	join := joinAll(b, rm, ro, apps)
 	progress("joined in %s", join)
 
+	b.ReportMetric(float64(took[0].Microseconds())/1000, "deploy0-ms")
+	b.ReportMetric(float64(dials[0]), "peer-dials-deploy0")
+	b.ReportMetric(float64(dialsN-dials0)/float64(len(took)), "peer-dials/deploy")
+	b.ReportMetric(float64(crossDialsN-crossDials0)/float64(len(took)), "cross-peer-dials/deploy")
+	b.ReportMetric(float64(sumCross(readN)-sumCross(readStart))/float64(len(took))/1024, "cross-peer-KiB/deploy")
 	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(took[len(took)-1].Microseconds())/1000, "p99-ms")
@@ -209,6 +225,19 @@ func joinAll(b *testing.B, rm *regionMesh, ro regionOpts, apps int) time.Duratio
 		return true
 	})
 	return time.Since(start)
+}
+
+// sumCross adds up the peer-channel bytes read across region boundaries.
+func sumCross(read [][]int64) int64 {
+	var n int64
+	for a, row := range read {
+		for b, v := range row {
+			if a != b {
+				n += v
+			}
+		}
+	}
+	return n
 }
 
 // pollFor is waitFor polling every 100 ms: reading every node's state
