@@ -31,6 +31,12 @@ import (
 //   - p50-ms, p99-ms: ten deploys from changing nodes, each until every
 //     node serves it (p99 of ten is the slowest);
 //   - deploy-B/node/s: memberlist bytes per node per second meanwhile;
+//     deploy+peer-B/node/s adds the peer channel's (blob fetches, TLS);
+//   - deploy0-ms, peer-dials-deploy0: the first deploy of the app (two
+//     new blobs where the later ones have one), apart;
+//   - peer-dials/deploy, cross-peer-dials/deploy, cross-peer-KiB/deploy:
+//     peer-channel connections dialed (all; across regions) and bytes
+//     read across regions, per deploy;
 //   - cross-streams/deploy: streams opened across region boundaries per
 //     deploy (push/pull and pings included);
 //   - suspicions/h, false-dead: probes unanswered (per hour, mesh-wide,
@@ -98,7 +104,7 @@ func BenchmarkMeshScale(b *testing.B) {
 	b.ResetTimer()
 	var took []time.Duration
 	streams0, _ := rm.w.crossings()
-	s0, tDeploys := sent.Load(), time.Now()
+	s0, tDeploys, peer0 := sent.Load(), time.Now(), rm.w.peerAll.Load()
 	dials0, crossDials0 := rm.w.dials()
 	_, readStart := rm.w.crossings()
 	var dials, crossDials []int
@@ -121,6 +127,9 @@ func BenchmarkMeshScale(b *testing.B) {
 	dialsN, crossDialsN := rm.w.dials()
 	_, readN := rm.w.crossings()
 	deployRate := float64(sent.Load()-s0) / time.Since(tDeploys).Seconds() / float64(size)
+	// blobs moved on the peer channel (TLS included) are not gossip bytes:
+	// with them, a deploy's whole traffic
+	deployAllRate := float64(sent.Load()-s0+rm.w.peerAll.Load()-peer0) / time.Since(tDeploys).Seconds() / float64(size)
 	streams, _ := rm.w.crossings()
 	cross := 0
 	for a := range regions {
@@ -151,6 +160,7 @@ func BenchmarkMeshScale(b *testing.B) {
 	b.ReportMetric(heap, "heap-KiB/node")
 	b.ReportMetric(rest, "rest-B/node/s")
 	b.ReportMetric(deployRate, "deploy-B/node/s")
+	b.ReportMetric(deployAllRate, "deploy+peer-B/node/s")
 	b.ReportMetric(float64(cross)/float64(len(took)), "cross-streams/deploy")
 	b.ReportMetric(suspicionsPerHour, "suspicions/h")
 	b.ReportMetric(float64(dead), "false-dead")

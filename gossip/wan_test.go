@@ -44,6 +44,9 @@ type wan struct {
 	// handshakes to come), [client][server]: a blob fetched on a kept
 	// connection costs none.
 	peerDials [][]int
+	// peerAll counts every byte of the peer channel, both ways, in any
+	// region: what a blob fetch costs on top of the gossip.
+	peerAll atomic.Int64
 	// cut regions neither send packets nor open streams to other regions.
 	cut map[int]bool
 }
@@ -165,7 +168,7 @@ func (w *wan) peerDialer(r int) func(ctx context.Context, network, addr string) 
 		if err != nil {
 			return nil, err
 		}
-		pc := &peerConn{delayConn: delayConn{Conn: conn, delay: d}}
+		pc := &peerConn{delayConn: delayConn{Conn: conn, delay: d}, all: &w.peerAll}
 		if to != r {
 			pc.count = func(n int) {
 				w.mu.Lock()
@@ -181,6 +184,7 @@ func (w *wan) peerDialer(r int) func(ctx context.Context, network, addr string) 
 type peerConn struct {
 	delayConn
 	count func(n int) // bytes read across a boundary (nil: same region)
+	all   *atomic.Int64
 }
 
 func (c *peerConn) Read(b []byte) (int, error) {
@@ -188,6 +192,13 @@ func (c *peerConn) Read(b []byte) (int, error) {
 	if c.count != nil && n > 0 {
 		c.count(n)
 	}
+	c.all.Add(int64(n))
+	return n, err
+}
+
+func (c *peerConn) Write(b []byte) (int, error) {
+	n, err := c.delayConn.Write(b)
+	c.all.Add(int64(n))
 	return n, err
 }
 
