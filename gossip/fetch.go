@@ -74,6 +74,9 @@ func (m *Mesh) retry(app string, d time.Duration) {
 // fetchMissing fetches, four at a time, every blob of rec this node lacks.
 func (m *Mesh) fetchMissing(rec Record) error {
 	missing := m.cfg.Cache.Missing(rec.Manifest.Digests())
+	if len(missing) > 0 {
+		missing = m.storeInline(rec, missing) // what the state's message carried
+	}
 	if len(missing) == 0 {
 		return nil
 	}
