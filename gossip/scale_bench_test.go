@@ -2,6 +2,7 @@ package gossip_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"sort"
@@ -22,7 +23,8 @@ import (
 // the slowest round trip, Config.MaxRTT), real timers, not scaled; the
 // mesh forms 16 nodes at a time, each joining its region's first node. Deploys are
 // static pages (no modules to compile) applied straight into each node's
-// cache, so that 200 nodes fit 2 shared cores. It reports:
+// cache, so that 200 nodes fit 2 shared cores; each page is 4 KiB that
+// do not compress (noisyPage). It reports:
 //
 //   - formed-s: until every node sees every other;
 //   - heap-KiB/node: Go heap in use after forming, per node;
@@ -115,7 +117,7 @@ func BenchmarkMeshScale(b *testing.B) {
 		_, read0 := rm.w.crossings()
 		st := deployFiles(b, rm.nodes[(i*7)%size], rm.priv, "site", map[string]string{
 			"edge.toml":         "name = \"site\"\n",
-			"public/index.html": page(i, 4<<10),
+			"public/index.html": noisyPage(i, 4<<10),
 		})
 		pollFor(b, 5*time.Minute, "all nodes serve the deploy", func() bool { return serving(rm.nodes, "site", st.Stamp) })
 		took = append(took, time.Since(start))
@@ -235,6 +237,19 @@ func joinAll(b *testing.B, rm *regionMesh, ro regionOpts, apps int) time.Duratio
 		return true
 	})
 	return time.Since(start)
+}
+
+// noisyPage is a deploy's page of size bytes that do not compress:
+// memberlist compresses its messages and the peer channel does not, so a
+// page of one repeated letter would make blobs sent in a message look
+// nearly free.
+func noisyPage(i, size int) string {
+	r := rand.New(rand.NewPCG(uint64(i), 7))
+	b := make([]byte, size)
+	for k := range b {
+		b[k] = byte(r.Uint32())
+	}
+	return string(b)
 }
 
 // sumCross adds up the peer-channel bytes read across region boundaries.
