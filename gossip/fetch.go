@@ -80,12 +80,7 @@ func (m *Mesh) fetchMissing(rec Record) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	sizes := map[cache.Digest]int64{}
-	for _, f := range rec.Manifest.Files {
-		if d, err := cache.ParseDigest(f.Digest); err == nil {
-			sizes[d] = f.Size
-		}
-	}
+	sizes := digestSizes(rec.Manifest)
 	peers := m.peersFor(rec.Stamp.Node, m.holder(rec))
 	if len(peers) == 0 {
 		return errors.New("no peer to fetch from")

@@ -157,32 +157,36 @@ func (m *Mesh) encodeFanFor(role byte, rec Record, prev *cache.Manifest) (fanMsg
 
 // newBlobs reads the blobs of rec's version that prev does not name, if
 // they are stored here and add up to no more than inlineMax; nil if
-// they do not, or there are none.
+// they do not, or there are none. It stops at the bound: a version of
+// many files costs one pass over them.
 func (m *Mesh) newBlobs(rec Record, prev *cache.Manifest) [][]byte {
-	max := m.inlineMax()
-	if max == 0 || rec.Removed || rec.Manifest == nil {
+	bound := int64(m.inlineMax())
+	if bound == 0 || rec.Removed || rec.Manifest == nil {
 		return nil
 	}
-	had := map[cache.Digest]bool{}
+	had := map[string]bool{}
 	if prev != nil {
-		for _, d := range prev.Digests() {
-			had[d] = true
+		for _, f := range prev.Files {
+			had[f.Digest] = true
 		}
 	}
-	var want []cache.Digest
+	want := map[cache.Digest]bool{}
 	total := int64(0)
-	for _, d := range rec.Manifest.Digests() {
-		if had[d] {
+	for _, f := range rec.Manifest.Files {
+		d, err := cache.ParseDigest(f.Digest)
+		if err != nil || had[f.Digest] || want[d] {
 			continue
 		}
-		want = append(want, d)
-		total += sizeIn(rec.Manifest, d)
+		want[d] = true
+		if total += f.Size; total > bound || len(want) > inlineMaxBlobs {
+			return nil
+		}
 	}
-	if len(want) == 0 || len(want) > inlineMaxBlobs || total > int64(max) {
+	if len(want) == 0 {
 		return nil
 	}
 	blobs := make([][]byte, 0, len(want))
-	for _, d := range want {
+	for d := range want {
 		b, err := m.cfg.Cache.ReadBlob(d)
 		if err != nil {
 			return nil // not here (pruned meanwhile): the receivers fetch
@@ -192,15 +196,15 @@ func (m *Mesh) newBlobs(rec Record, prev *cache.Manifest) [][]byte {
 	return blobs
 }
 
-// sizeIn is the size the manifest gives digest d (-1: not named).
-func sizeIn(man *cache.Manifest, d cache.Digest) int64 {
-	s := d.String()
+// digestSizes maps each digest the manifest names to its size.
+func digestSizes(man *cache.Manifest) map[cache.Digest]int64 {
+	out := make(map[cache.Digest]int64, len(man.Files))
 	for _, f := range man.Files {
-		if f.Digest == s {
-			return f.Size
+		if d, err := cache.ParseDigest(f.Digest); err == nil {
+			out[d] = f.Size
 		}
 	}
-	return -1
+	return out
 }
 
 // inlineSet are the blobs a message carried for one state, verified,
@@ -219,9 +223,10 @@ func (m *Mesh) keepInline(best Record, from string, blobs [][]byte) {
 		return
 	}
 	set := inlineSet{stamp: best.Stamp, blobs: map[cache.Digest][]byte{}}
+	named := digestSizes(best.Manifest)
 	for _, b := range blobs {
 		d := cache.Sum(b)
-		if size := sizeIn(best.Manifest, d); size != int64(len(b)) {
+		if size, ok := named[d]; !ok || size != int64(len(b)) {
 			m.refuseInline(best, from, d, len(b))
 			continue
 		}

@@ -103,15 +103,27 @@ func TestInlineOldPeerFetches(t *testing.T) {
 }
 
 // TestFirstDeployNeedsNoFetch: on the simulated WAN (3 regions of 3), the
-// first version of an app (two new blobs, 4 KiB) reaches every node with
+// first version of an app (two new blobs, 32 KiB) reaches every node with
 // no peer-channel connection at all: the origin's messages carry the
-// blobs to its region and to the relays, the relays' to theirs. A
-// version over the bound is still fetched, and reaches every node.
+// blobs to its region and to the relays, the relays' to their region.
+// A region is sent them once per member, and once more for its second
+// relay (the first relay's message reaches it before the origin's, so it
+// passes nothing on). A version over the bound is still fetched, and
+// reaches every node.
 func TestFirstDeployNeedsNoFetch(t *testing.T) {
-	rm := startRegionMesh(t, 3, 3)
+	const perRegion, size = 3, 32 << 10
+	rm := startRegionMesh(t, 3, perRegion)
 	dials0, _ := rm.w.dials()
 	_, read0 := rm.w.crossings()
-	st := deployFiles(t, rm.nodes[0], rm.priv, "site", map[string]string{"edge.toml": "name = \"site\"\n", "public/index.html": page(0, 4<<10)})
+	received := func() (n [3]int64) {
+		for i, x := range rm.nodes {
+			_, r := x.mesh.Bytes()
+			n[rm.regionOf[i]] += r
+		}
+		return n
+	}
+	got0 := received()
+	st := deployFiles(t, rm.nodes[0], rm.priv, "site", map[string]string{"edge.toml": "name = \"site\"\n", "public/index.html": page(0, size)})
 	waitFor(t, time.Minute, "every node serves the first deploy", func() bool { return serving(rm.nodes, "site", st.Stamp) })
 	dials, _ := rm.w.dials()
 	_, read := rm.w.crossings()
@@ -120,6 +132,14 @@ func TestFirstDeployNeedsNoFetch(t *testing.T) {
 	}
 	if n := sumCross(read) - sumCross(read0); n != 0 {
 		t.Errorf("the first deploy read %d peer-channel bytes across regions, want 0", n)
+	}
+	time.Sleep(500 * time.Millisecond) // the second relays' sends
+	got := received()
+	for r := 1; r < 3; r++ { // the origin, node 0, is in region 0
+		// perRegion+1 copies of the page, and a few KiB of state per message
+		if n, most := got[r]-got0[r], int64((perRegion+1)*size+perRegion*3*4<<10); n > most {
+			t.Errorf("region %d was sent %d bytes of messages, want ≤ %d: about %d copies of the page", r, n, most, n/size)
+		}
 	}
 
 	big := deployFiles(t, rm.nodes[1], rm.priv, "site", map[string]string{"edge.toml": "name = \"site\"\n",

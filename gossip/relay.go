@@ -280,7 +280,7 @@ func (m *Mesh) fanOut(rec Record, prev *cache.Manifest) {
 	}
 }
 
-// sendRelays sends msg to members of one region, shuffled, until
+// sendRelays sends msgs to members of one region, shuffled, until
 // relaysPerRegion of them took it or relayTries failed; it returns how
 // many took it.
 func (m *Mesh) sendRelays(nodes []memberlist.Node, msgs fanMsgs) int {
