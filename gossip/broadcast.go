@@ -81,6 +81,15 @@ func (d *delegate) NotifyMsg(msg []byte) {
 		}
 		return
 	}
+	if len(msg) > 0 && msg[0] == msgFanInline && m.inlineMax() > 0 {
+		role, via, rec, blobs, err := decodeFanInline(msg)
+		if err != nil {
+			m.log.Debug("message dropped", "err", err)
+			return
+		}
+		m.receiveWith(rec, "message", via, role == fanRelay, blobs)
+		return
+	}
 	if len(msg) > 0 && msg[0] == msgFan {
 		role, via, rec, err := decodeFan(msg)
 		if err != nil {

@@ -14,8 +14,9 @@ import (
 	"github.com/edgecdn/edge/gossip/trust"
 )
 
-// TestConverge: a deploy on one node reaches every node, blobs fetched
-// from peers; a node started later catches up by push/pull at join.
+// TestConverge: a deploy on one node reaches every node, its blobs
+// carried in the messages (a small version); a node started later catches
+// up by push/pull at join, fetching them from peers.
 func TestConverge(t *testing.T) {
 	key, priv := keys(t)
 	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}}

@@ -58,3 +58,37 @@ func FuzzDecodeFan(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeFanInline: a fan-out message with blobs, from any member,
+// never panics; what it accepts stays within the bounds on blobs and
+// re-encodes to itself.
+func FuzzDecodeFanInline(f *testing.F) {
+	rec := &state.AppState{App: "site", Version: 1}
+	good, _ := encodeFanInline(fanRelay, "n001", rec, [][]byte{[]byte("name = \"site\"\n"), []byte("page")})
+	none, _ := encodeFanInline(fanMember, "", rec, nil)
+	for _, seed := range [][]byte{good, none, {}, {msgFanInline}, {msgFanInline, 0, 0, 0, 0, 0, 2, '{', '}'},
+		{msgFanInline, 0, 0, 0xff, 0xff, 0xff, 0xff}, append(append([]byte{}, none...), 0, 1, 0, 0)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		role, via, rec, blobs, err := decodeFanInline(msg)
+		if err != nil {
+			return
+		}
+		total := 0
+		for _, b := range blobs {
+			total += len(b)
+		}
+		if rec.App == "" || role > fanRelay || len(blobs) > inlineMaxBlobs || total > DefaultInlineMax {
+			t.Fatalf("accepted %q: role %d app %q, %d blobs of %d bytes", msg, role, rec.App, len(blobs), total)
+		}
+		again, err := encodeFanInline(role, via, rec, blobs)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		r2, v2, _, b2, err := decodeFanInline(again)
+		if err != nil || r2 != role || v2 != via || len(b2) != len(blobs) {
+			t.Fatalf("re-decode: %d %q %d blobs %v", r2, v2, len(b2), err)
+		}
+	})
+}

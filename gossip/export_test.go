@@ -38,3 +38,13 @@ func PushBudget() int { return pushBudget }
 
 // Prune runs the retention as if at now.
 func (m *Mesh) Prune(now time.Time) { m.prune(now) }
+
+// EncodeInline is a fan-out message carrying blobs inline, as a member
+// (or a rogue one) sends it; relay sets its role.
+func EncodeInline(relay bool, via string, rec Record, blobs [][]byte) ([]byte, error) {
+	role := fanMember
+	if relay {
+		role = fanRelay
+	}
+	return encodeFanInline(role, via, rec, blobs)
+}

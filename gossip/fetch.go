@@ -74,15 +74,13 @@ func (m *Mesh) retry(app string, d time.Duration) {
 // fetchMissing fetches, four at a time, every blob of rec this node lacks.
 func (m *Mesh) fetchMissing(rec Record) error {
 	missing := m.cfg.Cache.Missing(rec.Manifest.Digests())
+	if len(missing) > 0 {
+		missing = m.storeInline(rec, missing) // what the state's message carried
+	}
 	if len(missing) == 0 {
 		return nil
 	}
-	sizes := map[cache.Digest]int64{}
-	for _, f := range rec.Manifest.Files {
-		if d, err := cache.ParseDigest(f.Digest); err == nil {
-			sizes[d] = f.Size
-		}
-	}
+	sizes := digestSizes(rec.Manifest)
 	peers := m.peersFor(rec.Stamp.Node, m.holder(rec))
 	if len(peers) == 0 {
 		return errors.New("no peer to fetch from")

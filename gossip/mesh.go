@@ -92,6 +92,11 @@ type Config struct {
 	// NodeKey, if set, signs the artifacts this node serves to members
 	// (artifact_share.go); its public half is advertised in Meta.Key.
 	NodeKey ed25519.PrivateKey
+	// InlineMax bounds the bytes of a version's new blobs carried inside
+	// the fan-out message that carries its state (inline.go): 0 is
+	// DefaultInlineMax (also the most); negative turns it off, the node
+	// then neither advertises nor takes such messages, as an older one.
+	InlineMax int
 	// Tune, if set, adjusts memberlist's configuration (the LAN or WAN
 	// preset) before it starts: tests shorten timings, inject a Transport.
 	Tune func(*memberlist.Config)
@@ -137,6 +142,9 @@ type Mesh struct {
 	// refused counts states dropped for a missing, bad or untrusted
 	// signature, a foreign scope or a leaping sequence.
 	refused atomic.Int64
+	// inlineRefused counts blobs carried in messages that the signed
+	// manifest did not name (inline.go).
+	inlineRefused atomic.Int64
 	// purges keeps the purge statements seen (purge.go).
 	purges purgeLog
 	fan    fanout // the regional fan-out of states (relay.go)
@@ -175,6 +183,10 @@ func New(cfg Config) (*Mesh, error) {
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention
+	}
+	cfg.Meta.Caps &^= capInline
+	if cfg.InlineMax >= 0 {
+		cfg.Meta.Caps |= capInline
 	}
 	ring, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys[0])
 	if err != nil {
@@ -329,14 +341,19 @@ func (m *Mesh) Stop() error {
 func (m *Mesh) Publish(rec Record) {
 	m.cfg.Clock.Observe(rec.Stamp.HLC)
 	m.mu.Lock()
-	if cur := m.best[rec.App]; cur != nil && !cur.Stamp.Less(rec.Stamp) {
+	cur := m.best[rec.App]
+	if cur != nil && !cur.Stamp.Less(rec.Stamp) {
 		m.mu.Unlock()
 		return
 	}
 	m.best[rec.App] = rec
 	m.mu.Unlock()
 	m.note(rec, m.cfg.Name, false)
-	go m.fanOut(rec) // the caller may hold the deployer's lock
+	var prev *cache.Manifest // what the members most likely hold: their blobs are not sent
+	if cur != nil {
+		prev = cur.Manifest
+	}
+	go m.fanOut(rec, prev) // the caller may hold the deployer's lock
 }
 
 // sayGoodbye tells every member this node is leaving on purpose, so they
@@ -390,11 +407,19 @@ func (m *Mesh) sendDirect(msg []byte) int {
 // pass it on in its region once it has the blobs (relay.go). via says
 // where it came from, for the log.
 func (m *Mesh) receive(rec Record, via, holder string, pass bool) {
+	m.receiveWith(rec, via, holder, pass, nil)
+}
+
+// receiveWith is receive of a state that came with blobs of its version
+// (inline.go): they are kept, once checked against the verified state of
+// the same stamp, before the state is queued for applying.
+func (m *Mesh) receiveWith(rec Record, via, holder string, pass bool, blobs [][]byte) {
 	m.mu.Lock()
 	cur := m.best[rec.App]
 	m.mu.Unlock()
 	if cur != nil && !cur.Stamp.Less(rec.Stamp) {
 		if cur.Stamp == rec.Stamp && holder != "" {
+			m.keepInline(cur, holder, blobs) // checked against what was verified, not this copy
 			m.adoptHolder(rec, holder, pass)
 		}
 		return
@@ -415,6 +440,9 @@ func (m *Mesh) receive(rec Record, via, holder string, pass bool) {
 		}
 	}
 	m.cfg.Clock.Observe(rec.Stamp.HLC) // only readings of states we accept
+	// rec is verified: its blobs are kept before an apply worker can look
+	m.dropInline(rec.App, rec.Stamp)
+	m.keepInline(rec, holder, blobs)
 	m.mu.Lock()
 	if cur := m.best[rec.App]; cur != nil && !cur.Stamp.Less(rec.Stamp) {
 		m.mu.Unlock()
@@ -422,7 +450,7 @@ func (m *Mesh) receive(rec Record, via, holder string, pass bool) {
 	}
 	m.best[rec.App] = rec
 	m.mu.Unlock()
-	m.log.Debug("state received", "app", rec.App, "gen", rec.Stamp.Gen, "origin", rec.Stamp.Node, "via", via, "holder", holder, "pass", pass)
+	m.log.Debug("state received", "app", rec.App, "gen", rec.Stamp.Gen, "origin", rec.Stamp.Node, "via", via, "holder", holder, "pass", pass, "inline", len(blobs))
 	m.note(rec, holder, pass)
 	m.kick(rec.App)
 }

@@ -129,6 +129,9 @@ type meshOpts struct {
 	// nodeKey and engine are Config.NodeKey and Meta.Engine.
 	nodeKey ed25519.PrivateKey
 	engine  string
+	// inlineMax is Config.InlineMax (-1: a node that takes no blobs in
+	// messages, as one older than them).
+	inlineMax int
 }
 
 func startMesh(t testing.TB, name string, join []string, o meshOpts) *node {
@@ -184,7 +187,7 @@ func openMesh(t testing.TB, name string, join []string, o meshOpts) (*node, erro
 		Cache: store, Applier: applier, Clock: clock, RejoinInterval: cmp.Or(o.rejoin, 300*time.Millisecond), Log: log,
 		FetchTimeout: o.fetchTimeout, WAN: o.wanTimings, CertFiles: o.certFiles,
 		Meta: gossip.Meta{Region: o.region, Engine: o.engine}, NodeKey: o.nodeKey,
-		MaxRTT: o.maxRTT, PeerDial: o.peerDial,
+		MaxRTT: o.maxRTT, PeerDial: o.peerDial, InlineMax: o.inlineMax,
 		OnPurge: func(_ string, body []byte, _ time.Time) {
 			if o.onPurge != nil {
 				o.onPurge(name, body)
@@ -237,6 +240,15 @@ func deploy(t testing.TB, n *node, key ed25519.PrivateKey, app, marker string) *
 // deployFiles is deploy with the version's files given.
 func deployFiles(t testing.TB, n *node, key ed25519.PrivateKey, app string, files map[string]string) *state.AppState {
 	t.Helper()
+	st := stageFiles(t, n, key, app, files)
+	n.mesh.Publish(st)
+	return st
+}
+
+// stageFiles stores and commits a new version of app on n, signed with
+// key, without publishing it: the state a member would send.
+func stageFiles(t testing.TB, n *node, key ed25519.PrivateKey, app string, files map[string]string) *state.AppState {
+	t.Helper()
 	m := &cache.Manifest{App: app, Files: map[string]cache.FileRef{}, Created: time.Now().UTC()}
 	for p, content := range files {
 		d, size, err := n.store.PutBlob(strings.NewReader(content), 1<<20)
@@ -254,7 +266,6 @@ func deployFiles(t testing.TB, n *node, key ed25519.PrivateKey, app string, file
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.mesh.Publish(st)
 	return st
 }
 

@@ -15,6 +15,9 @@ type Meta struct {
 	Public   string `json:"u,omitempty"` // public HTTP(S) address
 	Software string `json:"v,omitempty"`
 	Key      string `json:"k,omitempty"` // node key (base64), signs shared artifacts
+	// Caps are the message kinds this node takes beyond the first ones
+	// (capInline): a sender uses them only with members that list them.
+	Caps int `json:"c,omitempty"`
 }
 
 // metaLimit is memberlist's cap on node metadata.

@@ -87,7 +87,8 @@ func sees(t *testing.T, n *node, member, addr string) {
 // bad peer costing it one per-fetch timeout at most.
 func TestHostilePeers(t *testing.T) {
 	key, priv := keys(t)
-	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}, fetchTimeout: time.Second}
+	// no blobs in messages: this is about the fetch path
+	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}, fetchTimeout: time.Second, inlineMax: -1}
 	r := startMesh(t, "r", nil, o) // origin, behind a tarpit
 	h := startMesh(t, "h", []string{r.mesh.Addr()}, o)
 	e := startMesh(t, "e", []string{r.mesh.Addr()}, o)
@@ -122,7 +123,8 @@ func TestHostilePeers(t *testing.T) {
 // does not hold up another app's deploy: applies run in parallel.
 func TestSlowAppDoesNotStallOthers(t *testing.T) {
 	key, priv := keys(t)
-	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}, fetchTimeout: time.Hour}
+	// no blobs in messages: the tarpit must be the only source
+	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}, fetchTimeout: time.Hour, inlineMax: -1}
 	r := startMesh(t, "r", nil, o)
 	h := startMesh(t, "h", []string{r.mesh.Addr()}, o)
 	n := startMesh(t, "n", []string{r.mesh.Addr()}, o)
@@ -196,7 +198,9 @@ func (rc *recorder) pipe(dst, src net.Conn, rec *bytes.Buffer) {
 // later to the same endpoint, get nothing.
 func TestPassiveListener(t *testing.T) {
 	key, priv := keys(t)
-	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}}
+	// no blobs in messages (they travel encrypted with the gossip key, as
+	// states do): this is about the peer channel's fetches
+	o := meshOpts{key: key, trusted: []ed25519.PublicKey{priv.Public().(ed25519.PublicKey)}, inlineMax: -1}
 	h := startMesh(t, "h", nil, o)
 	n := startMesh(t, "n", []string{h.mesh.Addr()}, o)
 	waitFor(t, 5*time.Second, "one mesh of 2", func() bool { return alive(n) == 2 })

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgecdn/edge/cache"
 	"github.com/edgecdn/edge/gossip/state"
 	"github.com/hashicorp/memberlist"
 )
@@ -100,6 +101,9 @@ type fanout struct {
 	recent map[string]recentState
 	// crossSent counts states this node sent to members of other regions.
 	crossSent atomic.Int64
+	// inline are, per app, the blobs a message carried with its state,
+	// for the apply loop to store (inline.go).
+	inline map[string]inlineSet
 }
 
 type hint struct {
@@ -156,7 +160,7 @@ type pending struct {
 
 func (f *fanout) init() {
 	f.hints, f.pending, f.region, f.recent = map[string]hint{}, map[string]*pending{}, map[string]string{}, map[string]recentState{}
-	f.peer = map[string]string{}
+	f.peer, f.inline = map[string]string{}, map[string]inlineSet{}
 }
 
 // CrossRegionSends is how many states this node sent to members of other
@@ -213,25 +217,30 @@ func (m *Mesh) passOn(rec Record) {
 	h.pass = false
 	m.fan.hints[rec.App] = h
 	m.fan.mu.Unlock()
-	msg, err := encodeFan(fanMember, m.cfg.Name, rec)
+	var prev *cache.Manifest // this region's members most likely hold what this node served until now
+	if cur, err := m.ledger.State(rec.App); err == nil {
+		prev = cur.Manifest
+	}
+	msgs, err := m.encodeFanFor(fanMember, rec, prev)
 	if err != nil {
 		return
 	}
-	m.remember(rec.App, msg)
-	go m.sendTo(m.byRegion()[m.cfg.Region], msg, h.via)
+	m.remember(rec.App, msgs.plain)
+	go m.sendTo(m.byRegion()[m.cfg.Region], msgs, h.via)
 }
 
 // fanOut spreads a state first-hand: to every member of this region, and
 // to relays in every other region; regions it could not reach are kept
-// pending.
-func (m *Mesh) fanOut(rec Record) {
-	member, err := encodeFan(fanMember, m.cfg.Name, rec)
+// pending. prev is the version the state replaces: the blobs it names are
+// not carried inline.
+func (m *Mesh) fanOut(rec Record, prev *cache.Manifest) {
+	member, err := m.encodeFanFor(fanMember, rec, prev)
 	if err != nil {
 		m.log.Error("state not published", "app", rec.App, "err", err)
 		return
 	}
-	relay, _ := encodeFan(fanRelay, m.cfg.Name, rec)
-	m.remember(rec.App, member)
+	relay, _ := m.encodeFanFor(fanRelay, rec, prev)
+	m.remember(rec.App, member.plain)
 	groups := m.byRegion()
 	missed := map[string]bool{}
 	m.fan.mu.Lock()
@@ -266,21 +275,22 @@ func (m *Mesh) fanOut(rec Record) {
 	}
 	if len(missed) > 0 {
 		m.fan.mu.Lock()
-		m.fan.pending[rec.App] = &pending{stamp: rec.Stamp, msg: relay, regions: missed}
+		m.fan.pending[rec.App] = &pending{stamp: rec.Stamp, msg: relay.plain, regions: missed}
 		m.fan.mu.Unlock()
 	}
 }
 
-// sendRelays sends msg to members of one region, shuffled, until
+// sendRelays sends msgs to members of one region, shuffled, until
 // relaysPerRegion of them took it or relayTries failed; it returns how
 // many took it.
-func (m *Mesh) sendRelays(nodes []memberlist.Node, msg []byte) int {
+func (m *Mesh) sendRelays(nodes []memberlist.Node, msgs fanMsgs) int {
 	rand.Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
 	sent, failed := 0, 0
 	for _, n := range nodes {
 		if sent == relaysPerRegion || failed == relayTries || m.stopped() {
 			break
 		}
+		msg := msgs.to(&n)
 		if err := m.ml.SendReliable(&n, msg); err != nil {
 			m.log.Debug("relay send failed", "to", n.Name, "err", err)
 			failed++
@@ -293,8 +303,8 @@ func (m *Mesh) sendRelays(nodes []memberlist.Node, msg []byte) int {
 	return sent
 }
 
-// sendTo sends msg to each of nodes but skip, 16 at a time.
-func (m *Mesh) sendTo(nodes []memberlist.Node, msg []byte, skip string) {
+// sendTo sends msgs to each of nodes but skip, 16 at a time.
+func (m *Mesh) sendTo(nodes []memberlist.Node, msgs fanMsgs, skip string) {
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for _, n := range nodes {
@@ -305,6 +315,7 @@ func (m *Mesh) sendTo(nodes []memberlist.Node, msg []byte, skip string) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			msg := msgs.to(&n)
 			if err := m.ml.SendReliable(&n, msg); err != nil {
 				m.log.Debug("send failed", "to", n.Name, "err", err)
 				return
@@ -379,7 +390,7 @@ func (m *Mesh) retryPending() {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if m.sendRelays(nodes, p.msg) > 0 {
+				if m.sendRelays(nodes, fanMsgs{plain: p.msg}) > 0 {
 					m.dropPending(app, p.stamp, region)
 				}
 			}()

@@ -2,6 +2,7 @@ package gossip_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"sort"
@@ -22,7 +23,8 @@ import (
 // the slowest round trip, Config.MaxRTT), real timers, not scaled; the
 // mesh forms 16 nodes at a time, each joining its region's first node. Deploys are
 // static pages (no modules to compile) applied straight into each node's
-// cache, so that 200 nodes fit 2 shared cores. It reports:
+// cache, so that 200 nodes fit 2 shared cores; each page is 4 KiB that
+// do not compress (noisyPage). It reports:
 //
 //   - formed-s: until every node sees every other;
 //   - heap-KiB/node: Go heap in use after forming, per node;
@@ -31,6 +33,12 @@ import (
 //   - p50-ms, p99-ms: ten deploys from changing nodes, each until every
 //     node serves it (p99 of ten is the slowest);
 //   - deploy-B/node/s: memberlist bytes per node per second meanwhile;
+//     deploy+peer-B/node/s adds the peer channel's (blob fetches, TLS);
+//   - deploy0-ms, peer-dials-deploy0: the first deploy of the app (two
+//     new blobs where the later ones have one), apart;
+//   - peer-dials/deploy, cross-peer-dials/deploy, cross-peer-KiB/deploy:
+//     peer-channel connections dialed (all; across regions) and bytes
+//     read across regions, per deploy;
 //   - cross-streams/deploy: streams opened across region boundaries per
 //     deploy (push/pull and pings included);
 //   - suspicions/h, false-dead: probes unanswered (per hour, mesh-wide,
@@ -98,18 +106,32 @@ func BenchmarkMeshScale(b *testing.B) {
 	b.ResetTimer()
 	var took []time.Duration
 	streams0, _ := rm.w.crossings()
-	s0, tDeploys := sent.Load(), time.Now()
+	s0, tDeploys, peer0 := sent.Load(), time.Now(), rm.w.peerAll.Load()
+	dials0, crossDials0 := rm.w.dials()
+	_, readStart := rm.w.crossings()
+	var dials, crossDials []int
+	var crossRead []int64
 	for i := range envInt("EDGE_MESH_DEPLOYS", 10) {
 		start := time.Now()
+		d0, c0 := rm.w.dials()
+		_, read0 := rm.w.crossings()
 		st := deployFiles(b, rm.nodes[(i*7)%size], rm.priv, "site", map[string]string{
 			"edge.toml":         "name = \"site\"\n",
-			"public/index.html": page(i, 4<<10),
+			"public/index.html": noisyPage(i, 4<<10),
 		})
 		pollFor(b, 5*time.Minute, "all nodes serve the deploy", func() bool { return serving(rm.nodes, "site", st.Stamp) })
 		took = append(took, time.Since(start))
-		progress("deploy %d: %s", i, took[i])
+		d1, c1 := rm.w.dials()
+		_, read1 := rm.w.crossings()
+		dials, crossDials, crossRead = append(dials, d1-d0), append(crossDials, c1-c0), append(crossRead, sumCross(read1)-sumCross(read0))
+		progress("deploy %d: %s (peer dials %d, %d across regions; %d peer bytes read across regions)", i, took[i], dials[i], crossDials[i], crossRead[i])
 	}
+	dialsN, crossDialsN := rm.w.dials()
+	_, readN := rm.w.crossings()
 	deployRate := float64(sent.Load()-s0) / time.Since(tDeploys).Seconds() / float64(size)
+	// blobs moved on the peer channel (TLS included) are not gossip bytes:
+	// with them, a deploy's whole traffic
+	deployAllRate := float64(sent.Load()-s0+rm.w.peerAll.Load()-peer0) / time.Since(tDeploys).Seconds() / float64(size)
 	streams, _ := rm.w.crossings()
 	cross := 0
 	for a := range regions {
@@ -128,6 +150,11 @@ func BenchmarkMeshScale(b *testing.B) {
 	join := joinAll(b, rm, ro, apps)
 	progress("joined in %s", join)
 
+	b.ReportMetric(float64(took[0].Microseconds())/1000, "deploy0-ms")
+	b.ReportMetric(float64(dials[0]), "peer-dials-deploy0")
+	b.ReportMetric(float64(dialsN-dials0)/float64(len(took)), "peer-dials/deploy")
+	b.ReportMetric(float64(crossDialsN-crossDials0)/float64(len(took)), "cross-peer-dials/deploy")
+	b.ReportMetric(float64(sumCross(readN)-sumCross(readStart))/float64(len(took))/1024, "cross-peer-KiB/deploy")
 	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(took[len(took)-1].Microseconds())/1000, "p99-ms")
@@ -135,6 +162,7 @@ func BenchmarkMeshScale(b *testing.B) {
 	b.ReportMetric(heap, "heap-KiB/node")
 	b.ReportMetric(rest, "rest-B/node/s")
 	b.ReportMetric(deployRate, "deploy-B/node/s")
+	b.ReportMetric(deployAllRate, "deploy+peer-B/node/s")
 	b.ReportMetric(float64(cross)/float64(len(took)), "cross-streams/deploy")
 	b.ReportMetric(suspicionsPerHour, "suspicions/h")
 	b.ReportMetric(float64(dead), "false-dead")
@@ -209,6 +237,32 @@ func joinAll(b *testing.B, rm *regionMesh, ro regionOpts, apps int) time.Duratio
 		return true
 	})
 	return time.Since(start)
+}
+
+// noisyPage is a deploy's page of size bytes that do not compress:
+// memberlist compresses its messages and the peer channel does not, so a
+// page of one repeated letter would make blobs sent in a message look
+// nearly free.
+func noisyPage(i, size int) string {
+	r := rand.New(rand.NewPCG(uint64(i), 7))
+	b := make([]byte, size)
+	for k := range b {
+		b[k] = byte(r.Uint32())
+	}
+	return string(b)
+}
+
+// sumCross adds up the peer-channel bytes read across region boundaries.
+func sumCross(read [][]int64) int64 {
+	var n int64
+	for a, row := range read {
+		for b, v := range row {
+			if a != b {
+				n += v
+			}
+		}
+	}
+	return n
 }
 
 // pollFor is waitFor polling every 100 ms: reading every node's state

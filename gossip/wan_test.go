@@ -40,6 +40,13 @@ type wan struct {
 	// peerBytes counts the bytes peer-channel clients read from another
 	// region: blobs fetched across a boundary, with TLS and HTTP. [client][server].
 	peerBytes [][]int64
+	// peerDials counts the peer-channel connections dialed (TCP and TLS
+	// handshakes to come), [client][server]: a blob fetched on a kept
+	// connection costs none.
+	peerDials [][]int
+	// peerAll counts every byte of the peer channel, both ways, in any
+	// region: what a blob fetch costs on top of the gossip.
+	peerAll atomic.Int64
 	// cut regions neither send packets nor open streams to other regions.
 	cut map[int]bool
 }
@@ -50,10 +57,10 @@ type wan struct {
 func newWAN(n int, loss float64) *wan {
 	w := &wan{region: map[string]int{}, loss: loss, rng: rand.New(rand.NewPCG(1, 2)), cut: map[int]bool{}}
 	w.rtt = make([][]time.Duration, n)
-	w.streams, w.peerBytes = make([][]int, n), make([][]int64, n)
+	w.streams, w.peerBytes, w.peerDials = make([][]int, n), make([][]int64, n), make([][]int, n)
 	for i := range n {
 		w.rtt[i] = make([]time.Duration, n)
-		w.streams[i], w.peerBytes[i] = make([]int, n), make([]int64, n)
+		w.streams[i], w.peerBytes[i], w.peerDials[i] = make([]int, n), make([]int64, n), make([]int, n)
 		for j := range n {
 			switch {
 			case i == j:
@@ -113,6 +120,22 @@ func (w *wan) stream(a, b string) {
 	w.streams[w.region[a]][w.region[b]]++
 }
 
+// dials is the number of peer-channel connections dialed so far: all, and
+// those across a region boundary.
+func (w *wan) dials() (all, cross int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for a, row := range w.peerDials {
+		for b, n := range row {
+			all += n
+			if a != b {
+				cross += n
+			}
+		}
+	}
+	return all, cross
+}
+
 // crossings is a copy of the stream counts, and of the peer-channel bytes.
 func (w *wan) crossings() ([][]int, [][]int64) {
 	w.mu.Lock()
@@ -132,8 +155,12 @@ func (w *wan) peerDialer(r int) func(ctx context.Context, network, addr string) 
 		w.mu.Lock()
 		to, cut := w.region[addr], w.cut[r] || w.cut[w.region[addr]]
 		d := w.rtt[r][to] / 2
+		blocked := to != r && cut
+		if !blocked {
+			w.peerDials[r][to]++
+		}
 		w.mu.Unlock()
-		if to != r && cut {
+		if blocked {
 			return nil, errors.New("wan: region cut off")
 		}
 		time.Sleep(2 * d)
@@ -141,7 +168,7 @@ func (w *wan) peerDialer(r int) func(ctx context.Context, network, addr string) 
 		if err != nil {
 			return nil, err
 		}
-		pc := &peerConn{delayConn: delayConn{Conn: conn, delay: d}}
+		pc := &peerConn{delayConn: delayConn{Conn: conn, delay: d}, all: &w.peerAll}
 		if to != r {
 			pc.count = func(n int) {
 				w.mu.Lock()
@@ -157,6 +184,7 @@ func (w *wan) peerDialer(r int) func(ctx context.Context, network, addr string) 
 type peerConn struct {
 	delayConn
 	count func(n int) // bytes read across a boundary (nil: same region)
+	all   *atomic.Int64
 }
 
 func (c *peerConn) Read(b []byte) (int, error) {
@@ -164,6 +192,13 @@ func (c *peerConn) Read(b []byte) (int, error) {
 	if c.count != nil && n > 0 {
 		c.count(n)
 	}
+	c.all.Add(int64(n))
+	return n, err
+}
+
+func (c *peerConn) Write(b []byte) (int, error) {
+	n, err := c.delayConn.Write(b)
+	c.all.Add(int64(n))
 	return n, err
 }
 
