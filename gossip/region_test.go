@@ -51,6 +51,9 @@ type regionOpts struct {
 	// rejoin, if set, is Config.RejoinInterval (default: the node's 5s).
 	tune   func(*memberlist.Config)
 	rejoin time.Duration
+	// inlineMax is every node's Config.InlineMax (-1: blobs never travel
+	// in messages, the comparison with the fetch-only mesh).
+	inlineMax int
 }
 
 // opts are the meshOpts of a node of region r on rm's WAN.
@@ -61,6 +64,7 @@ func (rm *regionMesh) opts(key []byte, ro regionOpts, r int) meshOpts {
 	}
 	return meshOpts{key: key, trusted: []ed25519.PublicKey{rm.priv.Public().(ed25519.PublicKey)}, maxRTT: rtt, wanTimings: ro.wanPreset,
 		region: fmt.Sprintf("r%d", r), peerDial: rm.w.peerDialer(r), rejoin: cmp.Or(ro.rejoin, 5*time.Second), // the node's default
+		inlineMax: ro.inlineMax,
 		tune: func(mc *memberlist.Config) {
 			if ro.isolate {
 				mc.PushPullInterval = 0

@@ -62,6 +62,12 @@ func BenchmarkMeshScale(b *testing.B) {
 	// EDGE_MESH_TIMINGS=rtt: timings derived from the slowest round trip
 	// (Config.MaxRTT); otherwise memberlist's WAN preset (Config.WAN).
 	ro := regionOpts{sent: &sent, wanPreset: os.Getenv("EDGE_MESH_TIMINGS") != "rtt"}
+	// EDGE_MESH_INLINE=off: every blob is fetched on the peer channel, as
+	// before small versions travelled in the fan-out message.
+	if os.Getenv("EDGE_MESH_INLINE") == "off" {
+		progress("blobs never travel in messages (EDGE_MESH_INLINE=off)")
+		ro.inlineMax = -1
+	}
 	if f := time.Duration(envInt("EDGE_MESH_SLOW", 1)); f > 1 {
 		// memberlist's timers × f, for a machine too loaded to run the
 		// nodes on real ones: each node then gets f times the slack
