@@ -121,6 +121,11 @@ func setPooling(cfg *C.wasm_config_t, ec cEngineConfig) bool {
 	C.wasmtime_pooling_allocation_config_total_core_instances_set(pool, C.uint32_t(ec.poolSize))
 	C.wasmtime_pooling_allocation_config_total_memories_set(pool, C.uint32_t(ec.poolSize))
 	C.wasmtime_pooling_allocation_config_total_tables_set(pool, C.uint32_t(ec.poolSize))
+	// Fiber stacks serve only async calls, which the node never makes;
+	// Wasmtime's default pool still maps 1,000 of them with a guard page
+	// each: 2,000 memory mappings an engine, against the kernel's limit of
+	// 65,530 per process (vm.max_map_count).
+	C.wasmtime_pooling_allocation_config_total_stacks_set(pool, 1)
 	C.wasmtime_pooling_allocation_config_max_memory_size_set(pool, C.size_t(ec.maxMemory))
 	C.wasmtime_pooling_allocation_config_table_elements_set(pool, C.size_t(maxTableElements))
 	// Reset the first keepResident bytes of a slot's memory (and a table's
