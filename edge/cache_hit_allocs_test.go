@@ -25,24 +25,10 @@ const hitExtraAllocs = 6
 // failed with 8 more (27 against 19) when a hit built its key as a string and opened its
 // body as a reader.
 func TestCacheHitAllocs(t *testing.T) {
-	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=3600")
-		w.Header().Set("Content-Type", "application/octet-stream")
-		_, _ = w.Write(object4K)
-	})
-	hc, err := httpcache.New(httpcache.Config{Log: quietLog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	static, err := app.LoadApp(fstest.MapFS{
-		"edge.toml":      {Data: []byte("name = \"s\"\nhosts = [\"static.example\"]\n[[routes]]\npath = \"/...\"\nstatic = \"public\"\n")},
-		"public/obj.bin": {Data: object4K},
-	}, "s", app.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newHitFixture(t)
+	o, hc := f.origin, f.cache
 	rt := edge.NewRouter()
-	if err := rt.Set([]*app.App{static, originApp(t, o.URL, "", nil)}); err != nil {
+	if err := rt.Set(f.apps); err != nil {
 		t.Fatal(err)
 	}
 	h := edge.NewHandler(edge.HandlerConfig{Router: rt, Log: quietLog, HTTPCache: hc})
@@ -68,4 +54,34 @@ func TestCacheHitAllocs(t *testing.T) {
 		t.Errorf("a cache hit allocates %v times, a static file %v: want at most %d more", hitAllocs, fileAllocs, hitExtraAllocs)
 	}
 	t.Logf("allocations: hit %v, static file %v", hitAllocs, fileAllocs)
+}
+
+// hitFixture is what the hit-cost tests compare: a cache in front of an
+// origin that serves object4K for an hour (app "cdn.example"), and a
+// static app serving the same bytes ("static.example").
+type hitFixture struct {
+	origin *origin
+	cache  *httpcache.Cache
+	apps   []*app.App
+}
+
+func newHitFixture(t *testing.T) hitFixture {
+	t.Helper()
+	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write(object4K)
+	})
+	hc, err := httpcache.New(httpcache.Config{Log: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	static, err := app.LoadApp(fstest.MapFS{
+		"edge.toml":      {Data: []byte("name = \"s\"\nhosts = [\"static.example\"]\n[[routes]]\npath = \"/...\"\nstatic = \"public\"\n")},
+		"public/obj.bin": {Data: object4K},
+	}, "s", app.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hitFixture{origin: o, cache: hc, apps: []*app.App{static, originApp(t, o.URL, "", nil)}}
 }

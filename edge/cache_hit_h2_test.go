@@ -6,12 +6,9 @@ import (
 	"io"
 	"net/http"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/edgecdn/edge/edge"
-	"github.com/edgecdn/edge/edge/app"
-	"github.com/edgecdn/edge/edge/httpcache"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -27,23 +24,9 @@ import (
 // 1 of slack for the hit's pooled key buffer, which a GC empties and the
 // race detector's sync.Pool drops at random (as in TestCacheHitAllocs).
 func TestCacheHitAllocsH2(t *testing.T) {
-	o := startOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=3600")
-		w.Header().Set("Content-Type", "application/octet-stream")
-		_, _ = w.Write(object4K)
-	})
-	hc, err := httpcache.New(httpcache.Config{Log: quietLog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	static, err := app.LoadApp(fstest.MapFS{
-		"edge.toml":      {Data: []byte("name = \"s\"\nhosts = [\"static.example\"]\n[[routes]]\npath = \"/...\"\nstatic = \"public\"\n")},
-		"public/obj.bin": {Data: object4K},
-	}, "s", app.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := startNode(t, edge.HandlerConfig{Log: quietLog, HTTPCache: hc}, static, originApp(t, o.URL, "", nil))
+	f := newHitFixture(t)
+	o, hc := f.origin, f.cache
+	n := startNode(t, edge.HandlerConfig{Log: quietLog, HTTPCache: hc}, f.apps...)
 	c := dialH2(t, n)
 	hit, file := c.getter("cdn.example"), c.getter("static.example")
 	hit() // the miss that stores it
