@@ -129,31 +129,14 @@ func (h *Handler) serveHit(w http.ResponseWriter, r *http.Request, e *httpcache.
 	return true
 }
 
-// headless is the body to send for r: none for a HEAD.
-func headless(r *http.Request, data []byte) []byte {
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	return data
-}
-
 // presetter is the node's own HTTP/2 response writer (edge/h2), which
 // sends a hit's prepared fields beside the response's header map.
 type presetter interface{ Preset(*h2.Fields) }
 
-// presetterOf finds the presetter beneath w, through the wrappers that
-// only watch (recorder, progressWriter); nil on any other writer.
+// presetterOf finds the presetter beneath w's watching wrappers; nil on
+// any other writer.
 func presetterOf(w http.ResponseWriter) presetter {
-	for {
-		switch v := w.(type) {
-		case *recorder:
-			w = v.ResponseWriter
-		case *progressWriter:
-			w = v.ResponseWriter
-		case presetter:
-			return v
-		default:
-			return nil
-		}
-	}
+	_, inner := beneathWatchers(w)
+	p, _ := inner.(presetter)
+	return p
 }

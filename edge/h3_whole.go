@@ -78,9 +78,27 @@ func sendWholeH3(w http.ResponseWriter, status int, body []byte) bool {
 	return true
 }
 
+// headless is the body to send for r: none for a HEAD.
+func headless(r *http.Request, data []byte) []byte {
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	return data
+}
+
 // h3Streamer finds the recorder and http3's writer beneath w, through the
 // wrappers that only watch (recorder, progressWriter).
 func h3Streamer(w http.ResponseWriter) (*recorder, http3.HTTPStreamer) {
+	rec, inner := beneathWatchers(w)
+	if s, ok := inner.(http3.HTTPStreamer); ok {
+		return rec, s
+	}
+	return nil, nil
+}
+
+// beneathWatchers is the writer beneath w's wrappers that only watch
+// (recorder, progressWriter), with the recorder among them, if any.
+func beneathWatchers(w http.ResponseWriter) (*recorder, http.ResponseWriter) {
 	var rec *recorder
 	for {
 		switch v := w.(type) {
@@ -88,10 +106,8 @@ func h3Streamer(w http.ResponseWriter) (*recorder, http3.HTTPStreamer) {
 			rec, w = v, v.ResponseWriter
 		case *progressWriter:
 			w = v.ResponseWriter
-		case http3.HTTPStreamer:
-			return rec, v
 		default:
-			return nil, nil
+			return rec, w
 		}
 	}
 }

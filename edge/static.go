@@ -101,11 +101,7 @@ func writeWhole(w http.ResponseWriter, r *http.Request, a *app.Asset, data []byt
 	hdr["Last-Modified"] = a.Header.LastModified
 	hdr["Accept-Ranges"] = a.Header.AcceptRanges
 	hdr["Content-Length"] = a.Header.ContentLength
-	body := data
-	if r.Method == http.MethodHead {
-		body = nil
-	}
-	if r.ProtoMajor == 3 && sendWholeH3(w, http.StatusOK, body) {
+	if r.ProtoMajor == 3 && sendWholeH3(w, http.StatusOK, headless(r, data)) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
