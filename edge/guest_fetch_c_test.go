@@ -10,7 +10,6 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/app"
 	"github.com/edgecdn/edge/edge/httpcache"
 )
@@ -93,9 +92,5 @@ func startFetchExample(t *testing.T, name, apiURL string) (*node, *httpcache.Cac
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc, err := httpcache.New(httpcache.Config{Log: quietLog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return startNode(t, edge.HandlerConfig{Log: quietLog, HTTPCache: hc}, a), hc
+	return nodeWithCache(t, nil, a)
 }

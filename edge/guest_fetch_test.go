@@ -14,7 +14,6 @@ import (
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 
-	"github.com/edgecdn/edge/edge"
 	"github.com/edgecdn/edge/edge/app"
 	"github.com/edgecdn/edge/edge/httpcache"
 )
@@ -51,11 +50,7 @@ func fetchNode(t testing.TB, route string) (*node, *httpcache.Cache) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc, err := httpcache.New(httpcache.Config{Log: quietLog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return startNode(t, edge.HandlerConfig{Log: quietLog, HTTPCache: hc}, a), hc
+	return nodeWithCache(t, nil, a)
 }
 
 // guestFetch asks the node's guest (at path) to make the fetch request

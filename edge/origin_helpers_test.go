@@ -73,12 +73,18 @@ func (c *clock) Advance(d time.Duration) {
 // origin app for o.
 func cachedNode(t *testing.T, o *origin, extra string, clk *clock) (*node, *httpcache.Cache) {
 	t.Helper()
-	hc, err := httpcache.New(httpcache.Config{Log: quietLog, Now: clk.Now})
+	return nodeWithCache(t, clk.Now, originApp(t, o.URL, extra, nil))
+}
+
+// nodeWithCache is a node with a memory-only HTTP cache serving apps; now
+// is the cache's clock (nil: the real one).
+func nodeWithCache(t testing.TB, now func() time.Time, apps ...*app.App) (*node, *httpcache.Cache) {
+	t.Helper()
+	hc, err := httpcache.New(httpcache.Config{Log: quietLog, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := startNode(t, edge.HandlerConfig{Log: quietLog, HTTPCache: hc}, originApp(t, o.URL, extra, nil))
-	return n, hc
+	return startNode(t, edge.HandlerConfig{Log: quietLog, HTTPCache: hc}, apps...), hc
 }
 
 // waitFor polls cond until it holds, failing after a generous bound.
