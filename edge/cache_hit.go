@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgecdn/edge/edge/h1"
 	"github.com/edgecdn/edge/edge/h2"
 	"github.com/edgecdn/edge/edge/httpcache"
 )
@@ -20,6 +21,7 @@ import (
 type hitFields struct {
 	fields   []hitField // the origin's fields, Via, X-Cache, Accept-Ranges, Content-Length
 	h2       *h2.Fields // the same, for the node's HTTP/2 writer (Preset)
+	h1       *h1.Fields // and for its HTTP/1.1 writer
 	typed    bool       // has a Content-Type: nothing to sniff
 	lifetime time.Duration
 	stamp    atomic.Pointer[hitStamp] // the latest second's Age and Cache-Status
@@ -53,7 +55,7 @@ func hitFieldsOf(e *httpcache.Entry) *hitFields {
 	h["X-Cache"] = []string{"HIT"}
 	h["Accept-Ranges"] = []string{"bytes"}
 	h["Content-Length"] = []string{strconv.FormatInt(e.Size, 10)}
-	f := &hitFields{fields: make([]hitField, 0, len(h)), h2: h2.NewFields(h), typed: e.Header.Get("Content-Type") != "", lifetime: e.Lifetime}
+	f := &hitFields{fields: make([]hitField, 0, len(h)), h2: h2.NewFields(h), h1: h1.NewFields(h), typed: e.Header.Get("Content-Type") != "", lifetime: e.Lifetime}
 	for k, v := range h {
 		f.fields = append(f.fields, hitField{k, v})
 	}
@@ -97,10 +99,14 @@ func (h *Handler) serveHit(w http.ResponseWriter, r *http.Request, e *httpcache.
 	}
 	st := f.stampAt(e, now)
 	hdr := w.Header()
-	if p := presetterOf(w); p != nil {
+	switch p := presetterOf(w).(type) {
+	case presetter:
 		f.h2.Override(hdr) // the stored Date, say, stands for the node's
 		p.Preset(f.h2)
-	} else {
+	case h1Presetter:
+		f.h1.Override(hdr)
+		p.Preset(f.h1)
+	default:
 		for _, fl := range f.fields {
 			hdr[fl.name] = fl.value
 		}
@@ -130,13 +136,16 @@ func (h *Handler) serveHit(w http.ResponseWriter, r *http.Request, e *httpcache.
 }
 
 // presetter is the node's own HTTP/2 response writer (edge/h2), which
-// sends a hit's prepared fields beside the response's header map.
-type presetter interface{ Preset(*h2.Fields) }
+// sends a hit's prepared fields beside the response's header map;
+// h1Presetter is its HTTP/1.1 writer (edge/h1), which does the same.
+type (
+	presetter   interface{ Preset(*h2.Fields) }
+	h1Presetter interface{ Preset(*h1.Fields) }
+)
 
-// presetterOf finds the presetter beneath w's watching wrappers; nil on
-// any other writer.
-func presetterOf(w http.ResponseWriter) presetter {
+// presetterOf is the writer beneath w's watching wrappers, to be asked
+// whether it is a presetter or an h1Presetter.
+func presetterOf(w http.ResponseWriter) http.ResponseWriter {
 	_, inner := beneathWatchers(w)
-	p, _ := inner.(presetter)
-	return p
+	return inner
 }

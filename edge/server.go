@@ -32,7 +32,10 @@ type ServerConfig struct {
 	PlainHTTP func(http.Handler) http.Handler
 	// H2 picks the HTTP/2 server of the TLS listener: H2Edge (the
 	// default) or H2Std.
-	H2  string
+	H2 string
+	// H1 picks the HTTP/1.1 server of both listeners: H1Edge (the
+	// default) or H1Std.
+	H1  string
 	Log *slog.Logger
 }
 
@@ -45,6 +48,7 @@ type Server struct {
 	log     *slog.Logger
 
 	plain, secure *http.Server
+	fronts        []*front // the node's own accept loops (H1Edge)
 	h3            *http3.Server
 	httpLn, tcp   net.Listener // bound by Listen, served by Start
 	udp           net.PacketConn
@@ -74,7 +78,7 @@ func (s *Server) Listen() error {
 	if s.httpAddr != nil || s.httpsAddr != nil {
 		return nil
 	}
-	if err := CheckH2(s.cfg.H2); err != nil {
+	if err := errors.Join(CheckH2(s.cfg.H2), CheckH1(s.cfg.H1)); err != nil {
 		return err
 	}
 	if s.cfg.HTTPAddr != "" {
@@ -111,7 +115,11 @@ func (s *Server) Start() error {
 		if s.cfg.PlainHTTP != nil {
 			s.plain.Handler = s.cfg.PlainHTTP(s.handler)
 		}
-		s.serve("http", func() error { return s.plain.Serve(s.httpLn) })
+		if s.cfg.H1 == H1Std {
+			s.serve("http", func() error { return s.plain.Serve(s.httpLn) })
+		} else {
+			s.serveFront("http", s.newFront(s.httpLn, nil, s.plain, s.plain.Handler))
+		}
 	}
 	if s.tcp != nil {
 		s.startTLS()
@@ -137,7 +145,11 @@ func (s *Server) startTLS() {
 	s.secure.TLSConfig.NextProtos = tcpProtos(s.cfg.TLS.NextProtos)
 	s.installH2(s.secure)
 	corked := corkTLS(s.secure, tcp)
-	s.serve("https", func() error { return s.secure.ServeTLS(corked, "", "") })
+	if s.cfg.H1 == H1Std {
+		s.serve("https", func() error { return s.secure.ServeTLS(corked, "", "") })
+	} else {
+		s.serveFront("https", s.newFront(corked, s.secure.TLSConfig, s.secure, s.handler))
+	}
 
 	s.h3 = &http3.Server{
 		Handler:   s.handler,
@@ -180,6 +192,14 @@ func listenPair(addr string) (net.Listener, net.PacketConn, error) {
 			return nil, nil, fmt.Errorf("edge: listen https (udp, for HTTP/3) %s: %w", udpAddr, err)
 		}
 	}
+}
+
+// serveFront serves f's listener with the node's own accept loop, and the
+// conns it hands off with f.std.
+func (s *Server) serveFront(name string, f *front) {
+	s.fronts = append(s.fronts, f)
+	s.serve(name, func() error { return f.std.Serve(f.handed) })
+	s.serve(name, f.serve)
 }
 
 func (s *Server) serve(name string, run func() error) {
@@ -245,8 +265,13 @@ func (s *Server) closeUnserved() []error {
 // another waits for its requests; past ctx, connections are cut.
 func (s *Server) drain(ctx context.Context) []error {
 	var shutdowns []func(context.Context) error
+	fronted := map[*http.Server]bool{}
+	for _, f := range s.fronts {
+		fronted[f.std] = true
+		shutdowns = append(shutdowns, f.shutdown)
+	}
 	for _, srv := range []*http.Server{s.plain, s.secure} {
-		if srv != nil {
+		if srv != nil && !fronted[srv] {
 			shutdowns = append(shutdowns, func(ctx context.Context) error {
 				err := srv.Shutdown(ctx)
 				if err != nil {

@@ -39,6 +39,8 @@ type serveConfig struct {
 	ObjectCache int64 `toml:"object_cache"`
 	// H2Server is the HTTP/2 server of the TLS listener: edge or std.
 	H2Server string `toml:"h2_server"`
+	// H1Server is the HTTP/1.1 server of both listeners: edge or std.
+	H1Server string `toml:"h1_server"`
 	// TrustKeys are public key files (edge keygen) deploys may be signed
 	// with. None: a dev key is created in the data dir and trusted.
 	TrustKeys []string `toml:"trust_keys"`
@@ -148,6 +150,7 @@ func serveFlags(cfg *serveConfig, fs *pflag.FlagSet) {
 	fs.Int64Var(&cfg.MaxBundle, "max-bundle", cfg.MaxBundle, "`bytes` one deployed version may hold")
 	fs.Int64Var(&cfg.MaxBodyMemory, "max-body-memory", cfg.MaxBodyMemory, "`bytes` of request bodies buffered across the node; past it requests wait, then 503")
 	fs.Int64Var(&cfg.ArtifactBudget, "artifact-budget", cfg.ArtifactBudget, "`bytes` of compiled artifacts kept in the cache, least recently used evicted")
+	fs.StringVar(&cfg.H1Server, "h1-server", cfg.H1Server, "HTTP/1.1 server: edge (the node's own for plain GET and HEAD, Go's net/http for the rest; default) or std (Go's net/http)")
 	fs.StringVar(&cfg.H2Server, "h2-server", cfg.H2Server, "HTTP/2 server of the TLS listener: edge (the node's own, default) or std (Go's net/http)")
 	fs.Var(&sizeFlag{dst: &cfg.ObjectCache}, "object-cache", "memory for small, hot static files, e.g. 256MiB (0: 256MiB; off: none)")
 	fs.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "this node's unique `name` in the mesh (default: the hostname)")

@@ -92,7 +92,7 @@ func (n *node) openCache() (err error) {
 // listen builds the request path around an empty router and binds the
 // user and admin listeners; nothing is served yet.
 func (n *node) listen() error {
-	scfg := edge.ServerConfig{HTTPAddr: n.cfg.HTTP, HTTPSAddr: n.cfg.HTTPS, H2: n.cfg.H2Server, Log: n.log}
+	scfg := edge.ServerConfig{HTTPAddr: n.cfg.HTTP, HTTPSAddr: n.cfg.HTTPS, H2: n.cfg.H2Server, H1: n.cfg.H1Server, Log: n.log}
 	n.router, n.metrics = edge.NewRouter(), ops.NewMetrics()
 	if n.cfg.HTTPS != "" {
 		var err error
