@@ -2,8 +2,8 @@ package h1
 
 import (
 	"context"
-	"errors"
 	ctls "crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"

@@ -85,7 +85,7 @@ func parseHead(b []byte) head {
 			return h
 		case "Host":
 			hosts++
-			if hosts > 1 || !httpguts.ValidHostHeader(value) {
+			if hosts > 1 || value == "" || !httpguts.ValidHostHeader(value) {
 				return h
 			}
 			h.host = value
