@@ -195,3 +195,72 @@ func TestH1DifferentialTLS(t *testing.T) {
 		t.Errorf("served %d, handed off %d: want 1 and 1", served, handed)
 	}
 }
+
+// TestH1DifferentialHandler: through the node's own handler (a static
+// route and an origin route with its cache), both servers give the same
+// answers to plain, HEAD, conditional and ranged requests: 304 and 206
+// come from http.ServeContent inside the handler on either server.
+func TestH1DifferentialHandler(t *testing.T) {
+	f := newHitFixture(t)
+	rt := edge.NewRouter()
+	if err := rt.Set(f.apps); err != nil {
+		t.Fatal(err)
+	}
+	h := edge.NewHandler(edge.HandlerConfig{Router: rt, Log: quietLog, HTTPCache: f.cache})
+	t.Cleanup(h.CloseIdle)
+	edgeSrv, stdSrv := h1Pair(t, h, nil)
+	fields := []string{"Content-Type", "Content-Length", "Etag", "Last-Modified", "Cache-Control", "Accept-Ranges", "Content-Range", "Via", "X-Cache"}
+	get := func(srv *edge.Server, host, method string, hdr map[string]string) (string, string) {
+		req, _ := http.NewRequest(method, "http://"+srv.HTTPAddr()+"/obj.bin", nil)
+		req.Host = host
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d cl=%d te=%v body=%d\n", resp.StatusCode, resp.ContentLength, resp.TransferEncoding, len(body))
+		for _, k := range fields {
+			fmt.Fprintf(&b, "%s=%q\n", k, resp.Header.Values(k))
+		}
+		if resp.Header.Get("Date") == "" {
+			b.WriteString("no Date\n")
+		}
+		return b.String(), resp.Header.Get("Etag")
+	}
+	get(stdSrv, "cdn.example", "GET", nil) // the miss that stores it
+	for _, host := range []string{"static.example", "cdn.example"} {
+		_, tag := get(stdSrv, host, "GET", nil)
+		if tag == "" {
+			tag = `"other"` // the test origin sends none: a 200 on both
+		}
+		for _, tc := range []struct {
+			method string
+			hdr    map[string]string
+		}{
+			{"GET", nil},
+			{"HEAD", nil},
+			{"GET", map[string]string{"If-None-Match": tag}},
+			{"HEAD", map[string]string{"If-None-Match": tag}},
+			{"GET", map[string]string{"Range": "bytes=10-19"}},
+			{"GET", map[string]string{"Range": "bytes=9000-"}},
+		} {
+			s0, _ := edgeSrv.H1Counts()
+			got, _ := get(edgeSrv, host, tc.method, tc.hdr)
+			want, _ := get(stdSrv, host, tc.method, tc.hdr)
+			if s1, _ := edgeSrv.H1Counts(); s1 != s0+1 {
+				t.Errorf("%s %s %v: not served by the node's h1 server", host, tc.method, tc.hdr)
+			}
+			if got != want {
+				t.Errorf("%s %s %v: edge\n%s\nnet/http\n%s", host, tc.method, tc.hdr, got, want)
+			}
+			if host == "static.example" && tc.hdr["If-None-Match"] != "" && !strings.HasPrefix(got, "304 ") {
+				t.Errorf("%s %s %v: %s, want a 304", host, tc.method, tc.hdr, got)
+			}
+		}
+	}
+}

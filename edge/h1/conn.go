@@ -138,10 +138,8 @@ func (c *conn) readHead(first bool) (head, bool) {
 		if err != nil {
 			return head{}, false
 		}
-		if n > 0 && c.readKind == readIdle {
-			// The head has started: it has ReadHeaderTimeout from now.
-			c.setReadDeadline(readHead, time.Now())
-		}
+		// A head that has started but is not whole gets ReadHeaderTimeout
+		// from now, on the next turn; a whole one costs no deadline.
 	}
 }
 
