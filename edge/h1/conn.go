@@ -42,7 +42,27 @@ type conn struct {
 	gone     bool          // watch saw the client leave
 	armed    bool          // the timer is set for this request
 
+	corker corker // the TCP conn beneath TLS, when it can hold writes
+
 	res response
+}
+
+// corker is the node's corkable TCP conn (edge/cork.go) beneath TLS: a
+// write of more than one TLS record (16 KiB) leaves in one write(2)
+// rather than one per record.
+type corker interface {
+	Cork()
+	Uncork()
+}
+
+// write writes p to the conn, corked when it spans TLS records.
+func (c *conn) write(p []byte) error {
+	if c.corker != nil && len(p) > 16<<10 {
+		c.corker.Cork()
+		defer c.corker.Uncork()
+	}
+	_, err := c.nc.Write(p)
+	return err
 }
 
 // watchDelay is how long a request runs before its conn is watched for
@@ -63,11 +83,15 @@ const (
 const outSize = 32 << 10
 
 func newConn(s *Server, base context.Context, nc net.Conn, state *ctls.ConnectionState) *conn {
-	return &conn{
+	c := &conn{
 		s: s, base: base, nc: nc, tls: state, remote: nc.RemoteAddr().String(),
 		buf: make([]byte, s.cfg.MaxHeadBytes),
 		out: make([]byte, 0, outSize),
 	}
+	if tc, ok := nc.(*ctls.Conn); ok {
+		c.corker, _ = tc.NetConn().(corker)
+	}
+	return c
 }
 
 // serve answers requests in order until the conn closes, fails, or goes
@@ -291,8 +315,11 @@ func (c *conn) flush() error {
 	if len(c.out) == 0 {
 		return nil
 	}
-	_, err := c.nc.Write(c.out)
+	err := c.write(c.out)
 	c.out = c.out[:0]
+	if cap(c.out) > 4*outSize { // a huge head grew it: not kept for the conn's life
+		c.out = make([]byte, 0, outSize)
+	}
 	if err != nil {
 		c.werr = fmt.Errorf("h1: write: %w", err)
 		if c.res.cancel != nil {

@@ -189,7 +189,7 @@ func (w *response) writeRaw(p []byte) {
 	c := w.c
 	for len(p) > 0 && c.werr == nil {
 		if len(c.out) == 0 && len(p) >= outSize {
-			if _, err := c.nc.Write(p); err != nil {
+			if err := c.write(p); err != nil {
 				c.werr = fmt.Errorf("h1: write: %w", err)
 				w.cancel()
 			}
