@@ -140,6 +140,7 @@ func TestH1Differential(t *testing.T) {
 		{"upgrade h2c", "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n", false},
 		{"trailer", "GET / HTTP/1.1\r\nHost: x\r\nTrailer: X-T\r\n\r\n", false},
 		{"connection other", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close, te\r\nTE: trailers\r\n\r\n", false},
+		{"6 KiB head", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 6<<10) + "\r\n\r\n", true},
 		{"huge head", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 10<<10) + "\r\n\r\n", false},
 		{"too large head", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 100<<10) + "\r\n\r\n", false},
 		{"pri", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", false},

@@ -24,7 +24,8 @@ type conn struct {
 
 	buf  []byte // read buffer: buf[r:w] is read and not yet parsed
 	r, w int
-	out  []byte // the response being built, sent on flush
+	out  []byte  // the response being built, sent on flush
+	outp *[]byte // out's pool entry, while a request holds it
 
 	idleMu sync.Mutex
 	idle   bool // waiting for a request with nothing read: Shutdown may wake it
@@ -85,8 +86,7 @@ const outSize = 32 << 10
 func newConn(s *Server, base context.Context, nc net.Conn, state *ctls.ConnectionState) *conn {
 	c := &conn{
 		s: s, base: base, nc: nc, tls: state, remote: nc.RemoteAddr().String(),
-		buf: make([]byte, s.cfg.MaxHeadBytes),
-		out: make([]byte, 0, outSize),
+		buf: make([]byte, min(4<<10, s.cfg.MaxHeadBytes)),
 	}
 	if tc, ok := nc.(*ctls.Conn); ok {
 		c.corker, _ = tc.NetConn().(corker)
@@ -144,7 +144,10 @@ func (c *conn) readHead(first bool) (head, bool) {
 			c.r = 0
 		}
 		if c.w == len(c.buf) {
-			return head{handOff: true}, true
+			if len(c.buf) >= c.s.cfg.MaxHeadBytes {
+				return head{handOff: true}, true
+			}
+			c.buf = append(c.buf, make([]byte, min(len(c.buf), c.s.cfg.MaxHeadBytes-len(c.buf)))...)
 		}
 		if c.w == 0 {
 			if !first {
@@ -228,6 +231,7 @@ func (c *conn) serveRequest(h *head) (keep bool) {
 	}).WithContext(ctx)
 	w := &c.res
 	w.reset(c, req, cancel)
+	c.getOut()
 	defer func() {
 		if p := recover(); p != nil {
 			keep = false
@@ -244,6 +248,7 @@ func (c *conn) serveRequest(h *head) (keep bool) {
 	c.s.handler.ServeHTTP(w, req)
 	c.stopWatch()
 	w.finish()
+	c.putOut()
 	return !w.closeAfter && !c.gone && c.werr == nil && !c.s.shuttingDown()
 }
 
@@ -307,6 +312,26 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// outPool holds write buffers between requests: a conn waiting for its
+// next request (most of them, with many clients) holds none.
+var outPool = sync.Pool{New: func() any { b := make([]byte, 0, outSize); return &b }}
+
+func (c *conn) getOut() {
+	c.outp = outPool.Get().(*[]byte)
+	c.out = (*c.outp)[:0]
+}
+
+func (c *conn) putOut() {
+	if c.outp == nil {
+		return
+	}
+	if cap(c.out) == outSize { // not one a huge head grew
+		*c.outp = c.out[:0]
+		outPool.Put(c.outp)
+	}
+	c.outp, c.out = nil, nil
+}
+
 // flush writes out what the response has built.
 func (c *conn) flush() error {
 	if c.werr != nil {
@@ -317,9 +342,7 @@ func (c *conn) flush() error {
 	}
 	err := c.write(c.out)
 	c.out = c.out[:0]
-	if cap(c.out) > 4*outSize { // a huge head grew it: not kept for the conn's life
-		c.out = make([]byte, 0, outSize)
-	}
+
 	if err != nil {
 		c.werr = fmt.Errorf("h1: write: %w", err)
 		if c.res.cancel != nil {

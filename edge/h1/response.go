@@ -15,8 +15,10 @@ import (
 
 // pendSize is how much body a response without a Content-Length holds
 // before its head is written: a handler that finishes within it gets a
-// Content-Length, a longer or flushed response is chunked.
-const pendSize = 16 << 10
+// Content-Length, a longer or flushed response is chunked. It is
+// net/http's (bufferBeforeChunkingSize), so both servers frame such a
+// response alike; the node's own fast paths all set a Content-Length.
+const pendSize = 2 << 10
 
 // response is the http.ResponseWriter of one request. The head is built
 // into the conn's write buffer when WriteHeader is called (so later
@@ -161,7 +163,7 @@ func (w *response) Write(p []byte) (int, error) {
 			w.pend = append(w.pend, p...)
 			return len(p), nil
 		}
-		w.commit(false)
+		w.commit(false, p)
 	}
 	if w.isHead {
 		return len(p), nil
@@ -205,15 +207,19 @@ func (w *response) writeRaw(p []byte) {
 }
 
 // commit completes the head: the fields only the body decides, then
-// what the body held.
-func (w *response) commit(done bool) {
+// what the body held. next is the write that did not fit, if any: a
+// Content-Type is sniffed from the body's start, held or not.
+func (w *response) commit(done bool, next []byte) {
 	w.committed = true
 	c := w.c
 	allowed := bodyAllowed(w.status)
 	body := w.pend
-	if w.sniff && len(body) > 0 {
+	if w.sniff && len(body)+len(next) > 0 {
+		var start [512]byte // all DetectContentType reads
+		n := copy(start[:], body)
+		n += copy(start[n:], next)
 		c.out = append(c.out, "Content-Type: "...)
-		c.out = append(c.out, http.DetectContentType(body)...)
+		c.out = append(c.out, http.DetectContentType(start[:n])...)
 		c.out = append(c.out, '\r', '\n')
 	}
 	switch {
@@ -258,7 +264,7 @@ func (w *response) finish() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.committed {
-		w.commit(true)
+		w.commit(true, nil)
 	}
 	if w.chunked {
 		w.c.out = append(w.c.out, '0', '\r', '\n')
@@ -307,7 +313,7 @@ func (w *response) FlushError() error {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.committed {
-		w.commit(false)
+		w.commit(false, nil)
 	}
 	return w.c.flush()
 }
