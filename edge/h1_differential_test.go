@@ -265,3 +265,18 @@ func TestH1DifferentialHandler(t *testing.T) {
 		}
 	}
 }
+
+// TestH1PlainToTLSPort: plain HTTP sent to the TLS port is told so, as
+// net/http tells it.
+func TestH1PlainToTLSPort(t *testing.T) {
+	ca, err := edgetls.LoadOrCreateDevCA(filepath.Join(t.TempDir(), "tls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edgeSrv, stdSrv := h1Pair(t, echoHandler, ca.TLSConfig(nil))
+	req := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	got, want := rawExchange(t, edgeSrv.HTTPSAddr(), nil, req), rawExchange(t, stdSrv.HTTPSAddr(), nil, req)
+	if got != want || !strings.HasPrefix(got, "400 ") {
+		t.Fatalf("edge answered %q, net/http %q", got, want)
+	}
+}

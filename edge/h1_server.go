@@ -5,6 +5,7 @@ import (
 	ctls "crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -134,7 +135,13 @@ func (f *front) serveConn(c net.Conn) {
 	err := tc.HandshakeContext(context.Background())
 	f.started(c)
 	if err != nil {
-		f.std.ErrorLog.Printf("http: TLS handshake error from %s: %v", c.RemoteAddr(), err)
+		var re ctls.RecordHeaderError
+		if errors.As(err, &re) && re.Conn != nil && looksLikeHTTP(re.RecordHeader) {
+			// As net/http: plain HTTP sent to the TLS port gets told so.
+			_, _ = io.WriteString(re.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+		} else {
+			f.std.ErrorLog.Printf("http: TLS handshake error from %s: %v", c.RemoteAddr(), err)
+		}
 		_ = c.Close()
 		return
 	}
@@ -179,6 +186,16 @@ func (f *front) shutdown(ctx context.Context) error {
 	})
 	wg.Wait()
 	return errors.Join(append(errs, h1Err, stdErr)...)
+}
+
+// looksLikeHTTP reports whether a TLS record header is the start of a
+// plain HTTP request (net/http's test).
+func looksLikeHTTP(hdr [5]byte) bool {
+	switch string(hdr[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO":
+		return true
+	}
+	return false
 }
 
 type tlsStateKey struct{}
