@@ -280,3 +280,11 @@ func TestH1PlainToTLSPort(t *testing.T) {
 		t.Fatalf("edge answered %q, net/http %q", got, want)
 	}
 }
+
+// TestH1ServerName: a name that is neither h1 server is refused before
+// anything binds.
+func TestH1ServerName(t *testing.T) {
+	if err := edge.NewServer(edge.ServerConfig{HTTPAddr: "127.0.0.1:0", H1: "fasthttp"}, echoHandler).Listen(); err == nil {
+		t.Fatal("an unknown h1 server was accepted")
+	}
+}
