@@ -3,11 +3,14 @@ package edge_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/edgecdn/edge/edge"
 )
 
 // BenchmarkPipelined4K compares a cache hit with the node's own static
@@ -27,16 +30,43 @@ func BenchmarkPipelined4K(b *testing.B) {
 		{"static", benchStaticHandler},
 		{"hit", func(b *testing.B) http.Handler { return benchOriginHandler(b, true) }},
 	} {
-		b.Run(c.name, func(b *testing.B) { runPipelined(b, c.h(b)) })
+		b.Run(c.name, func(b *testing.B) {
+			srv := httptest.NewServer(c.h(b))
+			defer srv.Close()
+			runPipelined(b, srv.Listener.Addr().String())
+		})
 	}
 }
 
-// runPipelined serves h on loopback and sends b.N pipelined GETs of
-// /obj.bin on one connection, reading until b.N "200 OK" responses came.
-func runPipelined(b *testing.B, h http.Handler) {
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+// BenchmarkPipelined4KH1 is BenchmarkPipelined4K through the node's
+// Server with either HTTP/1.1 server (--h1-server edge or std):
+//
+//	go test -run XXX -bench Pipelined4KH1 -benchmem -count 5 ./edge/
+func BenchmarkPipelined4KH1(b *testing.B) {
+	for _, h1 := range []string{edge.H1Edge, edge.H1Std} {
+		for _, c := range []struct {
+			name string
+			h    func(*testing.B) http.Handler
+		}{
+			{"static", benchStaticHandler},
+			{"hit", func(b *testing.B) http.Handler { return benchOriginHandler(b, true) }},
+		} {
+			b.Run(h1+"/"+c.name, func(b *testing.B) {
+				srv := edge.NewServer(edge.ServerConfig{HTTPAddr: "127.0.0.1:0", H1: h1, Log: quietLog}, c.h(b))
+				if err := srv.Start(); err != nil {
+					b.Fatal(err)
+				}
+				defer srv.Shutdown(context.Background())
+				runPipelined(b, srv.HTTPAddr())
+			})
+		}
+	}
+}
+
+// runPipelined sends b.N pipelined GETs of /obj.bin to addr on one
+// connection, reading until b.N "200 OK" responses came.
+func runPipelined(b *testing.B, addr string) {
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)
 	}
