@@ -288,3 +288,58 @@ func TestH1ServerName(t *testing.T) {
 		t.Fatal("an unknown h1 server was accepted")
 	}
 }
+
+// TestH1ShutdownInFlight: the node's Shutdown lets an HTTP/1.1 request
+// in flight on its own server finish over TLS, and only then returns
+// (edge/h1's TestShutdownInFlight checks the Connection: close).
+func TestH1ShutdownInFlight(t *testing.T) {
+	ca, err := edgetls.LoadOrCreateDevCA(filepath.Join(t.TempDir(), "tls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	srv := edge.NewServer(edge.ServerConfig{HTTPSAddr: "127.0.0.1:0", TLS: ca.TLSConfig(nil), Log: quietLog}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = io.WriteString(w, "finished")
+	}))
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cl := &http.Client{Transport: &http.Transport{TLSClientConfig: &ctls.Config{RootCAs: ca.Pool()}}}
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := cl.Get("https://localhost:" + portOf(srv.HTTPSAddr()) + "/")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- result{string(b), err}
+	}()
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) with a request in flight", err)
+	case r := <-got:
+		t.Fatalf("the request ended (%+v) before it was released", r)
+	default:
+	}
+	close(release)
+	if r := <-got; r.err != nil || r.body != "finished" {
+		t.Fatalf("%+v, want the whole body", r)
+	}
+	if err := <-shut; err != nil {
+		t.Fatal(err)
+	}
+	if served, _ := srv.H1Counts(); served != 1 {
+		t.Fatalf("served %d by the node's h1 server", served)
+	}
+}
