@@ -3,6 +3,7 @@ package h1
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -74,12 +75,14 @@ func appendField(b []byte, name, value string) []byte {
 	value = trimSpace(value)
 	b = append(b, name...)
 	b = append(b, ':', ' ')
-	for i := 0; i < len(value); i++ {
-		c := value[i]
-		if c == '\r' || c == '\n' {
-			c = ' '
+	start := len(b)
+	b = append(b, value...)
+	if strings.IndexByte(value, '\r') >= 0 || strings.IndexByte(value, '\n') >= 0 {
+		for i := start; i < len(b); i++ {
+			if b[i] == '\r' || b[i] == '\n' {
+				b[i] = ' '
+			}
 		}
-		b = append(b, c)
 	}
 	return append(b, '\r', '\n')
 }

@@ -339,18 +339,32 @@ func bodyAllowed(status int) bool {
 	return !(status >= 100 && status <= 199 || status == 204 || status == 304)
 }
 
-// What the head of a status without a body leaves out, as net/http.
-var (
-	suppressedNone   = map[string]bool{"Transfer-Encoding": true}
-	suppressed304    = map[string]bool{"Content-Type": true, "Content-Length": true, "Transfer-Encoding": true}
-	suppressedNoBody = map[string]bool{"Content-Length": true, "Transfer-Encoding": true}
+// What a head leaves out of the header map, as net/http: the framing it
+// sets itself, and for a status without a body its length (and for a
+// 304 its type).
+const (
+	suppressedNone = iota
+	suppressedNoBody
+	suppressed304
 )
 
-// appendHeader appends h's valid fields but those in skip and the
+func suppressed(k string, set int) bool {
+	switch k {
+	case "Transfer-Encoding":
+		return true
+	case "Content-Length":
+		return set != suppressedNone
+	case "Content-Type":
+		return set == suppressed304
+	}
+	return false
+}
+
+// appendHeader appends h's valid fields but those suppressed and the
 // trailers named with http.TrailerPrefix.
-func appendHeader(b []byte, h http.Header, skip map[string]bool) []byte {
+func appendHeader(b []byte, h http.Header, skip int) []byte {
 	for k, vs := range h {
-		if skip[k] || strings.HasPrefix(k, http.TrailerPrefix) || !httpguts.ValidHeaderFieldName(k) {
+		if suppressed(k, skip) || strings.HasPrefix(k, http.TrailerPrefix) || !httpguts.ValidHeaderFieldName(k) {
 			continue
 		}
 		for _, v := range vs {
