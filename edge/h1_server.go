@@ -216,6 +216,8 @@ func (t tlsFromConn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // H1Counts is how many requests the node's own HTTP/1.1 server answered
 // and how many conns it handed to net/http, over both listeners.
 func (s *Server) H1Counts() (served, handedOff uint64) {
+	s.frontsMu.Lock()
+	defer s.frontsMu.Unlock()
 	for _, f := range s.fronts {
 		served += f.h1.Served()
 		handedOff += f.h1.HandedOff()

@@ -48,7 +48,8 @@ type Server struct {
 	log     *slog.Logger
 
 	plain, secure *http.Server
-	fronts        []*front // the node's own accept loops (H1Edge)
+	frontsMu      sync.Mutex
+	fronts        []*front // the node's own accept loops (H1Edge); H1Counts reads them at any time
 	h3            *http3.Server
 	httpLn, tcp   net.Listener // bound by Listen, served by Start
 	udp           net.PacketConn
@@ -197,7 +198,9 @@ func listenPair(addr string) (net.Listener, net.PacketConn, error) {
 // serveFront serves f's listener with the node's own accept loop, and the
 // conns it hands off with f.std.
 func (s *Server) serveFront(name string, f *front) {
+	s.frontsMu.Lock()
 	s.fronts = append(s.fronts, f)
+	s.frontsMu.Unlock()
 	s.serve(name, func() error { return f.std.Serve(f.handed) })
 	s.serve(name, f.serve)
 }
@@ -266,7 +269,10 @@ func (s *Server) closeUnserved() []error {
 func (s *Server) drain(ctx context.Context) []error {
 	var shutdowns []func(context.Context) error
 	fronted := map[*http.Server]bool{}
-	for _, f := range s.fronts {
+	s.frontsMu.Lock()
+	fronts := s.fronts
+	s.frontsMu.Unlock()
+	for _, f := range fronts {
 		fronted[f.std] = true
 		shutdowns = append(shutdowns, f.shutdown)
 	}

@@ -58,6 +58,9 @@ type AdminConfig struct {
 	Ready *Readiness
 	// GossipBytes reports the mesh's traffic (nil: not in a mesh).
 	GossipBytes func() (sent, received int64)
+	// H1Counts reports the requests the node's own HTTP/1.1 server
+	// answered and the conns it handed to net/http (nil: not reported).
+	H1Counts func() (served, handedOff uint64)
 	// Certs lists the served names and their certificates (nil: 501).
 	Certs func() []edgetls.CertInfo
 	// MemberCerts lists every member's certificates (nil: not in a mesh).

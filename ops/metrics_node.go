@@ -145,6 +145,9 @@ func (a *Admin) registerMetrics() error {
 			Help: "Gossiped app states refused: unsigned, badly signed, out of the key's scope, or a leaping sequence."},
 			func() float64 { return float64(f()) }))
 	}
+	if f := a.cfg.H1Counts; f != nil {
+		cs = append(cs, h1Collectors(f)...)
+	}
 	if a.cfg.Members != nil || a.cfg.GossipBytes != nil {
 		cs = append(cs, newMeshCollector(a.cfg.Members, a.cfg.GossipBytes))
 	}
@@ -189,4 +192,19 @@ func (f *histogramFunc) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
 func (f *histogramFunc) Collect(ch chan<- prometheus.Metric) {
 	count, sum, buckets := f.h.Snapshot()
 	ch <- prometheus.MustNewConstHistogram(f.desc, count, sum, buckets)
+}
+
+// h1Collectors report how much HTTP/1.1 traffic the node's own server
+// answered and how many conns it gave to net/http: a rise in the second
+// says clients send what the fast path leaves to net/http (bodies,
+// HTTP/1.0, unusual heads).
+func h1Collectors(counts func() (served, handedOff uint64)) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "edge_h1_requests_served_total",
+			Help: "HTTP/1.1 requests the node's own server answered (plain GET and HEAD)."},
+			func() float64 { s, _ := counts(); return float64(s) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "edge_h1_conns_handed_off_total",
+			Help: "HTTP/1.1 connections the node's own server handed to Go's net/http, from the first request it does not serve itself."},
+			func() float64 { _, h := counts(); return float64(h) }),
+	}
 }

@@ -164,7 +164,7 @@ func (n *node) listenAdmin() error {
 	admin, err := ops.NewAdmin(ops.AdminConfig{
 		Addr: n.cfg.Admin, Token: token, Cache: n.store, Checker: artifactChecker(n.engine), Deployer: n.deployer,
 		MaxBlob: n.cfg.MaxBundle, Members: n.mesh.members, Keyring: n.mesh.keyring, MeshRefused: n.mesh.refused, Handler: n.handler, Log: n.log,
-		Name: nodeName(n.cfg), Metrics: n.metrics, Ready: n.ready, GossipBytes: n.mesh.gossipBytes,
+		Name: nodeName(n.cfg), Metrics: n.metrics, Ready: n.ready, GossipBytes: n.mesh.gossipBytes, H1Counts: n.srv.H1Counts,
 		Certs: n.certList, MeshPurge: n.mesh.purger(n.cfg), MemberCerts: n.mesh.memberCerts, Trusted: n.trusted,
 	})
 	if err != nil {
