@@ -48,3 +48,30 @@ func EncodeInline(relay bool, via string, rec Record, blobs [][]byte) ([]byte, e
 	}
 	return encodeFanInline(role, via, rec, blobs)
 }
+
+// Missing lists the names of all that memberlist does not hold alive on
+// this node, each with what this node's events said of it: "absent"
+// (never seen), or how it went ("dead", "left").
+func (m *Mesh) Missing(all []string) map[string]string {
+	out := map[string]string{}
+	alive := map[string]bool{}
+	for _, n := range m.ml.Members() {
+		alive[n.Name] = true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, name := range all {
+		if alive[name] {
+			continue
+		}
+		switch {
+		case m.gone[name] != "":
+			out[name] = m.gone[name]
+		case m.seen[name] != "":
+			out[name] = "seen, not alive"
+		default:
+			out[name] = "absent"
+		}
+	}
+	return out
+}

@@ -70,7 +70,7 @@ func (rm *regionMesh) opts(key []byte, ro regionOpts, r int) meshOpts {
 				mc.PushPullInterval = 0
 				mc.DisableTcpPings = true
 			}
-			mc.Logger = log.New(suspicions{rm.suspected}, "", 0)
+			mc.Logger = log.New(suspicions{rm.suspected}, mc.Name+" ", 0) // mc.Name is set before Tune
 			if ro.tune != nil {
 				ro.tune(mc)
 			}
@@ -170,11 +170,25 @@ func startRegionMeshWith(t testing.TB, regions, perRegion int, ro regionOpts) *r
 		}
 		if short > 0 && time.Now().After(next) { // a large mesh forming slowly: say where
 			progress("forming for %s: %d nodes see fewer than %d members, the fewest %d", time.Since(formed).Round(time.Second), short, len(rm.nodes), least)
+			rm.sayMissing()
 			next = next.Add(15 * time.Second)
 		}
 		return short == 0
 	})
 	return rm
+}
+
+// sayMissing tells who misses whom, and in what state.
+func (rm *regionMesh) sayMissing() {
+	var names []string
+	for _, n := range rm.nodes {
+		names = append(names, n.name)
+	}
+	for i, n := range rm.nodes {
+		if miss := n.mesh.Missing(names); len(miss) > 0 {
+			progress("  %s(r%d) misses %v", n.name, rm.regionOf[i], miss)
+		}
+	}
 }
 
 // stopAll stops the meshes of nodes at once: one by one, each graceful

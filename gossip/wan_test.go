@@ -210,6 +210,12 @@ func (s suspicions) Write(b []byte) (int, error) {
 	if strings.Contains(string(b), "memberlist: Suspect ") {
 		s.n.Add(1)
 	}
+	for _, t := range mlTrace {
+		if t != "" && strings.Contains(string(b), t) {
+			fmt.Fprintf(os.Stderr, "%s %s", time.Now().Format("15:04:05.000"), b)
+			break
+		}
+	}
 	return len(b), nil
 }
 
@@ -303,6 +309,9 @@ func (h deathCounter) Handle(_ context.Context, r slog.Record) error {
 	})
 	return nil
 }
+
+// mlTrace: EDGE_MESH_MLTRACE=a|b prints memberlist's log lines that contain a or b.
+var mlTrace = strings.Split(os.Getenv("EDGE_MESH_MLTRACE"), "|")
 
 var meshTrace = strings.Split(os.Getenv("EDGE_MESH_TRACE"), "|")
 
