@@ -75,6 +75,10 @@ func (d *delegate) NotifyMsg(msg []byte) {
 		m.mu.Unlock()
 		return
 	}
+	if len(msg) > 1 && msg[0] == msgHello {
+		m.hearHello(msg)
+		return
+	}
 	if len(msg) > 1 && msg[0] == msgPurge {
 		if err := m.receivePurge(msg); err != nil {
 			m.log.Debug("purge dropped", "err", err)
@@ -181,6 +185,7 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 	go (*Mesh)(e).greet(copyNode(n))
 	delete(e.gone, n.Name)
 	delete(e.goneAt, n.Name)
+	delete(e.heard, n.Name)
 	e.mu.Unlock()
 	e.log.Info("member joined", "member", n.Name, "addr", n.Address())
 	(*Mesh)(e).warnTimings(decodeMeta(n.Meta).Region)

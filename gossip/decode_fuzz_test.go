@@ -1,6 +1,8 @@
 package gossip
 
 import (
+	"bytes"
+	"net"
 	"testing"
 
 	"github.com/edgecdn/edge/gossip/state"
@@ -89,6 +91,32 @@ func FuzzDecodeFanInline(f *testing.F) {
 		r2, v2, _, b2, err := decodeFanInline(again)
 		if err != nil || r2 != role || v2 != via || len(b2) != len(blobs) {
 			t.Fatalf("re-decode: %d %q %d blobs %v", r2, v2, len(b2), err)
+		}
+	})
+}
+
+// FuzzDecodeHello: a member's hello (hello.go) never panics the decoder,
+// what it accepts names a member and an address with a port, and
+// re-encodes to itself.
+func FuzzDecodeHello(f *testing.F) {
+	good, _ := encodeHello("n001", "127.0.0.1:7946")
+	for _, seed := range [][]byte{good, {}, {msgHello}, {msgHello, 0}, {msgHello, 0, ':', '1'}, {msgHello, 9, 'a'}, {msgHello, 1, 'a'}, {msgHello, 1, 'a', '[', ':', ':', '1', ']', ':', '1'}} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		name, addr, err := decodeHello(msg)
+		if err != nil {
+			return
+		}
+		if name == "" {
+			t.Fatalf("accepted a hello without a name: %q", msg)
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			t.Fatalf("accepted a hello without a host and port: %q", msg)
+		}
+		again, err := encodeHello(name, addr)
+		if err != nil || !bytes.Equal(again, msg) {
+			t.Fatalf("re-encode of %q: %q %v", msg, again, err)
 		}
 	})
 }

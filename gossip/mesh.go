@@ -133,6 +133,7 @@ type Mesh struct {
 	refusedWindow time.Time
 	refusedLogged int
 	live          map[string]memberlist.Node    // alive members, copied at each event
+	heard         map[string]heard              // hellos from members not alive here (hello.go)
 	applyq        *applyQueue                   // apps whose best state is not applied yet
 	trusted       atomic.Pointer[trust.Keyring] // set by SetTrusted (SIGHUP)
 	stop          chan struct{}
@@ -148,6 +149,9 @@ type Mesh struct {
 	// purges keeps the purge statements seen (purge.go).
 	purges purgeLog
 	fan    fanout // the regional fan-out of states (relay.go)
+	// gossipInterval and retransmitMult are memberlist's, for spreadTime.
+	gossipInterval time.Duration
+	retransmitMult int
 	// lanWarned: the LAN-timings-across-regions warning was logged.
 	lanWarned sync.Once
 
@@ -197,6 +201,7 @@ func New(cfg Config) (*Mesh, error) {
 		cfg: cfg, log: cfg.Log.With("component", "gossip", "node", cfg.Name), ring: ring,
 		ledger: &state.Ledger{Cache: cfg.Cache}, tls: pt, client: newPeerClient(pt, cfg.PeerDial),
 		best: map[string]Record{}, seen: map[string]string{}, gone: map[string]string{}, goneAt: map[string]time.Time{}, live: map[string]memberlist.Node{},
+		heard:  map[string]heard{},
 		applyq: newApplyQueue(), stop: make(chan struct{}),
 	}
 	m.fan.init()
@@ -245,6 +250,7 @@ func (m *Mesh) Start() error {
 		m.cfg.Tune(mc)
 	}
 	m.queue = &memberlist.TransmitLimitedQueue{NumNodes: m.numNodes, RetransmitMult: 4}
+	m.gossipInterval, m.retransmitMult = mc.GossipInterval, mc.RetransmitMult
 	if m.ml, err = memberlist.Create(mc); err != nil {
 		m.peer.close()
 		return fmt.Errorf("gossip: start: %w", err)

@@ -52,6 +52,7 @@ func (m *Mesh) rejoinLoop() {
 		case now := <-t.C:
 			m.prune(now)
 			m.rejoin()
+			m.joinUnheard(now)
 		}
 	}
 }

@@ -133,6 +133,7 @@ func (m *Mesh) greet(n memberlist.Node) {
 	if n.Name == m.cfg.Name || m.ml == nil {
 		return
 	}
+	m.sayHello(n) // it may not know this node yet (hello.go)
 	m.fan.mu.Lock()
 	var msgs [][]byte
 	for app, r := range m.fan.recent {
