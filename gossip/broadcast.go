@@ -185,7 +185,10 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 	go (*Mesh)(e).greet(copyNode(n))
 	delete(e.gone, n.Name)
 	delete(e.goneAt, n.Name)
-	delete(e.heard, n.Name)
+	if h, ok := e.heard[n.Name]; ok {
+		e.log.Debug("member said hello before its gossip came", "member", n.Name, "lag", time.Since(h.at), "joined", h.joining)
+		delete(e.heard, n.Name)
+	}
 	e.mu.Unlock()
 	e.log.Info("member joined", "member", n.Name, "addr", n.Address())
 	(*Mesh)(e).warnTimings(decodeMeta(n.Meta).Region)

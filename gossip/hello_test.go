@@ -38,11 +38,17 @@ func withoutAlive(b []byte, name string) (out []byte, stripped int) {
 		}
 		return b, 0
 	}
+	if len(body) < 2 || len(body) < 2+2*int(body[1]) {
+		return b, 0 // not a compound message memberlist wrote
+	}
 	n := int(body[1])
 	lens, rest := body[2:2+2*n], body[2+2*n:]
 	var keep [][]byte
 	for i := range n {
 		l := int(binary.BigEndian.Uint16(lens[2*i:]))
+		if l > len(rest) {
+			return b, 0
+		}
 		part := rest[:l]
 		rest = rest[l:]
 		if about(part) {

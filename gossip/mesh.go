@@ -149,7 +149,7 @@ type Mesh struct {
 	// purges keeps the purge statements seen (purge.go).
 	purges purgeLog
 	fan    fanout // the regional fan-out of states (relay.go)
-	// gossipInterval and retransmitMult are memberlist's, for spreadTime.
+	// gossipInterval and retransmitMult are memberlist's, for helloGrace.
 	gossipInterval time.Duration
 	retransmitMult int
 	// lanWarned: the LAN-timings-across-regions warning was logged.
