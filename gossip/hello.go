@@ -58,6 +58,12 @@ func encodeHello(name, addr string) ([]byte, error) {
 	return append(msg, addr...), nil
 }
 
+// newHello is this node's hello, nil if its name is too long to say one.
+func newHello(name, addr string) []byte {
+	msg, _ := encodeHello(name, addr)
+	return msg
+}
+
 func decodeHello(msg []byte) (name, addr string, err error) {
 	if len(msg) < 2 || msg[0] != msgHello || msg[1] == 0 || len(msg) < 2+int(msg[1]) {
 		return "", "", errors.New("gossip: malformed hello")
@@ -74,10 +80,11 @@ func decodeHello(msg []byte) (name, addr string, err error) {
 // it is lost as well as every gossip of this node's alive message, the
 // push/pull is still there.
 func (m *Mesh) sayHello(n memberlist.Node) {
-	msg, err := encodeHello(m.cfg.Name, m.Addr())
-	if err != nil {
+	p := m.hello.Load()
+	if p == nil || *p == nil {
 		return
 	}
+	msg := *p
 	if err := m.ml.SendBestEffort(&n, msg); err != nil {
 		m.log.Debug("hello failed", "to", n.Name, "err", err)
 		return

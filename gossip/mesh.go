@@ -149,9 +149,11 @@ type Mesh struct {
 	// purges keeps the purge statements seen (purge.go).
 	purges purgeLog
 	fan    fanout // the regional fan-out of states (relay.go)
-	// gossipInterval and retransmitMult are memberlist's, for helloGrace.
+	// gossipInterval and retransmitMult are memberlist's, for helloGrace;
+	// hello is what this node says to members it learns of (hello.go).
 	gossipInterval time.Duration
 	retransmitMult int
+	hello          atomic.Pointer[[]byte] // set after memberlist starts: events may come first
 	// lanWarned: the LAN-timings-across-regions warning was logged.
 	lanWarned sync.Once
 
@@ -260,6 +262,8 @@ func (m *Mesh) Start() error {
 		m.peer.close()
 		return err
 	}
+	hello := newHello(m.cfg.Name, m.ml.LocalNode().Address()) // read once: memberlist rewrites its node on UpdateNode
+	m.hello.Store(&hello)
 	joined := len(m.cfg.Join) == 0
 	if !joined {
 		if n, err := m.ml.Join(m.cfg.Join); err != nil {
