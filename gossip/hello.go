@@ -13,14 +13,16 @@ import (
 //
 // memberlist spreads a new member's alive message by gossip: each node
 // that holds it passes it on a bounded number of times
-// (RetransmitMult × ⌈log10(n+1)⌉: 8 at 50 nodes), to random members. A
-// node none of those sends reach (chance, or a packet lost between
-// regions) never hears of the newcomer: it holds no state of it at all,
-// so memberlist's probes and our rejoin loop (which rejoins members seen
-// and no longer alive) pass it by. Only the periodic push/pull repairs it,
-// and memberlist stretches that with the mesh: the WAN preset's 60 s
-// becomes 120 s at 50 nodes, 180 s at 100, 240 s at 200 — the minutes
-// `edge members` disagreed for while a mesh formed.
+// (RetransmitMult × ⌈log10(n+1)⌉: 8 below 100 nodes, 12 from 100), to
+// random members it knows. A node none of those sends reach (chance; a
+// packet lost between regions; or nodes joining at once, unknown to the
+// holders while they pass it on) never hears of the newcomer: it holds no
+// state of it at all, so memberlist's probes and our rejoin loop (which
+// rejoins members seen and no longer alive) pass it by. Only the periodic
+// push/pull repairs it, and memberlist starts that after a random stagger
+// plus one whole interval, stretched with the mesh: the WAN preset's 60 s
+// becomes 120 s at 50 nodes, 180 s at 100, 240 s at 200. Hence the 2-5
+// minutes `edge members` disagreed for after a mesh formed.
 //
 // So each node, on learning of a member, says hello to it: one packet
 // with its own name and gossip address. A member that gets a hello from
@@ -33,12 +35,9 @@ import (
 const msgHello byte = 4
 
 // maxHeard bounds the hellos from unknown members remembered at once.
+// Each is joined once at most: a member holding the gossip key cannot
+// make a node dial an address more than once per hello it sends.
 const maxHeard = 1024
-
-// heardFor is how long a hello from an unknown member is acted on (its
-// join retried at each rejoin tick); then memberlist's push/pull is left
-// to repair what remains.
-const heardFor = 5 * time.Minute
 
 // heard is a hello from a member this node did not hold alive.
 type heard struct {
@@ -114,9 +113,10 @@ func (m *Mesh) hearHello(msg []byte) {
 // passes it on (RetransmitMult × ⌈log10(n+1)⌉, at most one per gossip
 // round), as a mesh forming fills memberlist's queues. Measured on the
 // WAN simulator, 100 nodes forming 16 at a time: the gossip came after
-// the hello within 0.64 s (median), 3.8 s (p99), 7.2 s at most; once the
-// rounds alone (4 s) made 13 needless joins out of 4,600 hellos. At 200
-// nodes on the WAN preset: 18 s, against memberlist's 4-5 minutes.
+// the hello within 0.64 s (median), 3.8 s (p99), 7.2 s at most; a grace
+// of the rounds alone (4 s) joined 13 members of 4,600 hellos whose gossip
+// was still on its way. At 200 nodes on the WAN preset: 18 s, against
+// memberlist's 4-5 minutes.
 func (m *Mesh) helloGrace() time.Duration {
 	n := float64(m.numNodes())
 	return 3 * time.Duration(m.retransmitMult*int(math.Ceil(math.Log10(n+1)))) * m.gossipInterval
@@ -124,16 +124,14 @@ func (m *Mesh) helloGrace() time.Duration {
 
 // joinUnheard joins, up to rejoinSample of them, the members that said
 // hello longer than helloGrace ago and are still not alive here: the
-// gossip of their alive message missed this node.
+// gossip of their alive message missed this node. Each is tried once; if
+// that fails, memberlist's push/pull is left to repair it, as before.
 func (m *Mesh) joinUnheard(now time.Time) {
 	grace := m.helloGrace()
 	m.mu.Lock()
 	var names, addrs []string
 	for name, h := range m.heard {
-		switch {
-		case now.Sub(h.at) > heardFor:
-			delete(m.heard, name)
-		case now.Sub(h.at) > grace && len(addrs) < rejoinSample:
+		if now.Sub(h.at) > grace && len(addrs) < rejoinSample {
 			names, addrs = append(names, name), append(addrs, h.addr)
 			h.joining = true
 			m.heard[name] = h
@@ -145,4 +143,9 @@ func (m *Mesh) joinUnheard(now time.Time) {
 	}
 	m.log.Info("joining members the gossip missed", "members", names)
 	m.joinAll(addrs)
+	m.mu.Lock()
+	for _, name := range names {
+		delete(m.heard, name)
+	}
+	m.mu.Unlock()
 }
