@@ -27,12 +27,7 @@ const hitExtraAllocs = 6
 func TestCacheHitAllocs(t *testing.T) {
 	f := newHitFixture(t)
 	o, hc := f.origin, f.cache
-	rt := edge.NewRouter()
-	if err := rt.Set(f.apps); err != nil {
-		t.Fatal(err)
-	}
-	h := edge.NewHandler(edge.HandlerConfig{Router: rt, Log: quietLog, HTTPCache: hc})
-	t.Cleanup(h.CloseIdle)
+	h := f.handler(t)
 	serve := func(host string) func() {
 		return func() {
 			w := httptest.NewRecorder()
@@ -84,4 +79,16 @@ func newHitFixture(t *testing.T) hitFixture {
 		t.Fatal(err)
 	}
 	return hitFixture{origin: o, cache: hc, apps: []*app.App{static, originApp(t, o.URL, "", nil)}}
+}
+
+// handler is the node's handler serving f's apps through f's cache.
+func (f hitFixture) handler(t *testing.T) *edge.Handler {
+	t.Helper()
+	rt := edge.NewRouter()
+	if err := rt.Set(f.apps); err != nil {
+		t.Fatal(err)
+	}
+	h := edge.NewHandler(edge.HandlerConfig{Router: rt, Log: quietLog, HTTPCache: f.cache})
+	t.Cleanup(h.CloseIdle)
+	return h
 }

@@ -15,12 +15,7 @@ import (
 // conn with its buffers made once, so the counts are the server's.
 func TestH1Allocs(t *testing.T) {
 	f := newHitFixture(t)
-	rt := edge.NewRouter()
-	if err := rt.Set(f.apps); err != nil {
-		t.Fatal(err)
-	}
-	h := edge.NewHandler(edge.HandlerConfig{Router: rt, Log: quietLog, HTTPCache: f.cache})
-	t.Cleanup(h.CloseIdle)
+	h := f.handler(t)
 	edgeSrv, stdSrv := h1Pair(t, h, nil)
 	count := func(srv *edge.Server, host string) float64 {
 		c, err := net.Dial("tcp", srv.HTTPAddr())

@@ -203,12 +203,7 @@ func TestH1DifferentialTLS(t *testing.T) {
 // come from http.ServeContent inside the handler on either server.
 func TestH1DifferentialHandler(t *testing.T) {
 	f := newHitFixture(t)
-	rt := edge.NewRouter()
-	if err := rt.Set(f.apps); err != nil {
-		t.Fatal(err)
-	}
-	h := edge.NewHandler(edge.HandlerConfig{Router: rt, Log: quietLog, HTTPCache: f.cache})
-	t.Cleanup(h.CloseIdle)
+	h := f.handler(t)
 	edgeSrv, stdSrv := h1Pair(t, h, nil)
 	fields := []string{"Content-Type", "Content-Length", "Etag", "Last-Modified", "Cache-Control", "Accept-Ranges", "Content-Range", "Via", "X-Cache"}
 	get := func(srv *edge.Server, host, method string, hdr map[string]string) (string, string) {
