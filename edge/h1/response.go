@@ -88,7 +88,7 @@ func (w *response) WriteHeader(code int) {
 	c := w.c
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
 		c.out = appendStatus(c.out, code)
-		c.out = appendHeader(c.out, w.hdr, suppressedNoBody)
+		c.out, _ = appendHeader(c.out, w.hdr, suppressedNoBody)
 		c.out = append(c.out, '\r', '\n')
 		_ = c.flush()
 		return
@@ -114,13 +114,7 @@ func (w *response) WriteHeader(code int) {
 	if w.identity {
 		w.closeAfter = true
 	}
-	_, w.trailers = w.hdr["Trailer"]
-	for k := range w.hdr {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			w.trailers = true
-		}
-	}
-	if v := w.hdr.Get("Connection"); v != "" && httpguts.HeaderValuesContainsToken(w.hdr["Connection"], "close") {
+	if w.hdr.Get("Connection") != "" && httpguts.HeaderValuesContainsToken(w.hdr["Connection"], "close") {
 		w.closeAfter, w.connClose = true, true
 	}
 	_, hasType := w.hdr["Content-Type"]
@@ -139,7 +133,10 @@ func (w *response) WriteHeader(code int) {
 	case !allowed:
 		skip = suppressedNoBody
 	}
-	c.out = appendHeader(c.out, w.hdr, skip)
+	var prefixed bool // a trailer named with http.TrailerPrefix: found in the same walk
+	c.out, prefixed = appendHeader(c.out, w.hdr, skip)
+	_, declared := w.hdr["Trailer"]
+	w.trailers = declared || prefixed
 }
 
 // Write adds body bytes: held while the head waits for the body to
@@ -361,17 +358,22 @@ func suppressed(k string, set int) bool {
 }
 
 // appendHeader appends h's valid fields but those suppressed and the
-// trailers named with http.TrailerPrefix.
-func appendHeader(b []byte, h http.Header, skip int) []byte {
+// trailers named with http.TrailerPrefix, and reports whether it met such
+// a trailer: one walk of the map per response, not two.
+func appendHeader(b []byte, h http.Header, skip int) (_ []byte, prefixed bool) {
 	for k, vs := range h {
-		if suppressed(k, skip) || strings.HasPrefix(k, http.TrailerPrefix) || !httpguts.ValidHeaderFieldName(k) {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			prefixed = true
+			continue
+		}
+		if suppressed(k, skip) || !httpguts.ValidHeaderFieldName(k) {
 			continue
 		}
 		for _, v := range vs {
 			b = appendField(b, k, v)
 		}
 	}
-	return b
+	return b, prefixed
 }
 
 func appendStatus(b []byte, code int) []byte {
