@@ -264,8 +264,8 @@ func cdnRatio(rows []result, proto, label string) (float64, bool) {
 func printCDNTable(w io.Writer, rows []result, d time.Duration, rounds int, took time.Duration, varnish bool) {
 	fmt.Fprintf(w, "\nCache rows (issue 15) — %s; each row the median of %d runs of %s, servers interleaved; load average %s; took %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), rounds, d, loadAvg(), took.Round(time.Second))
-	fmt.Fprintln(w, "| proto | server | req/s | p50 ms | p99 ms | edge cache/this | server CPU µs/req | origin requests under load |")
-	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| proto | server | req/s | p50 ms | p99 ms | edge cache/this | server CPU µs/req | load generator CPU µs/req | origin requests under load |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, proto := range cdnProtos {
 		for _, r := range rows {
 			if r.row.proto != proto {
@@ -284,8 +284,8 @@ func printCDNTable(w io.Writer, rows []result, d time.Duration, rounds int, took
 			if r.failed > 0 {
 				name += fmt.Sprintf(" (%d failed)", r.failed)
 			}
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.2f | %s | %.0f | %d |\n",
-				protoName(proto), name, r.rps, r.p50/1000, r.p99/1000, ratio, r.cpuPerReq, originDuring[r.server+" "+proto])
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.2f | %.2f | %s | %.0f | %.0f | %d |\n",
+				protoName(proto), name, r.rps, r.p50/1000, r.p99/1000, ratio, r.cpuPerReq, r.genCPUPerReq, originDuring[r.server+" "+proto])
 		}
 	}
 	fmt.Fprintln(w, "\nOne 4 KiB object, `Cache-Control: public, max-age=3600`, from a Go origin in the bench process; each cache warmed with one request first. h1 clear: bombardier -c 64 over plain HTTP; h1 TLS: the same over TLS; h2: h2load -c 32 -m 10. \"edge static file\" is the same bytes from the node's static route, in the same node process.")
