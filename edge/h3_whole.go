@@ -2,6 +2,7 @@ package edge
 
 import (
 	"errors"
+	"hash/maphash"
 	"net/http"
 	"slices"
 	"strings"
@@ -142,7 +143,11 @@ func (h *h3Buf) appendResponse(status int, hdr http.Header, body []byte) ([]byte
 			return nil, false
 		}
 		name := h2.FieldName(k)
-		if len(vs) == 1 && k != "X-Request-Id" { // the id is new every time
+		switch {
+		case k == "X-Request-Id" && len(vs) == 1: // new every time
+			h.appendLiteral(name, vs[0])
+			continue
+		case len(vs) == 1:
 			h.appendShared(name, vs)
 			continue
 		}
@@ -162,42 +167,67 @@ func (h *h3Buf) appendResponse(status int, hdr http.Header, body []byte) ([]byte
 	return b, true
 }
 
-// encodedFields caches the encoded field line of a header value that
+// fieldLines caches the encoded field line of a header value that
 // responses share (an asset's precomputed fields, its route's
 // Cache-Control, this second's Date), keyed by the address of the value in
 // its slice: a shared slice is the same one every time, so the line is
 // encoded once rather than per response (QPACK's lookups and Huffman
 // coding were 4-6% of the node's CPU serving 4 KiB). The value is kept
 // beside the line and compared before use, so a slice changed in place is
-// encoded again. Past maxEncodedFields
-// entries (old deploys' assets, past seconds) the cache starts over.
+// encoded again; so is the name, for a slice shared by two fields.
+//
+// It is direct-mapped: a value's slot is picked by its address's hash, and
+// a value that lands on a taken slot replaces what was there. A lookup is
+// then one hash of a pointer and one atomic load, with no lock and no map
+// to grow or clear; old deploys' assets and past seconds are overwritten.
 var (
-	encodedFields sync.Map // *string -> *encodedField
-	encodedCount  atomic.Int32
+	fieldLines    [fieldLineSlots]atomic.Pointer[fieldLine]
+	fieldLineSeed = maphash.MakeSeed()
 )
 
-const maxEncodedFields = 4096
+const fieldLineSlots = 4096 // a power of two
 
-type encodedField struct {
-	value string
-	line  []byte
+type fieldLine struct {
+	key         *string
+	name, value string
+	line        []byte
 }
 
 // appendShared appends the field line of name: vs[0], from the cache when
 // it holds that value.
 func (h *h3Buf) appendShared(name string, vs []string) {
 	key := &vs[0]
-	if c, ok := encodedFields.Load(key); ok {
-		if f := c.(*encodedField); f.value == vs[0] {
-			h.block = append(h.block, f.line...)
-			return
-		}
+	slot := &fieldLines[maphash.Comparable(fieldLineSeed, key)&(fieldLineSlots-1)]
+	if f := slot.Load(); f != nil && f.key == key && f.value == *key && f.name == name {
+		h.block = append(h.block, f.line...)
+		return
 	}
 	start := len(h.block)
-	_ = h.enc.WriteField(qpack.HeaderField{Name: name, Value: vs[0]})
-	if encodedCount.Add(1) > maxEncodedFields {
-		encodedFields.Clear()
-		encodedCount.Store(1)
+	_ = h.enc.WriteField(qpack.HeaderField{Name: name, Value: *key})
+	slot.Store(&fieldLine{key: key, name: name, value: *key, line: slices.Clone(h.block[start:])})
+}
+
+// appendLiteral appends name: value as a field line with a literal name
+// and a literal value, without Huffman coding (RFC 9204 4.5.6): for a
+// value new in every response (the request id), whose Huffman coding
+// would cost more CPU than the few bytes it saves. name is lower case.
+func (h *h3Buf) appendLiteral(name, value string) {
+	h.block = appendPrefixInt(h.block, 0x20, 3, uint64(len(name))) // 001, N=0, H=0
+	h.block = append(h.block, name...)
+	h.block = appendPrefixInt(h.block, 0x00, 7, uint64(len(value))) // H=0
+	h.block = append(h.block, value...)
+}
+
+// appendPrefixInt appends v as a QPACK/HPACK integer with an n-bit prefix
+// (RFC 7541 5.1), the byte's higher bits set to first.
+func appendPrefixInt(b []byte, first byte, n uint, v uint64) []byte {
+	limit := uint64(1)<<n - 1
+	if v < limit {
+		return append(b, first|byte(v))
 	}
-	encodedFields.Store(key, &encodedField{value: vs[0], line: slices.Clone(h.block[start:])})
+	b = append(b, first|byte(limit))
+	for v -= limit; v >= 0x80; v >>= 7 {
+		b = append(b, byte(v)|0x80)
+	}
+	return append(b, byte(v))
 }
