@@ -3,11 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -16,8 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/quic-go/quic-go/http3"
 )
 
 // result is one row's measurement. Latency is in microseconds.
@@ -38,11 +33,10 @@ type result struct {
 
 // The load each protocol gets, as in issue 13's first measurements.
 const (
-	h1Conns    = 64
-	h2Conns    = 32
-	h2Streams  = 10
-	h3Conns    = 32
-	maxLatency = 30 * time.Second
+	h1Conns   = 64
+	h2Conns   = 32
+	h2Streams = 10
+	h3Conns   = 32
 )
 
 func load(t tools, proto, url string, d time.Duration) (result, error) {
@@ -206,8 +200,8 @@ func percentile(sorted []float64, p float64) float64 {
 }
 
 // h3load is the project's HTTP/3 load generator: h3Conns QUIC connections
-// (one http3.Transport each), one request at a time on each, for d;
-// header is name, value pairs sent with every request.
+// (h3Client), one request at a time on each, for d; header is name, value
+// pairs sent with every request.
 func h3load(url string, d time.Duration, header ...string) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
@@ -223,28 +217,34 @@ func h3load(url string, d time.Duration, header ...string) (result, error) {
 	for i := range ws {
 		wg.Go(func() {
 			w := &ws[i]
-			tr := &http3.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
-			defer tr.Close()
-			c := &http.Client{Transport: tr, Timeout: maxLatency}
+			var c *h3Client
+			defer func() {
+				if c != nil {
+					c.close()
+				}
+			}()
 			for ctx.Err() == nil {
 				t0 := time.Now()
-				req, _ := http.NewRequest(http.MethodGet, url, nil)
-				for i := 0; i+1 < len(header); i += 2 {
-					req.Header.Set(header[i], header[i+1])
-				}
-				resp, err := c.Do(req)
-				if err != nil {
-					if ctx.Err() == nil {
-						w.bad++
-						w.err = err
+				var err error
+				if c == nil {
+					if c, err = dialH3(ctx, url, header...); err != nil {
+						c = nil
+						w.bad, w.err = w.bad+1, err
+						continue
 					}
-					continue
 				}
-				n, err := io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				status, n, err := c.get(ctx)
 				w.read += n
-				if err != nil || resp.StatusCode/100 != 2 { // 206 for a Range
-					w.bad++
+				switch {
+				case err != nil && ctx.Err() == nil:
+					w.bad, w.err = w.bad+1, err
+					c.close()
+					c = nil // a new connection for the next request
+					continue
+				case err != nil:
+					continue
+				case status/100 != 2: // 206 for a Range
+					w.bad, w.err = w.bad+1, fmt.Errorf("status %d", status)
 					continue
 				}
 				w.ok++
