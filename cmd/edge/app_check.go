@@ -28,15 +28,35 @@ func checkApp(dir string) (string, error) {
 		return "", err
 	}
 	for i, r := range m.Routes {
-		field, name, wantFile := "module", r.Module, true
-		if r.Static != "" {
-			field, name, wantFile = "static", r.Static, false // a directory or one file
-		}
-		if err := checkNamed(dir, name, wantFile); err != nil {
-			return "", fmt.Errorf("%s: routes[%d].%s: %w", file, i, field, err)
+		for _, n := range namedFiles(r) {
+			if err := checkNamed(dir, n.name, n.wantFile); err != nil {
+				return "", fmt.Errorf("%s: routes[%d].%s: %w", file, i, n.field, err)
+			}
 		}
 	}
 	return m.Name, nil
+}
+
+// namedFile is a path a route names inside the app directory.
+type namedFile struct {
+	field, name string
+	wantFile    bool // false: a directory or one file (static)
+}
+
+// namedFiles lists the paths route r names: its module, static directory,
+// JavaScript handler or origin roots. An origin route may name none, and
+// ParseConfig has already refused a route that is none of these kinds.
+func namedFiles(r app.RouteSpec) []namedFile {
+	var out []namedFile
+	for _, n := range []namedFile{
+		{"module", r.Module, true}, {"static", r.Static, false},
+		{"script", r.Script, true}, {"origin_ca", r.OriginCA, true},
+	} {
+		if n.name != "" {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // checkNamed checks that name exists inside dir (and is a file, if wantFile).
