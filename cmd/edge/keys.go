@@ -67,6 +67,11 @@ func readDeployKey(file string) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
+// errMeshNeedsTrustKey refuses a mesh node without --trust-key.
+var errMeshNeedsTrustKey = errors.New("a mesh node needs --trust-key: every node must trust the same deploy key " +
+	"(make one with edge keygen --out ci, start every node with --trust-key ci.pub, deploy with --key ci.key); " +
+	"the dev key a single node creates would differ on each node")
+
 // trustedKeys reads the --trust-key files (FILE or FILE:APPS, its keys
 // limited to those apps; one key a line); with none, it creates (once) and trusts the
 // data dir's dev key. note says which, for the banner.
@@ -90,6 +95,11 @@ func trustedKeys(cfg serveConfig) (keys trust.Keyring, note string, err error) {
 			note += fmt.Sprintf(" (%s)", strings.Join(scoped, "; "))
 		}
 		return keys, note, nil
+	}
+	if cfg.meshOn() {
+		// Each node's dev key would differ: a deploy signed on one node
+		// would serve there and be refused by every other member.
+		return nil, "", errMeshNeedsTrustKey
 	}
 	base := filepath.Join(cfg.Data, devKey)
 	pub, created, err := loadOrCreateDevKey(base)
