@@ -21,7 +21,11 @@ func (m *Module) Engine() *Engine { return m.engine }
 // command (no _start export), or imports what the node does not provide is
 // refused with ErrInvalidModule and the engine's explanation.
 func (e *Engine) Compile(name string, wasm []byte) (*Module, error) {
-	c, err := e.c.compile(wasm)
+	err := CheckMagic(wasm)
+	var c *cModule
+	if err == nil {
+		c, err = e.c.compile(wasm)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("modules: compile %s: %w: %w", name, ErrInvalidModule, err)
 	}

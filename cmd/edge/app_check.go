@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/edgecdn/edge/edge/app"
+	"github.com/edgecdn/edge/modules"
 )
 
 // checkApp validates the app in dir as the node will, short of compiling
@@ -29,7 +31,13 @@ func checkApp(dir string) (string, error) {
 	}
 	for i, r := range m.Routes {
 		for _, n := range namedFiles(r) {
-			if err := checkNamed(dir, n.name, n.wantFile); err != nil {
+			err := checkNamed(dir, n.name, n.wantFile)
+			if err == nil && n.field == "module" {
+				if err = checkWasm(filepath.Join(dir, filepath.FromSlash(n.name))); err != nil {
+					err = fmt.Errorf("%q: %w", n.name, err)
+				}
+			}
+			if err != nil {
 				return "", fmt.Errorf("%s: routes[%d].%s: %w", file, i, n.field, err)
 			}
 		}
@@ -71,4 +79,20 @@ func checkNamed(dir, name string, wantFile bool) error {
 		return fmt.Errorf("%q is not a file", name)
 	}
 	return nil
+}
+
+// checkWasm refuses a module file that is not a WebAssembly binary before
+// anything is uploaded; the node explains any other compile error.
+func checkWasm(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return modules.CheckMagic(head[:n])
 }

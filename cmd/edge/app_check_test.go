@@ -53,6 +53,10 @@ func TestCheckAppRouteKinds(t *testing.T) {
 		"missing origin_ca": {map[string]string{
 			"edge.toml": "name = \"cdn\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/...\"\norigin = \"https://127.0.0.1:9\"\norigin_ca = \"ca.pem\"\n",
 		}, `routes[0].origin_ca: "ca.pem" does not exist`},
+		"module not wasm": {map[string]string{
+			"edge.toml": "name = \"m\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/api\"\nmodule = \"app.wasm\"\n",
+			"app.wasm":  "#!/bin/sh\necho hi\n",
+		}, `routes[0].module: "app.wasm": not a WebAssembly module: it starts with "#!/bin/sh\necho h"`},
 		"missing module": {map[string]string{
 			"edge.toml": "name = \"m\"\nhosts = [\"*\"]\n[[routes]]\npath = \"/api\"\nmodule = \"app.wasm\"\n",
 		}, `routes[0].module: "app.wasm" does not exist`},
