@@ -76,7 +76,7 @@ func runServe(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) (e
 	}
 	n := &node{cfg: cfg, log: log, level: level, phases: newPhases()}
 	if err := n.start(); err != nil {
-		return errors.Join(err, n.stops.unwind(context.Background()))
+		return errors.Join(startHint(err), n.stops.unwind(context.Background()))
 	}
 	n.printBanner(stdout)
 	n.waitSignals(ctx)
