@@ -58,10 +58,17 @@ func (p *progress) draw() {
 		p.files, p.totalFiles, size(p.bytes), size(p.totalBytes))
 }
 
+// Done ends the bar and, on a terminal, says what the silence until the
+// node answers is: it compiles the version's new modules before it
+// activates it, tens of seconds for a JavaScript route's first load.
 func (p *progress) Done() {
-	if p.tty && p.totalFiles > 0 {
+	if !p.tty {
+		return
+	}
+	if p.totalFiles > 0 {
 		fmt.Fprintln(p.w)
 	}
+	fmt.Fprintln(p.w, "activating: the node compiles new modules first (a JavaScript route's first load takes 20 s or more)")
 }
 
 var _ client.Progress = (*progress)(nil)
