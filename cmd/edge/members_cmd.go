@@ -108,7 +108,8 @@ func waitConverged(ctx context.Context, c *client.Client, app string, version in
 		}
 		if time.Now().After(deadline) {
 			fmt.Fprintf(stdout, "not converged after %s: %d/%d nodes; lagging: %s\n", wait, done, done+len(lag), strings.Join(lag, ", "))
-			return fmt.Errorf("mesh not converged on %s v%d", app, version)
+			return fmt.Errorf("mesh not converged on %s v%d: the version is deployed, the lagging members may still be compiling it "+
+				"(watch edge members, or wait longer with --wait 2m)", app, version)
 		}
 		select {
 		case <-ctx.Done():
