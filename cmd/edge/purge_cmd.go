@@ -58,7 +58,9 @@ func purgeCmd() *cobra.Command {
 			if req.Soft {
 				kind = "marked stale"
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s %d cached responses on %d node(s) in %.3fs\n", kind, res.Purged, res.Nodes, res.Seconds)
+			// Purged counts this node's entries only: the members apply
+			// the purge to theirs after it reaches them.
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s %s on this node; delivered to %d node(s) in %.3fs\n", kind, plural(res.Purged, "cached response"), res.Nodes, res.Seconds)
 			return err
 		},
 	}

@@ -79,7 +79,7 @@ func TestMeshSoftPurgeProcesses(t *testing.T) {
 		}
 	}
 	out, code := edgeCLI(t, "purge", "--app", "cdn", "--key", k.ciKey, "--node", b.banner.admin, "--data", b.data, "--tag", "docs", "--soft")
-	if code != 0 || !strings.Contains(out, "on 3 node(s)") {
+	if code != 0 || !strings.Contains(out, "delivered to 3 node(s)") {
 		t.Fatalf("edge purge --tag docs --soft: %d\n%s", code, out)
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 100}

@@ -48,7 +48,7 @@ func TestMeshPurgeProcesses(t *testing.T) {
 			}
 		}
 		out, code := edgeCLI(t, append([]string{"purge", "--app", "cdn", "--key", k.ciKey, "--node", step.on.banner.admin, "--data", step.on.data}, step.args...)...)
-		if code != 0 || !strings.Contains(out, "on 3 node(s)") {
+		if code != 0 || !strings.Contains(out, "delivered to 3 node(s)") {
 			t.Fatalf("edge purge %v: %d\n%s", step.args, code, out)
 		}
 		for _, n := range nodes {
