@@ -77,7 +77,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		return nil, configError(file, "", "%v", err)
 	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
-		return nil, configError(file, unknownField(data, undecoded[0]), "unknown field")
+		return nil, configError(file, unknownField(data, undecoded[0]), "unknown field%s", didYouMean(undecoded[0]))
 	}
 	if err := m.validate(file); err != nil {
 		return nil, err
