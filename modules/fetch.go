@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // A Fetcher makes the outbound HTTP requests of one edge ABI run (the
@@ -132,19 +134,25 @@ func ParseFetchRequest(b []byte) (*FetchRequest, error) {
 	}
 	lines := strings.Split(string(head), "\n")
 	method, url, sp := strings.Cut(lines[0], " ")
-	if !sp || !validMethod(method) || url == "" || strings.ContainsAny(url, " \r\x00") {
+	if !sp || !validMethod(method) || url == "" || strings.ContainsFunc(url, spaceOrControl) {
 		return nil, fmt.Errorf("%w: request line %q is not METHOD SP URL", ErrFetchBad, lines[0])
 	}
 	req := &FetchRequest{Method: method, URL: url, Header: http.Header{}, Body: body}
 	for _, line := range lines[1:] {
 		name, value, ok := strings.Cut(line, ":")
-		if !ok || name == "" || !validHeaderName(name) || strings.ContainsAny(value, "\r\x00") {
+		value = strings.TrimSpace(value)
+		// A value net/http would refuse to send is the guest's mistake
+		// (ErrFetchBad), not a failed fetch.
+		if !ok || name == "" || !validHeaderName(name) || !httpguts.ValidHeaderFieldValue(value) {
 			return nil, fmt.Errorf("%w: header line %q", ErrFetchBad, line)
 		}
-		req.Header.Add(name, strings.TrimSpace(value))
+		req.Header.Add(name, value)
 	}
 	return req, nil
 }
+
+// spaceOrControl reports the runes a URL on the request line cannot hold.
+func spaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
 
 func validMethod(m string) bool { return m != "" && validHeaderName(m) }
 
