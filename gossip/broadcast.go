@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -159,18 +160,26 @@ func (d *delegate) LocalState(join bool) []byte {
 func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	m := (*Mesh)(d)
 	m.bytes.received.Add(int64(len(buf)))
-	var recs []*state.AppState
-	if err := json.Unmarshal(buf, &recs); err != nil {
+	recs, err := decodeRemoteState(buf)
+	if err != nil {
 		m.log.Debug("remote state dropped", "err", err)
 		return
 	}
 	for _, r := range recs {
-		if r != nil && r.App != "" {
-			// learnt here, not at a join (when every state is new to the
-			// joiner, and its region has them): this region may lack it.
-			m.receive(r, "push/pull", "", !join)
-		}
+		// learnt here, not at a join (when every state is new to the
+		// joiner, and its region has them): this region may lack it.
+		m.receive(r, "push/pull", "", !join)
 	}
+}
+
+// decodeRemoteState reads a member's push/pull state (its LocalState):
+// the states in it that name an app, each still to be verified.
+func decodeRemoteState(buf []byte) ([]*state.AppState, error) {
+	var recs []*state.AppState
+	if err := json.Unmarshal(buf, &recs); err != nil {
+		return nil, fmt.Errorf("gossip: remote state: %w", err)
+	}
+	return slices.DeleteFunc(recs, func(r *state.AppState) bool { return r == nil || r.App == "" }), nil
 }
 
 // events is the Mesh as memberlist's EventDelegate: it remembers every

@@ -75,8 +75,8 @@ func (m *Mesh) PublishPurge(st *trust.PurgeStatement) (int, error) {
 // first time, applies and relays it. A statement that fails the check is
 // refused (counted in Refused) and goes no further.
 func (m *Mesh) receivePurge(msg []byte) error {
-	var pm purgeMessage
-	if err := json.Unmarshal(msg[1:], &pm); err != nil {
+	pm, err := decodePurge(msg)
+	if err != nil {
 		return err
 	}
 	if pm.Digest {
@@ -88,9 +88,6 @@ func (m *Mesh) receivePurge(msg []byte) error {
 		return nil
 	}
 	st := pm.Statement
-	if st == nil {
-		return errors.New("gossip: purge message without a statement")
-	}
 	// Checked before its id is recorded: a forged copy must not make
 	// the genuine statement look already seen.
 	if err := trust.VerifyPurge(st, m.cfg.Trusted, time.Now(), purgeMemory); err != nil {
@@ -110,6 +107,23 @@ func (m *Mesh) receivePurge(msg []byte) error {
 		m.queue.QueueBroadcast(&purgeBroadcast{msg: msg})
 	}
 	return nil
+}
+
+// decodePurge reads a purge message from any member: a digest, a gap
+// notice, or else a statement, whose signature the caller checks
+// (trust.VerifyPurge) before acting on it.
+func decodePurge(msg []byte) (purgeMessage, error) {
+	var pm purgeMessage
+	if len(msg) == 0 || msg[0] != msgPurge {
+		return pm, errors.New("gossip: not a purge message")
+	}
+	if err := json.Unmarshal(msg[1:], &pm); err != nil {
+		return purgeMessage{}, fmt.Errorf("gossip: purge message: %w", err)
+	}
+	if !pm.Digest && pm.Gap == nil && pm.Statement == nil {
+		return purgeMessage{}, errors.New("gossip: purge message without a statement")
+	}
+	return pm, nil
 }
 
 // purgeLog is the statements seen in the last purgeMemory, by id.
