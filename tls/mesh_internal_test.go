@@ -23,7 +23,7 @@ import (
 
 // selfSigned is a PEM certificate for name valid from nb to na, and its
 // PEM key.
-func selfSigned(t *testing.T, name string, nb, na time.Time) (crt, key []byte) {
+func selfSigned(t testing.TB, name string, nb, na time.Time) (crt, key []byte) {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
