@@ -49,3 +49,41 @@ func TestTrustKeyFileHoldsSeveralKeys(t *testing.T) {
 		t.Error("a file with no key was accepted")
 	}
 }
+
+// TestTrustKeyFlagScopeNeverWidens: the --trust-key argument's scope
+// narrows a key's scope from the file, never widens it. A file pattern
+// used to be kept whenever the flag's patterns matched its text, so
+// apps=shop* narrowed by :shop? let the key sign for shop-eu, which the
+// flag refuses; and apps=* narrowed by :blog kept nothing at all.
+func TestTrustKeyFlagScopeNeverWidens(t *testing.T) {
+	a, _, _ := ed25519.GenerateKey(rand.Reader)
+	for _, c := range []struct {
+		file, flag      string
+		allows, refuses []string
+	}{
+		{"shop*", "shop?", []string{}, []string{"shop-eu", "shopx", "blog"}},
+		{"*", "blog", []string{"blog"}, []string{"shop"}},
+		{"docs-*,blog", "docs-a,blog", []string{"docs-a", "blog"}, []string{"docs-b"}},
+		{"docs-[a-c]", "*", []string{"docs-a"}, []string{"docs-d"}},
+		{"blog-*", "*-prod", []string{}, []string{"blog-prod", "blog-dev", "shop-prod"}},
+	} {
+		file := filepath.Join(t.TempDir(), "ring.pub")
+		if err := os.WriteFile(file, []byte(trust.FormatPublicKey(a)+" apps="+c.file+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		k, err := trust.ReadTrustKey(file + ":" + c.flag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, app := range c.allows {
+			if !k.Allows(app) {
+				t.Errorf("apps=%s narrowed by :%s (scope %v) refuses %s", c.file, c.flag, k.Apps, app)
+			}
+		}
+		for _, app := range c.refuses {
+			if k.Allows(app) {
+				t.Errorf("apps=%s narrowed by :%s (scope %v) allows %s", c.file, c.flag, k.Apps, app)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -174,7 +175,10 @@ func parseScope(list string) ([]string, error) {
 
 // intersect narrows scope a by b (nil: no limit). Patterns are kept from
 // the narrower side when one side is unlimited; when both limit, a name
-// must be allowed by both, so the patterns of a that b allows are kept.
+// must be allowed by both, so a pattern of either side is kept only if a
+// pattern of the other covers every name it allows. Two patterns that
+// merely overlap (blog-* and *-prod) keep neither: the scope may come out
+// narrower than the exact intersection, never wider.
 func intersect(a, b []string) []string {
 	if a == nil {
 		return b
@@ -183,14 +187,26 @@ func intersect(a, b []string) []string {
 		return a
 	}
 	var out []string
-	kb := Key{Apps: b}
-	for _, p := range a {
-		if kb.Allows(p) {
-			out = append(out, p)
+	for _, side := range [2][2][]string{{a, b}, {b, a}} {
+		for _, p := range side[0] {
+			if !slices.Contains(out, p) && slices.ContainsFunc(side[1], func(q string) bool { return covers(q, p) }) {
+				out = append(out, p)
+			}
 		}
 	}
 	if out == nil {
 		out = []string{"-"} // nothing: no app name is "-"
 	}
 	return out
+}
+
+// covers reports whether pattern q allows every app name pattern p
+// allows: they are the same, or q is "*" (every app name, a label, is
+// one path element), or p is a plain name q matches.
+func covers(q, p string) bool {
+	if q == p || q == "*" {
+		return true
+	}
+	ok, _ := path.Match(q, p)
+	return ok && !strings.ContainsAny(p, `*?[\`)
 }
