@@ -112,20 +112,30 @@ media-example:
 	bash modules/examples/media/build-guest.sh
 	bash modules/examples/media/build-media.sh
 
-# Fuzz every parser that meets untrusted bytes: guest CGI output, edge.toml,
-# deploy manifests, gossip messages, the media example's signed tokens,
-# Range headers, wasm modules (pre-initialisation). The seed corpora also
-# run in make test.
+# Fuzz every parser that meets untrusted bytes, one target after another
+# (one worker each: the machine is shared): HTTP/1.1 heads, h2 frames,
+# Range and Cache-Control headers, guest CGI output and fetch requests,
+# edge.toml, wasm modules, deploy manifests, every gossip message kind,
+# purge statements and ParsePurge, node metadata, certificates from
+# members, trusted key files, the media example's signed tokens. Each new
+# input is minimized for at most FUZZMINTIME: go's default (60s) can use
+# up a whole run on one multi-KB input. The seed corpora also run in make
+# test.
 FUZZTIME ?= 30s
+FUZZMINTIME ?= 5s
+FUZZ_TARGETS := \
+	edge/h1:FuzzParseHead edge/h2:FuzzFrames edge:FuzzCoalesceRanges \
+	edge/httpcache:FuzzParseCacheControl edge/httpcache:FuzzAppendKey edge/httpcache:FuzzParsePurge \
+	edge/app:FuzzParseConfig modules:FuzzParseCGIResponse modules:FuzzWAGICommandMatchesReference \
+	modules:FuzzParseFetchRequest modules/wasmbin:FuzzParse modules/wasmbin:FuzzRewrite \
+	modules/examples/media/backend:FuzzVerify gossip/trust:FuzzManifest gossip/trust:FuzzParseKeyLine \
+	gossip:FuzzDecodeRecord gossip:FuzzDecodeFan gossip:FuzzDecodeFanInline gossip:FuzzDecodeHello \
+	gossip:FuzzDecodePurge gossip:FuzzDecodeRemoteState gossip:FuzzDecodeMeta tls:FuzzCheckCertFiles
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseCGIResponse -fuzztime $(FUZZTIME) ./modules/
-	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime $(FUZZTIME) ./edge/app/
-	$(GO) test -run '^$$' -fuzz FuzzManifest -fuzztime $(FUZZTIME) ./gossip/trust/
-	$(GO) test -run '^$$' -fuzz FuzzDecodeRecord -fuzztime $(FUZZTIME) ./gossip/
-	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME) ./modules/examples/media/backend/
-	$(GO) test -run '^$$' -fuzz FuzzCoalesceRanges -fuzztime $(FUZZTIME) ./edge/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./modules/wasmbin/
-	$(GO) test -run '^$$' -fuzz FuzzRewrite -fuzztime $(FUZZTIME) ./modules/wasmbin/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t#*:} ./$${t%%:*}/"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) -parallel 1 ./$${t%%:*}/; \
+	done
 
 # The attacks of issue 10 with their targets, h2spec against the HTTPS
 # listener, 1,000 concurrent 16 MiB uploads (peak RSS) and 10,000 requests
