@@ -62,21 +62,26 @@ func (w *meshWiring) purgeGap(log *slog.Logger) func(since time.Time) {
 
 // applyPurge applies a purge another member published (the mesh has
 // checked its signature and scope), to app's objects only, in the
-// background.
-func (w *meshWiring) applyPurge(app string, body []byte, issued time.Time) {
-	if w.httpCache == nil {
-		return
+// background. A signed purge this node cannot read (a newer node's form,
+// say) removes nothing and is logged, so that an operator sees why.
+func (w *meshWiring) applyPurge(log *slog.Logger) func(app string, body []byte, issued time.Time) {
+	return func(app string, body []byte, issued time.Time) {
+		if w.httpCache == nil {
+			return
+		}
+		var req api.PurgeRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			log.Warn("a member's signed purge was not applied: its body does not decode", "app", app, "err", err)
+			return
+		}
+		p, err := httpcache.ParsePurge(req.URL, req.Prefix, req.Tag, req.Soft)
+		if err != nil {
+			log.Warn("a member's signed purge was not applied", "app", app, "err", err)
+			return
+		}
+		p.Only, p.Issued = edge.PurgeScope(w.router, app), issued
+		go w.httpCache.Purge(p) // off memberlist's delivery goroutine: a hard purge writes to disk
 	}
-	var req api.PurgeRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return // not a purge this node understands: nothing to remove
-	}
-	p, err := httpcache.ParsePurge(req.URL, req.Prefix, req.Tag, req.Soft)
-	if err != nil {
-		return
-	}
-	p.Only, p.Issued = edge.PurgeScope(w.router, app), issued
-	go w.httpCache.Purge(p) // off memberlist's delivery goroutine: a hard purge writes to disk
 }
 
 // purger is the admin API's way to send a signed purge to the mesh (nil:

@@ -118,7 +118,7 @@ func (w *meshWiring) start(cfg serveConfig, store *cache.Cache, engine *modules.
 			Public: public, Software: version,
 		},
 		Trusted: trusted, Cache: store, Applier: applier{deployer}, Clock: w.clock, Log: log,
-		OnPurge: w.applyPurge, OnPurgeGap: w.purgeGap(log), CertFiles: w.certFiles, CertList: w.certList,
+		OnPurge: w.applyPurge(log), OnPurgeGap: w.purgeGap(log), CertFiles: w.certFiles, CertList: w.certList,
 		NodeKey: nodeKey, Retention: cfg.GossipRetention,
 	})
 	if err != nil {
