@@ -49,6 +49,10 @@ type Cache struct {
 	cfg Config
 	log *slog.Logger
 
+	// mu guards what follows. A hit, the common case, holds it only to find
+	// its entry and mark it used: a mark, not a move in the LRU lists (two
+	// map lookups and a list's pointer writes), which the evictions read,
+	// in CLOCK's way, as a second chance.
 	mu       sync.Mutex
 	variants map[string][]*Entry // primary key → its variants
 	mem      *list.List          // *Entry with a body in memory, most recent first
@@ -131,26 +135,16 @@ func (c *Cache) LookupBody(key []byte, req http.Header) (*Entry, []byte) {
 	return nil, nil
 }
 
-// selectVariant is the entry of vs that req selects, marked most recently
-// used; nil if none. c.mu is held.
+// selectVariant is the entry of vs that req selects, marked used; nil if
+// none. c.mu is held.
 func (c *Cache) selectVariant(vs []*Entry, req http.Header) *Entry {
 	for _, e := range vs {
 		if e.matches(req) {
-			c.touch(e)
+			e.markUsed()
 			return e
 		}
 	}
 	return nil
-}
-
-// touch marks e most recently used in the tiers it is in. c.mu is held.
-func (c *Cache) touch(e *Entry) {
-	if el := c.memElem[e]; el != nil {
-		c.mem.MoveToFront(el)
-	}
-	if el := c.diskElem[e]; el != nil {
-		c.disk.MoveToFront(el)
-	}
 }
 
 // Body opens e's body. A body lost from the disk tier (damaged, or removed

@@ -102,11 +102,17 @@ func (c *Cache) rewriteMeta(e *Entry) {
 }
 
 // evictDisk unlinks the least recently used entries past the disk budget
+// (an entry hit since it was last looked at goes to the front instead)
 // and returns them for dropDisk. c.mu is held.
 func (c *Cache) evictDisk() []*Entry {
 	var gone []*Entry
 	for c.dBytes > c.cfg.DiskBytes && c.disk.Len() > 0 {
-		e := c.disk.Back().Value.(*Entry)
+		el := c.disk.Back()
+		e := el.Value.(*Entry)
+		if spared(&e.usedDisk) { // hit since: recently used after all
+			c.disk.MoveToFront(el)
+			continue
+		}
 		c.unpublish(e)
 		c.unlinkMem(e)
 		gone = append(gone, c.unlinkDisk(e)...)

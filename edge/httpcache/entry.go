@@ -34,6 +34,27 @@ type Entry struct {
 	// served is what the server built once to answer hits on this entry
 	// (Served, SetServed): opaque to the cache, never stored.
 	served atomic.Value
+
+	// usedMem and usedDisk are set by a hit and cleared by the tier's
+	// eviction, which then spares the entry once (markUsed, spared). The
+	// cache's lock guards them.
+	usedMem, usedDisk bool
+}
+
+// markUsed records a hit on e for both tiers' evictions. c.mu is held.
+func (e *Entry) markUsed() {
+	if !e.usedMem || !e.usedDisk { // a hot entry's line is only read
+		e.usedMem, e.usedDisk = true, true
+	}
+}
+
+// spared reports whether an eviction should pass over an entry this once:
+// it was hit since the last eviction looked at it. It clears the mark.
+// c.mu is held.
+func spared(used *bool) bool {
+	was := *used
+	*used = false
+	return was
 }
 
 // Served is what SetServed kept on e, or nil.

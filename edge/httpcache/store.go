@@ -175,12 +175,18 @@ func (c *Cache) unlinkDisk(e *Entry) []*Entry {
 	return nil
 }
 
-// evictMem drops the least recently used bodies past the memory budget:
+// evictMem drops the least recently used bodies past the memory budget
+// (an entry hit since it was last looked at goes to the front instead):
 // an entry also on disk keeps its record; one only in memory goes. c.mu
 // is held.
 func (c *Cache) evictMem() {
 	for c.memBytes > c.cfg.MemoryBytes && c.mem.Len() > 0 {
-		e := c.mem.Back().Value.(*Entry)
+		el := c.mem.Back()
+		e := el.Value.(*Entry)
+		if spared(&e.usedMem) { // hit since: recently used after all
+			c.mem.MoveToFront(el)
+			continue
+		}
 		c.unlinkMem(e)
 		c.stats.Evicted.Add(1)
 		if c.diskElem[e] != nil {
