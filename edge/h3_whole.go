@@ -212,22 +212,8 @@ func (h *h3Buf) appendShared(name string, vs []string) {
 // value new in every response (the request id), whose Huffman coding
 // would cost more CPU than the few bytes it saves. name is lower case.
 func (h *h3Buf) appendLiteral(name, value string) {
-	h.block = appendPrefixInt(h.block, 0x20, 3, uint64(len(name))) // 001, N=0, H=0
+	h.block = h2.AppendInt(h.block, 0x20, 3, uint64(len(name))) // 001, N=0, H=0
 	h.block = append(h.block, name...)
-	h.block = appendPrefixInt(h.block, 0x00, 7, uint64(len(value))) // H=0
+	h.block = h2.AppendInt(h.block, 0x00, 7, uint64(len(value))) // H=0
 	h.block = append(h.block, value...)
-}
-
-// appendPrefixInt appends v as a QPACK/HPACK integer with an n-bit prefix
-// (RFC 7541 5.1), the byte's higher bits set to first.
-func appendPrefixInt(b []byte, first byte, n uint, v uint64) []byte {
-	limit := uint64(1)<<n - 1
-	if v < limit {
-		return append(b, first|byte(v))
-	}
-	b = append(b, first|byte(limit))
-	for v -= limit; v >= 0x80; v >>= 7 {
-		b = append(b, byte(v)|0x80)
-	}
-	return append(b, byte(v))
 }

@@ -25,7 +25,7 @@ func appendLiteral(b []byte, name, value string) []byte {
 		first = 0x10 // 0001: never indexed
 	}
 	if i, ok := staticNames[name]; ok {
-		b = appendInt(b, first, 4, i)
+		b = AppendInt(b, first, 4, i)
 	} else {
 		b = append(b, first)
 		b = appendString(b, name)
@@ -37,16 +37,16 @@ func appendLiteral(b []byte, name, value string) []byte {
 // when that is shorter.
 func appendString(b []byte, s string) []byte {
 	if n := hpack.HuffmanEncodeLength(s); n < uint64(len(s)) {
-		b = appendInt(b, 0x80, 7, n)
+		b = AppendInt(b, 0x80, 7, n)
 		return hpack.AppendHuffmanString(b, s)
 	}
-	b = appendInt(b, 0, 7, uint64(len(s)))
+	b = AppendInt(b, 0, 7, uint64(len(s)))
 	return append(b, s...)
 }
 
 // appendInt appends i with an n-bit prefix (5.1), the first byte's other
 // bits being first's.
-func appendInt(b []byte, first byte, n uint, i uint64) []byte {
+func AppendInt(b []byte, first byte, n uint, i uint64) []byte {
 	k := uint64(1)<<n - 1
 	if i < k {
 		return append(b, first|byte(i))
