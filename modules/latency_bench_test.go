@@ -13,7 +13,25 @@ import (
 // of a trivial export and reports the median and 99th percentile, the
 // figures the per-request sandbox is judged by.
 func BenchmarkFreshStoreLatency(b *testing.B) {
-	e := newEngine(b)
+	for _, c := range []struct {
+		name string
+		cfg  modules.EngineConfig
+	}{
+		{"dirty-reset", modules.EngineConfig{}}, // the default (docs/preinit.md)
+		{"full-reset", modules.EngineConfig{FullSlotReset: true}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			e, err := modules.NewEngineWith(c.cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			freshStoreLatency(b, e)
+		})
+	}
+}
+
+func freshStoreLatency(b *testing.B, e *modules.Engine) {
 	m := compile(b, e, `(module (memory (export "memory") 1) (func (export "_start")))`)
 	cmd := &modules.Command{Args: []string{"x"}}
 	times := make([]time.Duration, 0, 1<<16)

@@ -72,7 +72,11 @@ func (n *node) start() error {
 }
 
 func (n *node) openEngine() (err error) {
-	n.engine, err = modules.NewEngineWith(modules.EngineConfig{Log: n.log, PoolSize: poolSize(n.cfg.MaxInFlight), MaxOutput: n.cfg.MaxOutput})
+	if err := checkSlotReset(n.cfg.SlotReset); err != nil {
+		return err
+	}
+	n.engine, err = modules.NewEngineWith(modules.EngineConfig{Log: n.log, PoolSize: poolSize(n.cfg.MaxInFlight), MaxOutput: n.cfg.MaxOutput,
+		FullSlotReset: n.cfg.SlotReset == slotResetFull})
 	if err == nil {
 		n.stops.push("engine", func(context.Context) error { n.engine.Close(); return nil })
 	}
