@@ -342,7 +342,6 @@ func (c *conn) flush() error {
 	}
 	err := c.write(c.out)
 	c.out = c.out[:0]
-
 	if err != nil {
 		c.werr = fmt.Errorf("h1: write: %w", err)
 		if c.res.cancel != nil {

@@ -321,8 +321,6 @@ func protoName(p string) string {
 	return p
 }
 
-// cdnTargets are issue 15's: hits at least the node's own static file on
-// every protocol, and at least half of Varnish on HTTP/1.1.
 // cdnTargetRatio is one of issue 15's targets: the node's cache hits over
 // peer's, on proto, at least want.
 type cdnTargetRatio struct {
@@ -330,6 +328,8 @@ type cdnTargetRatio struct {
 	want        float64
 }
 
+// cdnTargets are issue 15's: hits at least the node's own static file on
+// every protocol, and at least half of Varnish on HTTP/1.1.
 var cdnTargets = []cdnTargetRatio{
 	{"h1c", edgeStatic, 1}, {"h1", edgeStatic, 1}, {"h2", edgeStatic, 1},
 	{"h1c", varnishCache, 0.5},

@@ -228,7 +228,6 @@ func h3load(url string, d time.Duration, header ...string) (result, error) {
 				var err error
 				if c == nil {
 					if c, err = dialH3(ctx, url, header...); err != nil {
-						c = nil
 						w.bad, w.err = w.bad+1, err
 						continue
 					}
