@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -58,7 +59,7 @@ func startNodeLimits(t testing.TB, cfg edge.HandlerConfig, lim edge.Limits, apps
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := n.srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
+			t.Errorf("shutdown: %v; the server's goroutines:\n%s", err, serverStacks())
 		}
 	})
 	return n
@@ -185,4 +186,18 @@ func TestShutdownIsIdempotent(t *testing.T) {
 	if _, err := http.Get("http://" + n.srv.HTTPAddr() + "/"); err == nil {
 		t.Error("plain listener still answers after Shutdown")
 	}
+}
+
+// serverStacks is the stacks of the goroutines in the node's servers
+// (edge, net/http, quic-go), for a test whose shutdown did not finish.
+func serverStacks() string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "edgecdn/edge/edge") || strings.Contains(g, "net/http.(*") || strings.Contains(g, "quic-go") {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
 }
