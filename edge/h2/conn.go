@@ -130,7 +130,9 @@ func (c *conn) serve(refused bool) {
 }
 
 func (c *conn) readPreface() error {
-	_ = c.tc.SetReadDeadline(time.Now().Add(c.cfg.ReadHeaderTimeout))
+	c.mu.Lock()
+	c.setReadDeadline(time.Now().Add(c.cfg.ReadHeaderTimeout))
+	c.mu.Unlock()
 	buf := make([]byte, len(http2.ClientPreface))
 	if _, err := io.ReadFull(c.br, buf); err != nil {
 		return fmt.Errorf("h2: reading preface: %w", err)
@@ -147,12 +149,22 @@ func (c *conn) readPreface() error {
 	if !ok || sf.IsAck() {
 		return c.connError(http2.ErrCodeProtocol)
 	}
-	_ = c.tc.SetReadDeadline(time.Time{})
 	c.mu.Lock()
+	c.setReadDeadline(time.Time{})
 	err = c.process(f)
 	c.kick()
 	c.mu.Unlock()
 	return c.frameError(err)
+}
+
+// setReadDeadline moves the read deadline, unless the writer has sent
+// the last GOAWAY: then finish's closeGrace stands, or a client that sends
+// its preface after that GOAWAY could hold the connection (and a graceful
+// shutdown) open for as long as it stays. Callers hold c.mu.
+func (c *conn) setReadDeadline(t time.Time) {
+	if !c.finished {
+		_ = c.tc.SetReadDeadline(t)
+	}
 }
 
 // readLoop reads and handles frames until the connection fails.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	ctls "crypto/tls"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -308,5 +310,60 @@ func TestWriteDeadlineZeroWindow(t *testing.T) {
 		case *http2.RSTStreamFrame:
 			return
 		}
+	}
+}
+
+// TestShutdownBeforePreface: a connection accepted just before a
+// shutdown whose client sends its preface only after the GOAWAY is still
+// closed closeGrace after it, and Shutdown returns: the preface's read
+// must not clear the deadline the last GOAWAY set, or an idle client
+// holds the connection, and the shutdown, open until its context ends.
+func TestShutdownBeforePreface(t *testing.T) {
+	ts, _ := startServer(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	conn, err := ctls.Dial("tcp", ts.Listener.Addr().String(), &ctls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fr := http2.NewFramer(conn, conn)
+	if f, err := fr.ReadFrame(); err != nil {
+		t.Fatal(err)
+	} else if _, ok := f.(*http2.SettingsFrame); !ok {
+		t.Fatalf("first frame %T, want the server's SETTINGS", f)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- ts.Config.Shutdown(ctx) }()
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no GOAWAY: %v", err)
+		}
+		if _, ok := f.(*http2.GoAwayFrame); ok {
+			break
+		}
+	}
+	// Not a wait for an event: the writer sets the closing deadline right
+	// after the GOAWAY leaves; the preface must arrive after that.
+	time.Sleep(100 * time.Millisecond)
+	if _, err := conn.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := fr.ReadFrame(); err != nil {
+			var ne interface{ Timeout() bool }
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("the server kept the connection open")
+			}
+			break
+		}
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v, want it to return once the connection closed", err)
 	}
 }
