@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,13 @@ type Engine struct {
 	fingerprint [32]byte
 
 	snapshotState
+
+	// busy counts the runs (requests and pre-initialisations) under way;
+	// the epoch ticker runs only while it is above zero, and wake restarts
+	// it. An idle node is then not woken every EpochTick for nothing.
+	busy  atomic.Int64
+	wake  chan struct{}
+	ticks atomic.Uint64 // epoch ticks so far, for tests
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -147,6 +155,7 @@ func newEngine(ec EngineConfig, tw engineTweaks) (*Engine, error) {
 		log:         ec.Log.With("component", "modules"),
 		cfg:         ec,
 		fingerprint: fingerprint(ec.OptLevel),
+		wake:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 	}
@@ -183,7 +192,10 @@ func (e *Engine) MaxOutput() int64 { return e.cfg.MaxOutput }
 
 // tick advances the epochs of the request engine and, once made, the
 // snapshot engine: at each tick a running guest checks its deadline and
-// cancellation (edge_epoch_expired in deadline.c).
+// cancellation (edge_epoch_expired in deadline.c). With no run under way
+// it stops until enter wakes it: a run's epoch deadline is one tick past
+// the epoch it starts at, so a run that finds the ticker stopped is
+// still checked one EpochTick after the ticker restarts.
 func (e *Engine) tick() {
 	defer close(e.done)
 	t := time.NewTicker(EpochTick)
@@ -193,14 +205,38 @@ func (e *Engine) tick() {
 		case <-e.stop:
 			return
 		case <-t.C:
+			e.ticks.Add(1)
 			e.c.incrementEpoch()
 			if s := e.snap.Load(); s != nil {
 				s.incrementEpoch()
 			}
 			running.check()
 		}
+		if e.busy.Load() == 0 {
+			t.Stop()
+			select {
+			case <-e.stop:
+				return
+			case <-e.wake:
+			}
+			t.Reset(EpochTick)
+		}
 	}
 }
+
+// enter marks a run under way until leave; the first one wakes the
+// ticker. A wake left over from an earlier run only costs the stopped
+// ticker one tick.
+func (e *Engine) enter() {
+	if e.busy.Add(1) == 1 {
+		select {
+		case e.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (e *Engine) leave() { e.busy.Add(-1) }
 
 // Close stops the epoch ticker. It is safe to call more than once. The C
 // engine is kept: modules compiled by it may still be referenced, and a

@@ -32,3 +32,6 @@ func WatchedRuns() int {
 	defer running.mu.Unlock()
 	return len(running.runs)
 }
+
+// Ticks is how many epoch ticks the engine's ticker has made.
+func (e *Engine) Ticks() uint64 { return e.ticks.Load() }

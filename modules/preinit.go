@@ -104,7 +104,9 @@ func (e *Engine) Preinit(name string, wasm []byte, rc Recipe) (*Preinitialized, 
 		return nil, fmt.Errorf("modules: preinit %s: %w", name, err)
 	}
 	lim := e.capLimits(rc.Limits)
+	e.enter()
 	st, log, err := se.snapshot(&e.instrumented, inst, plan, &rc, lim, seed(wasm, &rc))
+	e.leave()
 	if err != nil {
 		return nil, fmt.Errorf("modules: preinit %s: %w: %w", name, ErrPreinit, err)
 	}

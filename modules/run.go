@@ -96,7 +96,9 @@ func (e *Engine) execute(ctx context.Context, m *Module, abi bool, cmd *Command,
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl))
 	}
+	e.enter()
 	r := e.c.run(ctx, m.c, abi, cmd, lim, timeout)
+	e.leave()
 	out := &r.out
 	*out = Output{Stdout: r.stdout, Stderr: r.stderr, Duration: r.duration, Instantiate: r.instantiate}
 	if r.stdoutOver || r.headOver {
