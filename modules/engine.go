@@ -15,6 +15,10 @@ import (
 // once (deadline.c).
 const EpochTick = 5 * time.Millisecond
 
+// idleTicks is how many ticks with no run under way stop the ticker: half
+// a second.
+const idleTicks = 100
+
 // Engine is the process's one Wasmtime engine, with the pooling allocator:
 // every instance's memory and tables come from slots reserved once, so a
 // fresh store per request costs microseconds, not a round of mmap calls.
@@ -192,14 +196,16 @@ func (e *Engine) MaxOutput() int64 { return e.cfg.MaxOutput }
 
 // tick advances the epochs of the request engine and, once made, the
 // snapshot engine: at each tick a running guest checks its deadline and
-// cancellation (edge_epoch_expired in deadline.c). With no run under way
-// it stops until enter wakes it: a run's epoch deadline is one tick past
-// the epoch it starts at, so a run that finds the ticker stopped is
-// still checked one EpochTick after the ticker restarts.
+// cancellation (edge_epoch_expired in deadline.c). After idleTicks ticks
+// with no run under way it stops until enter wakes it: a run's epoch
+// deadline is one tick past the epoch it starts at, so a run that finds
+// the ticker stopped is still checked one EpochTick after it restarts.
+// Under load it never stops, so requests pay no wake-ups.
 func (e *Engine) tick() {
 	defer close(e.done)
 	t := time.NewTicker(EpochTick)
 	defer t.Stop()
+	idle := 0
 	for {
 		select {
 		case <-e.stop:
@@ -212,7 +218,11 @@ func (e *Engine) tick() {
 			}
 			running.check()
 		}
-		if e.busy.Load() == 0 {
+		if idle++; e.busy.Load() != 0 {
+			idle = 0
+		}
+		if idle >= idleTicks {
+			idle = 0
 			t.Stop()
 			select {
 			case <-e.stop:

@@ -35,3 +35,5 @@ func WatchedRuns() int {
 
 // Ticks is how many epoch ticks the engine's ticker has made.
 func (e *Engine) Ticks() uint64 { return e.ticks.Load() }
+
+const IdleTicks = idleTicks

@@ -9,16 +9,16 @@ import (
 	"github.com/edgecdn/edge/modules"
 )
 
-// TestIdleEngineDoesNotTick: with nothing running the epoch ticker stops,
-// so an idle node is not woken every EpochTick (it was, 200 times a
-// second); a guest that starts while it is stopped is still stopped at
+// TestIdleEngineDoesNotTick: with nothing running for half a second the
+// epoch ticker stops, so an idle node is not woken every EpochTick (it
+// was, 200 times a second); a guest that starts while it is stopped is still stopped at
 // its deadline, and a cancelled one at once.
 func TestIdleEngineDoesNotTick(t *testing.T) {
 	e := newEngine(t)
 	loop := compile(t, e, watLoop)
 	idle := func(when string) {
 		t.Helper()
-		time.Sleep(3 * modules.EpochTick) // the tick that finds it idle
+		time.Sleep(modules.IdleTicks*modules.EpochTick + 10*modules.EpochTick) // the ticks that find it idle
 		before := e.Ticks()
 		time.Sleep(40 * modules.EpochTick)
 		if n := e.Ticks() - before; n > 1 {
