@@ -33,8 +33,8 @@ type Engine struct {
 	snapshotState
 
 	// busy counts the runs (requests and pre-initialisations) under way;
-	// the epoch ticker runs only while it is above zero, and wake restarts
-	// it. An idle node is then not woken every EpochTick for nothing.
+	// the epoch ticker stops once it has been zero for idleTicks, and wake
+	// restarts it. An idle node is then not woken every EpochTick.
 	busy  atomic.Int64
 	wake  chan struct{}
 	ticks atomic.Uint64 // epoch ticks so far, for tests
@@ -223,6 +223,13 @@ func (e *Engine) tick() {
 		}
 		if idle >= idleTicks {
 			idle = 0
+			select {
+			case <-e.wake: // left by a run that found the ticker running
+			default:
+			}
+			if e.busy.Load() != 0 { // it entered before the drain
+				continue
+			}
 			t.Stop()
 			select {
 			case <-e.stop:
@@ -235,8 +242,7 @@ func (e *Engine) tick() {
 }
 
 // enter marks a run under way until leave; the first one wakes the
-// ticker. A wake left over from an earlier run only costs the stopped
-// ticker one tick.
+// ticker, if it is stopped.
 func (e *Engine) enter() {
 	if e.busy.Add(1) == 1 {
 		select {

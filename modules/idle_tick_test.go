@@ -34,7 +34,15 @@ func TestIdleEngineDoesNotTick(t *testing.T) {
 	if e.Ticks() == 0 {
 		t.Fatal("the ticker did not run while a guest ran")
 	}
-	idle("after a run")
+	// More runs while it still ticks: each leaves a wake behind, which
+	// must not keep it going for another idleTicks once they are over.
+	lim.Timeout = 2 * modules.EpochTick
+	for range 3 {
+		if _, err := e.Run(context.Background(), loop, &modules.Command{}, lim); !errors.Is(err, modules.ErrDeadline) {
+			t.Fatalf("a short spinning run: %v, want ErrDeadline", err)
+		}
+	}
+	idle("after runs")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
