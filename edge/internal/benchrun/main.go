@@ -78,6 +78,9 @@ func run(d time.Duration, smoke, keep bool) error {
 	m := measurement{tests: selectedTests(), rounds: rounds, d: d, profile: true, load: func(l *live, r row) (result, error) {
 		return load(tools, r.proto, l.url(r), d)
 	}}
+	if !smoke {
+		m.warm = func(l *live, r row) { _, _ = load(tools, r.proto, l.url(r), time.Second) }
+	}
 	started := time.Now()
 	rows, err := runTable(servers(fx, tools), m)
 	if err != nil {

@@ -154,6 +154,11 @@ type measurement struct {
 	// -profile asks (the main table's node only).
 	profile bool
 	load    func(l *live, r row) (result, error)
+	// warm, if set, loads a row on a server briefly, unmeasured, before
+	// its first round: the first load of a row pays for new connections
+	// and the node's first use of pool slots, and would otherwise fall on
+	// whichever server comes first in round 0 (the node).
+	warm func(l *live, r row)
 }
 
 // run runs each test and protocol on every server that has it, one after
@@ -168,6 +173,13 @@ func (m measurement) run(all []*live) []result {
 				continue
 			}
 			got := map[string][]result{}
+			if m.warm != nil {
+				for _, l := range all {
+					if r, ok := l.row(test, proto); ok {
+						m.warm(l, r)
+					}
+				}
+			}
 			for round := range max(m.rounds, 1) {
 				order := slices.Clone(all)
 				if round%2 == 1 {

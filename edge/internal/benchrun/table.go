@@ -12,7 +12,7 @@ import (
 // printTable writes the results as one markdown table, each peer row with
 // the ratio of the node's req/s to the peer's in the same run.
 func printTable(w io.Writer, rows []result, d time.Duration, rounds int, took time.Duration) {
-	fmt.Fprintf(w, "\n`make bench` — %s, %s, %d cores, %s; each row the median of %d runs of %s, servers interleaved, load generator on the same cores; load average %s; run took %s.\n\n",
+	fmt.Fprintf(w, "\n`make bench` — %s, %s, %d cores, %s; each row the median of %d runs of %s, after 1 s of unmeasured load on each server, servers interleaved, load generator on the same cores; load average %s; run took %s.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), cpuModel(), runtime.NumCPU(), runtime.Version(), rounds, d, loadAvg(), took.Round(time.Second))
 	writeRows(w, tests, rows, func(test string) string { return test })
 	fmt.Fprintln(w, "\nh1: bombardier -c 64 over TLS (dynamic rows: plain HTTP); h2: h2load -c 32 -m 10; h3: the project's quic-go generator, 32 connections. nginx 1.22 (Debian) has no HTTP/3.")
