@@ -33,11 +33,13 @@ type Engine struct {
 	snapshotState
 
 	// busy counts the runs (requests and pre-initialisations) under way;
-	// the epoch ticker stops once it has been zero for idleTicks, and wake
-	// restarts it. An idle node is then not woken every EpochTick.
-	busy  atomic.Int64
-	wake  chan struct{}
-	ticks atomic.Uint64 // epoch ticks so far, for tests
+	// the epoch ticker pauses once it has been zero for idleTicks, and the
+	// run that finds it paused wakes it. An idle node is then not woken
+	// every EpochTick, and a loaded one pays no channel send per run.
+	busy   atomic.Int64
+	paused atomic.Bool
+	wake   chan struct{}
+	ticks  atomic.Uint64 // epoch ticks so far, for tests
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -218,33 +220,46 @@ func (e *Engine) tick() {
 			}
 			running.check()
 		}
-		if idle++; e.busy.Load() != 0 {
+		if e.busy.Load() != 0 {
 			idle = 0
+			continue
 		}
-		if idle >= idleTicks {
-			idle = 0
-			select {
-			case <-e.wake: // left by a run that found the ticker running
-			default:
-			}
-			if e.busy.Load() != 0 { // it entered before the drain
-				continue
-			}
-			t.Stop()
-			select {
-			case <-e.stop:
-				return
-			case <-e.wake:
-			}
-			t.Reset(EpochTick)
+		if idle++; idle < idleTicks {
+			continue
+		}
+		idle = 0
+		if !e.pauseUntilRun(t) {
+			return
 		}
 	}
 }
 
+// pauseUntilRun stops t until a run enters; it reports false once the
+// engine is closed. paused is set before busy is read and read by enter
+// after busy is raised, so either the ticker sees the run or the run
+// sees the pause.
+func (e *Engine) pauseUntilRun(t *time.Ticker) bool {
+	e.paused.Store(true)
+	defer e.paused.Store(false)
+	if e.busy.Load() != 0 {
+		return true
+	}
+	t.Stop()
+	select {
+	case <-e.stop:
+		return false
+	case <-e.wake:
+	}
+	t.Reset(EpochTick)
+	return true
+}
+
 // enter marks a run under way until leave; the first one wakes the
-// ticker, if it is stopped.
+// ticker if it is paused. A wake sent as a pause was called off (the
+// ticker saw this run) waits in the channel and only shortens the next
+// pause to nothing: idleTicks more ticks.
 func (e *Engine) enter() {
-	if e.busy.Add(1) == 1 {
+	if e.busy.Add(1) == 1 && e.paused.Load() {
 		select {
 		case e.wake <- struct{}{}:
 		default:

@@ -11,8 +11,8 @@ import (
 
 // TestIdleEngineDoesNotTick: with nothing running for half a second the
 // epoch ticker stops, so an idle node is not woken every EpochTick (it
-// was, 200 times a second); a guest that starts while it is stopped is still stopped at
-// its deadline, and a cancelled one at once.
+// was, 200 times a second); a guest that starts while it is stopped is
+// still stopped at its deadline, and a cancelled one at once.
 func TestIdleEngineDoesNotTick(t *testing.T) {
 	e := newEngine(t)
 	loop := compile(t, e, watLoop)
