@@ -51,9 +51,7 @@ func TestConverge(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		members := a.mesh.Members(t.Context())
-		if len(members) == 4 && all(members, func(m gossip.Member) bool {
-			return m.State == "alive" && len(m.Apps) == 1 && m.Apps[0].InSync && m.Apps[0].Removed
-		}) {
+		if len(members) == 4 && allInSyncRemoved(members) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -63,9 +61,11 @@ func TestConverge(t *testing.T) {
 	}
 }
 
-func all[T any](s []T, ok func(T) bool) bool {
-	for _, v := range s {
-		if !ok(v) {
+// allInSyncRemoved: every member is alive, with its one app removed and in
+// sync.
+func allInSyncRemoved(members []gossip.Member) bool {
+	for _, m := range members {
+		if m.State != "alive" || len(m.Apps) != 1 || !m.Apps[0].InSync || !m.Apps[0].Removed {
 			return false
 		}
 	}
